@@ -1,0 +1,36 @@
+"""rnnviz: a visual explorer of recurrent neural networks, over a numpy core.
+
+The core agrees with ``torch.nn.RNN``, ``nn.LSTM`` and ``nn.GRU`` (names, shapes, gate
+order, both biases), so weights copy one to one::
+
+    import rnnviz
+    params = rnnviz.init_params("lstm", input_size=3, hidden_size=4, seed=0)
+    trace = rnnviz.forward(params, x)              # every gate and state at every step
+    grads = rnnviz.backward(params, trace, d_output)
+"""
+
+from .backward import Grads, backward
+from .cells import CELLS, GATE_NAMES, LayerParams, Params, gru_step, init_params, lstm_step, rnn_step, sigmoid
+from .forward import LayerTrace, Trace, forward
+from .weights import dump_weights, from_state_dict, load_weights, to_state_dict
+
+__all__ = [
+    "CELLS",
+    "GATE_NAMES",
+    "Grads",
+    "LayerParams",
+    "LayerTrace",
+    "Params",
+    "Trace",
+    "backward",
+    "dump_weights",
+    "forward",
+    "from_state_dict",
+    "gru_step",
+    "init_params",
+    "load_weights",
+    "lstm_step",
+    "rnn_step",
+    "sigmoid",
+    "to_state_dict",
+]

@@ -1,0 +1,215 @@
+"""Recurrent cells: parameters and one-step functions for the Elman RNN, LSTM and GRU.
+
+Names, shapes and gate order follow PyTorch's ``torch.nn.RNN/LSTM/GRU`` so that a
+state_dict copies over one to one: ``W_ih`` is ``(G*H, D)``, ``W_hh`` is ``(G*H, H)``,
+both biases are kept, LSTM gates are stacked ``(i, f, g, o)`` and GRU gates ``(r, z, n)``.
+Every step function works on a batch: ``x`` is ``(B, D)``, states are ``(B, H)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+CELLS = ("rnn", "lstm", "gru")
+NONLINEARITIES = ("tanh", "relu")
+GATE_COUNT = {"rnn": 1, "lstm": 4, "gru": 3}
+GATE_NAMES = {"rnn": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """Logistic function without overflow: exp is only ever taken of a non-positive number."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+@dataclass(frozen=True, eq=False)
+class LayerParams:
+    """One layer's weights, PyTorch layout: ``W_ih`` (G*H, D), ``W_hh`` (G*H, H), biases (G*H,)."""
+
+    W_ih: np.ndarray
+    W_hh: np.ndarray
+    b_ih: np.ndarray
+    b_hh: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class Params:
+    """A stack of recurrent layers of one cell kind ("rnn", "lstm" or "gru")."""
+
+    cell: str
+    layers: tuple[LayerParams, ...]
+    nonlinearity: str = "tanh"  # rnn only: "tanh" or "relu"
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    @property
+    def gate_count(self) -> int:
+        return GATE_COUNT[self.cell]
+
+    @property
+    def hidden_size(self) -> int:
+        return self.layers[0].W_hh.shape[1]
+
+    @property
+    def input_size(self) -> int:
+        return self.layers[0].W_ih.shape[1]
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.layers)
+
+    @property
+    def gate_names(self) -> tuple[str, ...]:
+        return GATE_NAMES[self.cell]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Params):
+            return NotImplemented
+        if (self.cell, self.nonlinearity, self.num_layers) != (
+            other.cell,
+            other.nonlinearity,
+            other.num_layers,
+        ):
+            return False
+        return all(
+            np.array_equal(getattr(a, k), getattr(b, k))
+            for a, b in zip(self.layers, other.layers, strict=True)
+            for k in ("W_ih", "W_hh", "b_ih", "b_hh")
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def validate(params: Params) -> None:
+    """Raise ValueError unless the shapes of every layer fit together."""
+    if params.cell not in CELLS:
+        raise ValueError(f"unknown cell {params.cell!r}; expected one of {', '.join(CELLS)}")
+    if params.nonlinearity not in NONLINEARITIES:
+        raise ValueError(f"unknown nonlinearity {params.nonlinearity!r}; expected 'tanh' or 'relu'")
+    if params.cell != "rnn" and params.nonlinearity != "tanh":
+        raise ValueError("a nonlinearity can only be chosen for the 'rnn' cell")
+    if not params.layers:
+        raise ValueError("a network needs at least one layer")
+    G = GATE_COUNT[params.cell]
+    H = params.layers[0].W_hh.shape[-1] if params.layers[0].W_hh.ndim == 2 else 0
+    if H < 1:
+        raise ValueError("weight_hh_l0 must be a matrix of shape (G*H, H) with H >= 1")
+    for k, layer in enumerate(params.layers):
+        D = layer.W_ih.shape[1] if layer.W_ih.ndim == 2 else -1
+        if k > 0 and D != H:
+            raise ValueError(f"weight_ih_l{k} must have {H} columns (the hidden size), got {D}")
+        expected = {
+            "weight_ih": (G * H, D),
+            "weight_hh": (G * H, H),
+            "bias_ih": (G * H,),
+            "bias_hh": (G * H,),
+        }
+        arrays = {
+            "weight_ih": layer.W_ih,
+            "weight_hh": layer.W_hh,
+            "bias_ih": layer.b_ih,
+            "bias_hh": layer.b_hh,
+        }
+        for name, shape in expected.items():
+            a = arrays[name]
+            if not isinstance(a, np.ndarray) or a.shape != shape or D < 1:
+                got = getattr(a, "shape", type(a).__name__)
+                raise ValueError(
+                    f"{name}_l{k} of a {params.cell} with hidden size {H} must have shape {shape}, got {got}"
+                )
+            if a.dtype != np.float64:
+                raise ValueError(f"{name}_l{k} must be float64, got {a.dtype}")
+
+
+def init_params(
+    cell: str,
+    input_size: int,
+    hidden_size: int,
+    num_layers: int = 1,
+    *,
+    nonlinearity: str = "tanh",
+    seed: int = 0,
+    scale: float = 1.0,
+) -> Params:
+    """Seeded initialisation as PyTorch does it: every weight uniform in ±scale/sqrt(H)."""
+    if cell not in CELLS:
+        raise ValueError(f"unknown cell {cell!r}; expected one of {', '.join(CELLS)}")
+    if min(input_size, hidden_size, num_layers) < 1:
+        raise ValueError("input size, hidden size and layers must all be at least 1")
+    rng = np.random.default_rng(seed)
+    G, H = GATE_COUNT[cell], hidden_size
+    bound = scale / np.sqrt(H)
+    layers = []
+    for k in range(num_layers):
+        D = input_size if k == 0 else H
+        W_ih, W_hh, b_ih, b_hh = (
+            rng.uniform(-bound, bound, size=shape) for shape in ((G * H, D), (G * H, H), (G * H,), (G * H,))
+        )
+        layers.append(LayerParams(W_ih, W_hh, b_ih, b_hh))
+    return Params(cell, tuple(layers), nonlinearity)
+
+
+def rnn_step(lp: LayerParams, x: np.ndarray, h: np.ndarray, nonlinearity: str = "tanh"):
+    r"""One Elman RNN step.
+
+    .. math::
+        a_t = x_t W_{ih}^T + b_{ih} + h_{t-1} W_{hh}^T + b_{hh}, \qquad h_t = \phi(a_t)
+
+    Args: x (B, D), h (B, H). Returns (a, h_new), both (B, H).
+    """
+    a = x @ lp.W_ih.T + lp.b_ih + h @ lp.W_hh.T + lp.b_hh  # (B, H)
+    h_new = np.tanh(a) if nonlinearity == "tanh" else np.maximum(a, 0.0)
+    return a, h_new
+
+
+def lstm_step(lp: LayerParams, x: np.ndarray, h: np.ndarray, c: np.ndarray):
+    r"""One LSTM step, gates stacked (i, f, g, o) as in PyTorch.
+
+    .. math::
+        i = \sigma(W_{ii} x + b_{ii} + W_{hi} h + b_{hi}) \\
+        f = \sigma(W_{if} x + b_{if} + W_{hf} h + b_{hf}) \\
+        g = \tanh(W_{ig} x + b_{ig} + W_{hg} h + b_{hg}) \\
+        o = \sigma(W_{io} x + b_{io} + W_{ho} h + b_{ho}) \\
+        c' = f * c + i * g, \qquad h' = o * \tanh(c')
+
+    Args: x (B, D), h (B, H), c (B, H). Returns (pre, gates, c_new, h_new) where pre and
+    gates map "i", "f", "g", "o" to (B, H) arrays.
+    """
+    H = h.shape[-1]
+    z = x @ lp.W_ih.T + lp.b_ih + h @ lp.W_hh.T + lp.b_hh  # (B, 4H)
+    pre = {name: z[:, k * H : (k + 1) * H] for k, name in enumerate("ifgo")}
+    i = sigmoid(pre["i"])
+    f = sigmoid(pre["f"])
+    g = np.tanh(pre["g"])
+    o = sigmoid(pre["o"])
+    c_new = f * c + i * g
+    h_new = o * np.tanh(c_new)
+    return pre, {"i": i, "f": f, "g": g, "o": o}, c_new, h_new
+
+
+def gru_step(lp: LayerParams, x: np.ndarray, h: np.ndarray):
+    r"""One GRU step, gates stacked (r, z, n) as in PyTorch.
+
+    .. math::
+        r = \sigma(W_{ir} x + b_{ir} + W_{hr} h + b_{hr}) \\
+        z = \sigma(W_{iz} x + b_{iz} + W_{hz} h + b_{hz}) \\
+        n = \tanh(W_{in} x + b_{in} + r * (W_{hn} h + b_{hn})) \\
+        h' = (1 - z) * n + z * h
+
+    Args: x (B, D), h (B, H). Returns (pre, gates, hn, h_new): pre and gates map "r", "z",
+    "n" to (B, H) arrays; hn = W_hn h + b_hn (B, H) is kept for the backward pass.
+    """
+    H = h.shape[-1]
+    gx = x @ lp.W_ih.T + lp.b_ih  # (B, 3H)
+    gh = h @ lp.W_hh.T + lp.b_hh  # (B, 3H)
+    hn = gh[:, 2 * H :]
+    r = sigmoid(gx[:, :H] + gh[:, :H])
+    z = sigmoid(gx[:, H : 2 * H] + gh[:, H : 2 * H])
+    pre_n = gx[:, 2 * H :] + r * hn
+    n = np.tanh(pre_n)
+    h_new = (1.0 - z) * n + z * h
+    pre = {"r": gx[:, :H] + gh[:, :H], "z": gx[:, H : 2 * H] + gh[:, H : 2 * H], "n": pre_n}
+    return pre, {"r": r, "z": z, "n": n}, hn, h_new

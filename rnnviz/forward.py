@@ -1,0 +1,223 @@
+"""Forward pass over a sequence, keeping every intermediate value (the trace).
+
+The trace is what the graph and the plots show and what ``backward`` differentiates:
+per layer and per step the layer's input, the previous state, every pre-activation and
+gate, the LSTM cell state and the new hidden state. Arrays keep the caller's layout:
+time-major ``(T, D)`` unbatched or ``(T, B, D)`` batched, as ``torch.nn.RNN`` does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .cells import LayerParams, Params, sigmoid
+
+
+@dataclass(frozen=True, eq=False)
+class LayerTrace:
+    """One layer over T steps; shapes are (T, B, .) when batched, (T, .) otherwise."""
+
+    x: np.ndarray  # (T, [B,] D) the layer's input
+    h_prev: np.ndarray  # (T, [B,] H) h_{t-1}
+    c_prev: np.ndarray | None  # (T, [B,] H) c_{t-1}, LSTM only
+    pre: dict[str, np.ndarray]  # pre-activations: rnn "a"; lstm i, f, g, o; gru r, z, n
+    gates: dict[str, np.ndarray]  # activations: lstm i, f, g, o; gru r, z, n; rnn none
+    h: np.ndarray  # (T, [B,] H) h_t
+    c: np.ndarray | None  # (T, [B,] H) c_t, LSTM only
+    hn: np.ndarray | None  # (T, [B,] H) W_hn h_{t-1} + b_hn, GRU only
+
+
+@dataclass(frozen=True, eq=False)
+class Trace:
+    """Everything ``forward`` computed. ``output``, ``h_n`` and ``c_n`` match torch's."""
+
+    params: Params
+    x: np.ndarray  # (T, [B,] D)
+    h0: np.ndarray  # (L, [B,] H)
+    c0: np.ndarray | None  # (L, [B,] H), LSTM only
+    layers: tuple[LayerTrace, ...]
+    batched: bool
+
+    @property
+    def steps(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def output(self) -> np.ndarray:
+        return self.layers[-1].h
+
+    @property
+    def h_n(self) -> np.ndarray:
+        return np.stack([lt.h[-1] for lt in self.layers])
+
+    @property
+    def c_n(self) -> np.ndarray | None:
+        if self.params.cell != "lstm":
+            return None
+        return np.stack([lt.c[-1] for lt in self.layers])
+
+    @property
+    def gates(self) -> tuple[dict[str, np.ndarray], ...]:
+        return tuple(lt.gates for lt in self.layers)
+
+    @property
+    def hidden(self) -> tuple[np.ndarray, ...]:
+        return tuple(lt.h for lt in self.layers)
+
+    @property
+    def cell(self) -> tuple[np.ndarray, ...] | None:
+        if self.params.cell != "lstm":
+            return None
+        return tuple(lt.c for lt in self.layers)
+
+
+def _as_array(name: str, a, ndim: tuple[int, ...]) -> np.ndarray:
+    try:
+        arr = np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be numeric: {err}") from None
+    if arr.ndim not in ndim:
+        raise ValueError(f"{name} must have {' or '.join(map(str, ndim))} dimensions, got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return arr
+
+
+def _initial_state(name: str, s, L: int, B: int, H: int, batched: bool) -> np.ndarray:
+    """Return the initial state as (L, B, H); None means zeros."""
+    if s is None:
+        return np.zeros((L, B, H))
+    s = _as_array(name, s, (3,) if batched else (2,))
+    expected = (L, B, H) if batched else (L, H)
+    if s.shape != expected:
+        raise ValueError(f"{name} must have shape {expected}, got {s.shape}")
+    return s if batched else s[:, None, :]
+
+
+def forward(params: Params, x, h0=None, c0=None) -> Trace:
+    """Run the stack over ``x`` and keep every intermediate value.
+
+    Args:
+        params: the network's weights.
+        x: input sequence, (T, D) or batched (T, B, D), time-major.
+        h0: initial hidden state (L, H) or (L, B, H); zeros when None.
+        c0: initial cell state for the LSTM, same shape as h0; zeros when None.
+    Returns:
+        A Trace; ``trace.output`` (T, [B,] H), ``trace.h_n`` and ``trace.c_n`` (L, [B,] H).
+    """
+    x = _as_array("x", x, (2, 3))
+    batched = x.ndim == 3
+    xb = x if batched else x[:, None, :]  # (T, B, D)
+    T, B, D = xb.shape
+    L, H = params.num_layers, params.hidden_size
+    if T < 1:
+        raise ValueError("the sequence must have at least one step")
+    if D != params.input_size:
+        raise ValueError(f"x has {D} features per step but the network's input size is {params.input_size}")
+    if c0 is not None and params.cell != "lstm":
+        raise ValueError("c0 is only used by the LSTM")
+    h0b = _initial_state("h0", h0, L, B, H, batched)
+    c0b = _initial_state("c0", c0, L, B, H, batched) if params.cell == "lstm" else None
+
+    layers = []
+    inp = xb
+    for k, lp in enumerate(params.layers):
+        c_init = c0b[k] if c0b is not None else None
+        step = {"rnn": _rnn_layer, "lstm": _lstm_layer, "gru": _gru_layer}[params.cell]
+        lt = step(lp, inp, h0b[k], c_init, params.nonlinearity)
+        layers.append(lt)
+        inp = lt.h
+    if not batched:
+        layers = [_unbatch(lt) for lt in layers]
+    return Trace(
+        params=params,
+        x=x,
+        h0=h0b if batched else h0b[:, 0],
+        c0=None if c0b is None else (c0b if batched else c0b[:, 0]),
+        layers=tuple(layers),
+        batched=batched,
+    )
+
+
+def _unbatch(lt: LayerTrace) -> LayerTrace:
+    def sq(a):
+        return None if a is None else a[:, 0]
+
+    return LayerTrace(
+        x=sq(lt.x),
+        h_prev=sq(lt.h_prev),
+        c_prev=sq(lt.c_prev),
+        pre={k: sq(v) for k, v in lt.pre.items()},
+        gates={k: sq(v) for k, v in lt.gates.items()},
+        h=sq(lt.h),
+        c=sq(lt.c),
+        hn=sq(lt.hn),
+    )
+
+
+def _states(h0: np.ndarray, T: int) -> tuple[np.ndarray, np.ndarray]:
+    """One buffer (T+1, B, H) holding h_0..h_T; returns (h_prev, h) views into it."""
+    buf = np.empty((T + 1,) + h0.shape)
+    buf[0] = h0
+    return buf[:-1], buf[1:]
+
+
+def _rnn_layer(lp: LayerParams, x, h0, c0, nonlinearity) -> LayerTrace:
+    T = x.shape[0]
+    a = x @ lp.W_ih.T + (lp.b_ih + lp.b_hh)  # (T, B, H): input projection for all steps at once
+    h_prev, h = _states(h0, T)
+    W_hh_T = lp.W_hh.T
+    for t in range(T):
+        a[t] += h_prev[t] @ W_hh_T
+        if nonlinearity == "tanh":
+            np.tanh(a[t], out=h[t])
+        else:
+            np.maximum(a[t], 0.0, out=h[t])
+    return LayerTrace(x, h_prev, None, {"a": a}, {}, h, None, None)
+
+
+def _lstm_layer(lp: LayerParams, x, h0, c0, nonlinearity) -> LayerTrace:
+    T, H = x.shape[0], h0.shape[-1]
+    z = x @ lp.W_ih.T + (lp.b_ih + lp.b_hh)  # (T, B, 4H)
+    act = np.empty_like(z)  # (T, B, 4H): i, f, g, o after their nonlinearities
+    h_prev, h = _states(h0, T)
+    c_prev, c = _states(c0, T)
+    W_hh_T = lp.W_hh.T
+    for t in range(T):
+        z[t] += h_prev[t] @ W_hh_T
+        act[t] = sigmoid(z[t])
+        np.tanh(z[t, :, 2 * H : 3 * H], out=act[t, :, 2 * H : 3 * H])
+        i, f, g, o = (act[t, :, k * H : (k + 1) * H] for k in range(4))
+        c[t] = f * c_prev[t] + i * g
+        h[t] = o * np.tanh(c[t])
+    names = "ifgo"
+    pre = {n: z[..., k * H : (k + 1) * H] for k, n in enumerate(names)}
+    gates = {n: act[..., k * H : (k + 1) * H] for k, n in enumerate(names)}
+    return LayerTrace(x, h_prev, c_prev, pre, gates, h, c, None)
+
+
+def _gru_layer(lp: LayerParams, x, h0, c0, nonlinearity) -> LayerTrace:
+    T, H = x.shape[0], h0.shape[-1]
+    gx = x @ lp.W_ih.T + lp.b_ih  # (T, B, 3H)
+    gx[..., : 2 * H] += lp.b_hh[: 2 * H]
+    pre = gx  # becomes r, z pre-activations and n's full pre-activation in place
+    act = np.empty_like(gx)
+    hn = np.empty(gx.shape[:-1] + (H,))  # (T, B, H)
+    h_prev, h = _states(h0, T)
+    W_hh_T = lp.W_hh.T
+    b_hn = lp.b_hh[2 * H :]
+    for t in range(T):
+        gh = h_prev[t] @ W_hh_T  # (B, 3H)
+        pre[t, :, : 2 * H] += gh[:, : 2 * H]
+        act[t, :, : 2 * H] = sigmoid(pre[t, :, : 2 * H])
+        r, zg = act[t, :, :H], act[t, :, H : 2 * H]
+        hn[t] = gh[:, 2 * H :] + b_hn
+        pre[t, :, 2 * H :] += r * hn[t]
+        n = np.tanh(pre[t, :, 2 * H :], out=act[t, :, 2 * H :])
+        h[t] = (1.0 - zg) * n + zg * h_prev[t]
+    names = "rzn"
+    pres = {nm: pre[..., k * H : (k + 1) * H] for k, nm in enumerate(names)}
+    gates = {nm: act[..., k * H : (k + 1) * H] for k, nm in enumerate(names)}
+    return LayerTrace(x, h_prev, None, pres, gates, h, None, hn)
