@@ -16,7 +16,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .cells import LayerParams, Params
+from .cells import LayerParams, Params, activation_slope
 from .forward import LayerTrace, Trace
 
 
@@ -177,10 +177,7 @@ def _recurrence(cell, nonlinearity, lp, lt, batched, dh_ext, dc_last, truncate):
     G = W_hh.shape[0] // H
     dZx = np.empty((T, B, G * H))
     if cell == "rnn":
-        if nonlinearity == "tanh":
-            dact = 1.0 - h * h  # (T, B, H)
-        else:
-            dact = (_batch(lt.pre["a"], batched) > 0).astype(np.float64)
+        dact = activation_slope(_batch(lt.pre["a"], batched), h, nonlinearity)  # (T, B, H)
         for t in range(T - 1, -1, -1):
             dh = dh_ext[t] + dh_next
             dh_rec[t] = dh

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 CELLS = ("rnn", "lstm", "gru")
-NONLINEARITIES = ("tanh", "relu")
+NONLINEARITIES = ("tanh", "relu", "sigmoid", "linear")  # torch.nn.RNN has the first two
 GATE_COUNT = {"rnn": 1, "lstm": 4, "gru": 3}
 GATE_NAMES = {"rnn": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
 
@@ -40,7 +40,7 @@ class Params:
 
     cell: str
     layers: tuple[LayerParams, ...]
-    nonlinearity: str = "tanh"  # rnn only: "tanh" or "relu"
+    nonlinearity: str = "tanh"  # rnn only: tanh or relu (as torch), or sigmoid or linear
 
     def __post_init__(self) -> None:
         validate(self)
@@ -161,8 +161,33 @@ def rnn_step(lp: LayerParams, x: np.ndarray, h: np.ndarray, nonlinearity: str = 
     Args: x (B, D), h (B, H). Returns (a, h_new), both (B, H).
     """
     a = x @ lp.W_ih.T + lp.b_ih + h @ lp.W_hh.T + lp.b_hh  # (B, H)
-    h_new = np.tanh(a) if nonlinearity == "tanh" else np.maximum(a, 0.0)
-    return a, h_new
+    return a, activation(a, nonlinearity)
+
+
+def activation(a: np.ndarray, nonlinearity: str, out: np.ndarray | None = None) -> np.ndarray:
+    """The RNN cell's activation phi(a): tanh, relu, sigmoid or linear (the identity)."""
+    if out is None:
+        out = np.empty_like(a)
+    if nonlinearity == "tanh":
+        return np.tanh(a, out=out)
+    if nonlinearity == "relu":
+        return np.maximum(a, 0.0, out=out)
+    if nonlinearity == "sigmoid":
+        out[...] = sigmoid(a)
+        return out
+    out[...] = a
+    return out
+
+
+def activation_slope(a: np.ndarray, h: np.ndarray, nonlinearity: str) -> np.ndarray:
+    """phi'(a), written with the output h = phi(a) where that is cheaper."""
+    if nonlinearity == "tanh":
+        return 1.0 - h * h
+    if nonlinearity == "relu":
+        return (a > 0).astype(np.float64)
+    if nonlinearity == "sigmoid":
+        return h * (1.0 - h)
+    return np.ones_like(a)
 
 
 def lstm_step(lp: LayerParams, x: np.ndarray, h: np.ndarray, c: np.ndarray):

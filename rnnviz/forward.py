@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cells import LayerParams, Params, sigmoid
+from .cells import LayerParams, Params, activation, sigmoid
 
 
 @dataclass(frozen=True, eq=False)
@@ -171,10 +171,7 @@ def _rnn_layer(lp: LayerParams, x, h0, c0, nonlinearity) -> LayerTrace:
     W_hh_T = lp.W_hh.T
     for t in range(T):
         a[t] += h_prev[t] @ W_hh_T
-        if nonlinearity == "tanh":
-            np.tanh(a[t], out=h[t])
-        else:
-            np.maximum(a[t], 0.0, out=h[t])
+        activation(a[t], nonlinearity, out=h[t])
     return LayerTrace(x, h_prev, None, {"a": a}, {}, h, None, None)
 
 

@@ -9,7 +9,7 @@ import pytest
 import rnnviz
 from rnnviz.cells import sigmoid
 
-CASES = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
+CASES = [("rnn", "tanh"), ("rnn", "relu"), ("rnn", "sigmoid"), ("rnn", "linear"), ("lstm", "tanh"), ("gru", "tanh")]
 D, H, T, B = 3, 4, 5, 2  # all different, so a transposed matrix fails loudly
 
 
@@ -46,7 +46,8 @@ def test_hand_stepped_cell_equals_forward(cell, nonlinearity, batched):
         if cell == "rnn":
             # written out from the textbook equation, not via rnn_step
             a = xb[t] @ lp.W_ih.T + lp.b_ih + h @ lp.W_hh.T + lp.b_hh
-            h_ref = np.tanh(a) if nonlinearity == "tanh" else np.maximum(a, 0)
+            phi = {"tanh": np.tanh, "relu": lambda v: np.maximum(v, 0), "sigmoid": sigmoid, "linear": lambda v: v}
+            h_ref = phi[nonlinearity](a)
             _, h = rnnviz.rnn_step(lp, xb[t], h, nonlinearity)
         elif cell == "lstm":
             W_ii, W_if, W_ig, W_io = np.split(lp.W_ih, 4)
