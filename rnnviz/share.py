@@ -1,0 +1,135 @@
+"""Page settings <-> URL query parameters, so that a copied link reproduces the view.
+
+Every setting the app can put in a URL is declared once in ``SETTINGS`` with its type,
+default and range. ``parse_query`` turns untrusted query strings into valid settings:
+an out-of-range number is clamped, anything malformed is ignored, and each such change
+is reported as a notice the page shows. Nothing here raises on user input.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .presets import CELL_CHOICES, PRESETS
+
+MAX_TEXT = 500  # characters kept from a text parameter
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    kind: str  # "int" | "float" | "bool" | "choice" | "text"
+    default: object
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+
+
+SIGNALS = ("impulse", "step", "sine", "random", "custom")
+ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
+
+SETTINGS = {
+    s.name: s
+    for s in [
+        # the single recurrent neuron
+        Setting("wx", "float", 1.0, -5.0, 5.0),
+        Setting("wy", "float", 0.5, -5.0, 5.0),
+        Setting("b", "float", 0.0, -5.0, 5.0),
+        Setting("act", "choice", "tanh", choices=ACTIVATIONS),
+        Setting("y0", "float", 0.0, -5.0, 5.0),
+        Setting("step", "int", 1, 1, 100),
+        # shared by every page
+        Setting("T", "int", 5, 1, 100),
+        Setting("signal", "choice", "impulse", choices=SIGNALS),
+        Setting("custom", "text", "1, 0, 0, 2"),
+        Setting("seed", "int", 0, 0, 9999),
+        # networks
+        Setting("cell", "choice", "lstm", choices=tuple(CELL_CHOICES)),
+        Setting("D", "int", 1, 1, 8),
+        Setting("H", "int", 2, 1, 32),
+        Setting("L", "int", 1, 1, 3),
+        Setting("scale", "float", 1.0, 0.0, 5.0),
+        Setting("preset", "choice", "random", choices=tuple(PRESETS)),
+        Setting("level", "choice", "cell", choices=("cell", "operations")),
+        Setting("values", "bool", True),
+        Setting("grads", "bool", False),
+        Setting("shared", "bool", True),
+        Setting("hl", "int", 0, 0, 100),
+        # backprop through time
+        Setting("loss", "choice", "last", choices=("last", "every")),
+        Setting("radius", "float", 1.0, 0.0, 3.0),
+        Setting("clip", "float", 0.0, 0.0, 100.0),
+        Setting("trunc", "int", 0, 0, 100),
+    ]
+}
+
+
+def defaults() -> dict[str, object]:
+    return {name: s.default for name, s in SETTINGS.items()}
+
+
+def parse_value(setting: Setting, raw: str) -> tuple[object, str | None]:
+    """Return (value, notice); notice is None when the raw text was valid and in range."""
+    name, text = setting.name, str(raw).strip()[: MAX_TEXT + 1]
+    if setting.kind == "text":
+        if len(text) > MAX_TEXT:
+            return text[:MAX_TEXT], f"'{name}' was longer than {MAX_TEXT} characters and was cut"
+        return text, None
+    if setting.kind == "bool":
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True, None
+        if text.lower() in ("0", "false", "no", "off"):
+            return False, None
+        return setting.default, f"'{name}={text[:40]}' is not on/off; using the default"
+    if setting.kind == "choice":
+        if text in setting.choices:
+            return text, None
+        return setting.default, f"'{name}={text[:40]}' is not one of {', '.join(setting.choices)}; using the default"
+    try:
+        number = float(text)
+    except ValueError:
+        return setting.default, f"'{name}={text[:40]}' is not a number; using the default"
+    if not math.isfinite(number):
+        return setting.default, f"'{name}={text[:40]}' is not a finite number; using the default"
+    clamped = min(max(number, setting.low), setting.high)
+    value = int(round(clamped)) if setting.kind == "int" else clamped
+    if clamped != number:
+        return value, f"'{name}={text[:40]}' is outside {setting.low:g} to {setting.high:g}; using {value}"
+    if setting.kind == "int" and value != number:
+        return value, f"'{name}={text[:40]}' is not a whole number; using {value}"
+    return value, None
+
+
+def parse_query(query: dict[str, str]) -> tuple[dict[str, object], list[str]]:
+    """Valid settings from URL query parameters, and a notice for each one that was changed.
+
+    Unknown parameters are ignored with a notice; missing ones are left out of the result.
+    """
+    values: dict[str, object] = {}
+    notices: list[str] = []
+    for key, raw in list(query.items())[:100]:
+        if key == "page":
+            continue
+        setting = SETTINGS.get(key)
+        if setting is None:
+            notices.append(f"ignored the unknown link parameter '{str(key)[:40]}'")
+            continue
+        value, notice = parse_value(setting, raw)
+        values[key] = value
+        if notice:
+            notices.append(notice)
+    return values, notices
+
+
+def format_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return f"{value:g}" if float(f"{value:g}") == value else repr(value)
+    return str(value)
+
+
+def to_query(settings: dict[str, object], names) -> dict[str, str]:
+    """Query parameters for the named settings (the ones a page uses)."""
+    return {name: format_value(settings[name]) for name in names if name in settings}

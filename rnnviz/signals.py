@@ -1,0 +1,67 @@
+"""Input sequences for the explorer pages: impulse, step, sine, seeded random, or typed by the user."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+MAX_CUSTOM_CHARS = 2000
+MAX_CUSTOM_VALUES = 500
+MAX_ABS_VALUE = 1e6
+_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+def parse_custom(text: str) -> np.ndarray:
+    """Parse a typed list like ``1, 0, 0, 2`` (commas, spaces or semicolons) into a 1-D array.
+
+    Raises ValueError naming the first entry that is not a finite number of sane size.
+    """
+    if not isinstance(text, str):
+        raise ValueError("the custom signal must be text such as 1, 0, 0, 2")
+    if len(text) > MAX_CUSTOM_CHARS:
+        raise ValueError(f"the custom signal is {len(text)} characters long; at most {MAX_CUSTOM_CHARS} are read")
+    tokens = [tok for tok in _SEPARATORS.split(text.strip()) if tok]
+    if not tokens:
+        raise ValueError("the custom signal is empty: type numbers such as 1, 0, 0, 2")
+    if len(tokens) > MAX_CUSTOM_VALUES:
+        raise ValueError(f"the custom signal has {len(tokens)} values; at most {MAX_CUSTOM_VALUES} are used")
+    values = []
+    for k, tok in enumerate(tokens, start=1):
+        try:
+            v = float(tok)
+        except ValueError:
+            raise ValueError(f"entry {k} of the custom signal, '{tok[:20]}', is not a number") from None
+        if not np.isfinite(v) or abs(v) > MAX_ABS_VALUE:
+            raise ValueError(
+                f"entry {k} of the custom signal, '{tok[:20]}', must be a number between ±{MAX_ABS_VALUE:g}"
+            )
+        values.append(v)
+    return np.array(values)
+
+
+def make_signal(kind: str, steps: int, features: int = 1, *, seed: int = 0, custom: str = "") -> np.ndarray:
+    """An input sequence (T, D). Every feature gets the same shape of signal, scaled down
+    slightly per feature (random draws independently), so D > 1 stays readable.
+
+    ``custom`` is padded with zeros when shorter than ``steps`` and cut when longer.
+    """
+    if steps < 1 or features < 1:
+        raise ValueError("the sequence needs at least one step and one feature")
+    t = np.arange(steps)
+    if kind == "impulse":
+        base = (t == 0).astype(np.float64)
+    elif kind == "step":
+        base = np.ones(steps)
+    elif kind == "sine":
+        base = np.sin(2 * np.pi * t / 8.0)
+    elif kind == "random":
+        return np.random.default_rng(seed).normal(size=(steps, features))
+    elif kind == "custom":
+        values = parse_custom(custom)[:steps]
+        base = np.zeros(steps)
+        base[: len(values)] = values
+    else:
+        raise ValueError(f"unknown signal {kind!r}; expected impulse, step, sine, random or custom")
+    weights = 1.0 / (1.0 + np.arange(features))  # (D,): feature k carries the signal at 1/(k+1)
+    return base[:, None] * weights[None, :]  # (T, D)

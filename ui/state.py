@@ -1,0 +1,57 @@
+"""One set of settings per browser session, shared by every page and mirrored in the URL.
+
+Settings live in ``st.session_state["settings"]``; each widget gets a page-specific key
+seeded from them, so values carry from page to page. A query string that the app did not
+write itself (a shared link, a lesson preset) is parsed once, clamped, and reported.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from rnnviz import share
+
+
+def settings() -> dict[str, object]:
+    if "settings" not in st.session_state:
+        st.session_state["settings"] = share.defaults()
+    return st.session_state["settings"]
+
+
+def load_url(page: str) -> None:
+    """Apply query parameters that came from outside (a link), then show what was refused."""
+    query = st.query_params.to_dict()
+    if query and query != st.session_state.get("_written_query"):
+        values, notices = share.parse_query(query)
+        settings().update(values)
+        for name in values:
+            st.session_state.pop(f"{page}:{name}", None)
+        st.session_state["_written_query"] = query
+        st.session_state["_notices"] = notices
+    notices = st.session_state.pop("_notices", [])
+    if notices:
+        st.warning("Some link parameters were adjusted:\n\n" + "\n".join(f"- {n}" for n in notices))
+
+
+def widget(page: str, name: str, fn, label: str, **kwargs):
+    """Create a widget whose value is the shared setting ``name``; returns the value."""
+    key = f"{page}:{name}"
+    if key not in st.session_state:
+        st.session_state[key] = settings()[name]
+    value = fn(label, key=key, **kwargs)
+    settings()[name] = value
+    return value
+
+
+def set_value(page: str, name: str, value) -> None:
+    """Change a setting from code (a button, a preset); takes effect on the next run."""
+    settings()[name] = value
+    st.session_state.pop(f"{page}:{name}", None)
+
+
+def write_url(names) -> None:
+    """Mirror this page's settings into the URL, so a copied link reproduces the view."""
+    query = share.to_query(settings(), names)
+    if st.query_params.to_dict() != query:
+        st.query_params.from_dict(query)
+    st.session_state["_written_query"] = query
