@@ -1,0 +1,495 @@
+"""Plotly figures of traces, gradients and training runs: arrays in, ``go.Figure`` out.
+
+Every function here is pure: it builds a figure and returns it, never shows or renders
+it, and never imports streamlit, so a notebook gets the same pictures as the app. The
+figures are made for a projector (16 pt text, axis titles, 1-based integer time ticks as
+in textbooks: ``x_1 .. x_T``, ``h_0`` the initial state) and keep one colour per
+quantity (``COLORS``). Plotly cannot draw NaN or inf faithfully, so none reaches the
+figure data: NaN becomes a gap, values beyond +-1e300 (inf included) are clipped, and a
+note under the plot says so in words.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .forward import Trace
+
+# One colour per quantity (Okabe-Ito and Tol, readable by the colour-blind). Candidates
+# share orange, the "keep the old state" gates (forget f, update z) share purple.
+COLORS: dict[str, str] = {
+    "x": "#555555",  # input x_t
+    "y": "#0072B2",  # the single neuron's output y_t (= h_t)
+    "h": "#0072B2",
+    "c": "#D55E00",
+    "a": "#56B4E9",  # rnn pre-activation
+    "i": "#009E73",
+    "f": "#CC79A7",
+    "g": "#E69F00",
+    "o": "#882255",
+    "r": "#44AA99",
+    "z": "#CC79A7",
+    "n": "#E69F00",
+    "rnn": "#0072B2",
+    "lstm": "#D55E00",
+    "gru": "#009E73",
+    "train_loss": "#0072B2",
+    "val_loss": "#D55E00",
+    "target": "#000000",
+    "prediction": "#D55E00",
+    "baseline": "#999999",
+}
+# For series whose name has no colour of its own, in order of appearance.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#882255", "#555555")
+
+LABELS: dict[str, str] = {
+    "x": "input x",
+    "h": "hidden state h",
+    "c": "cell state c",
+    "a": "pre-activation a",
+    "i": "input gate i",
+    "f": "forget gate f",
+    "g": "candidate g",
+    "o": "output gate o",
+    "r": "reset gate r",
+    "z": "update gate z",
+    "n": "candidate n",
+}
+
+LIMIT = 1e300  # beyond this (inf included) values are clipped; plotly and JSON cannot carry inf
+FONT_SIZE = 16
+SEQUENTIAL = "Viridis"
+DIVERGING = "RdBu_r"  # blue negative, white zero, red positive
+BOUNDED = {**dict.fromkeys("ifozr", (-0.05, 1.05)), **dict.fromkeys("gn", (-1.05, 1.05))}  # sigmoid / tanh ranges
+DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+
+
+def _clean(values) -> tuple[np.ndarray | list, str]:
+    """Values safe for plotly: +-inf and |v| > 1e300 clipped, NaN as None (a gap); plus a note."""
+    a = np.asarray(values, dtype=np.float64)
+    nan = np.isnan(a)
+    inf = np.isinf(a)
+    big = np.isfinite(a) & (np.abs(a) > LIMIT)
+    notes = []
+    if inf.any():
+        notes.append(f"{inf.sum()} infinite value(s) drawn at ±1e300")
+    if big.any():
+        notes.append(f"{big.sum()} value(s) beyond ±1e300 clipped")
+    if nan.any():
+        notes.append(f"{nan.sum()} NaN value(s) not drawn")
+    a = np.clip(a, -LIMIT, LIMIT)
+    if nan.any():
+        return np.where(nan, None, a).tolist(), "; ".join(notes)
+    return a, "; ".join(notes)
+
+
+def _finite_abs_max(values) -> float:
+    a = np.abs(np.asarray(values, dtype=np.float64))
+    a = a[np.isfinite(a)]
+    return float(min(a.max(), LIMIT)) if a.size else 0.0
+
+
+def _vector(name: str, values) -> np.ndarray:
+    a = np.asarray(values, dtype=np.float64)
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array, got shape {a.shape}")
+    return a
+
+
+def _tick_step(n: int) -> int:
+    """An integer tick spacing: every step up to 20, else 1, 2 or 5 times a power of ten (about 10 ticks)."""
+    if n <= 20:
+        return 1
+    scale = 10 ** int(np.floor(np.log10(n / 10)))
+    return next(k * scale for k in (1, 2, 5, 10) if k * scale >= n / 10)
+
+
+def _index_axis(title: str, first: int, last: int, reverse: bool = False) -> dict:
+    """Axis over integer steps first..last (1-based), with integer ticks."""
+    lo, hi = first - 0.5, last + 0.5
+    step = _tick_step(last - first + 1)
+    return dict(title=title, tick0=0 if step > 1 else first, dtick=step, range=[hi, lo] if reverse else [lo, hi])
+
+
+def _style(fig: go.Figure, title: str, height: int, note: str = "") -> go.Figure:
+    """Common look: white template, projector font, a title, and an optional note under the plot."""
+    note_height = 22 * (note.count("<br>") + 1) + 10 if note else 0  # px: one line per note
+    fig.update_layout(
+        template="plotly_white",
+        font=dict(size=FONT_SIZE),
+        title=dict(text=title, font=dict(size=FONT_SIZE + 4), xref="paper", x=0, xanchor="left"),
+        height=height + note_height,
+        margin=dict(l=80, r=40, t=70, b=80 + note_height),
+    )
+    if note:
+        fig.add_annotation(
+            name="note",
+            text=note,
+            xref="paper",
+            yref="paper",
+            x=0,
+            y=0,
+            xanchor="left",
+            yanchor="top",
+            yshift=-65,
+            showarrow=False,
+            align="left",
+            font=dict(size=FONT_SIZE - 2, color="#444444"),
+        )
+    return fig
+
+
+def _join(notes) -> str:
+    """One line per non-empty note."""
+    return "<br>".join(n for n in notes if n)
+
+
+def _color(name: str, k: int) -> str:
+    """The quantity's own colour ("val loss" finds "val_loss"), else the k-th of PALETTE."""
+    return COLORS.get(name.lower().replace(" ", "_"), PALETTE[k % len(PALETTE)])
+
+
+def _line(t, y, name: str, color: str, dash: str = "solid") -> tuple[go.Scatter, str]:
+    """A markers+lines trace over steps t; returns the trace and a note on anything cleaned."""
+    clean, note = _clean(y)
+    trace = go.Scatter(
+        x=t, y=clean, name=name, mode="lines+markers", line=dict(color=color, dash=dash), connectgaps=False
+    )
+    return trace, f"{name}: {note}" if note else ""
+
+
+def _layer(trace: Trace, layer: int):
+    L = len(trace.layers)
+    if not -L <= layer < L:
+        raise ValueError(f"layer {layer} does not exist: the network has {L} layer(s)")
+    return trace.layers[layer]
+
+
+def _quantity(trace: Trace, layer: int, name: str, batch_index: int = 0) -> np.ndarray:
+    """One quantity of one layer as (T, H): "h", "c" (LSTM), a gate name, or "a" (rnn pre-activation)."""
+    lt = _layer(trace, layer)
+    arrays = {"h": lt.h, **lt.gates}
+    if lt.c is not None:
+        arrays["c"] = lt.c
+    if "a" in lt.pre:
+        arrays["a"] = lt.pre["a"]
+    if name not in arrays:
+        raise ValueError(f"a {trace.params.cell} has no quantity {name!r}; it has {', '.join(arrays)}")
+    return _pick_batch(trace, arrays[name], batch_index)
+
+
+def _pick_batch(trace: Trace, a: np.ndarray, batch_index: int) -> np.ndarray:
+    if not trace.batched:
+        if batch_index != 0:
+            raise ValueError("batch_index must be 0 for an unbatched trace")
+        return a
+    B = a.shape[1]
+    if not 0 <= batch_index < B:
+        raise ValueError(f"batch_index {batch_index} is out of range for a batch of {B}")
+    return a[:, batch_index]
+
+
+def _panels(trace: Trace) -> tuple[str, ...]:
+    """What gates_figure shows for each cell kind, top to bottom."""
+    return {"lstm": ("i", "f", "g", "o", "c", "h"), "gru": ("r", "z", "n", "h"), "rnn": ("a", "h")}[trace.params.cell]
+
+
+def _color_range(name: str, values: np.ndarray, nonlinearity: str) -> tuple[float, float, str]:
+    """Fixed colour ranges where the activation bounds the value, symmetric ones elsewhere."""
+    if name in ("i", "f", "o", "r", "z"):
+        return 0.0, 1.0, SEQUENTIAL
+    if name in ("g", "n") or (name == "h" and nonlinearity == "tanh"):
+        return -1.0, 1.0, DIVERGING
+    m = _finite_abs_max(values) or 1.0
+    if name == "h":  # relu: h >= 0
+        return 0.0, m, SEQUENTIAL
+    return -m, m, DIVERGING
+
+
+def signal_figure(x, y, *, y0=None, x_label: str = "input x_t", y_label: str = "output y_t") -> go.Figure:
+    """The single recurrent neuron: input x_t and output y_t over t = 1..T (y_0 at t = 0 if given)."""
+    x, y = _vector("x", x), _vector("y", y)
+    if x.shape != y.shape:
+        raise ValueError(f"x and y must have the same length, got {x.size} and {y.size}")
+    T = x.size
+    t_y, y_all = np.arange(1, T + 1), y
+    if y0 is not None:
+        t_y, y_all = np.arange(0, T + 1), np.concatenate([[float(y0)], y])
+    x_trace, x_note = _line(np.arange(1, T + 1), x, x_label, COLORS["x"])
+    y_trace, y_note = _line(t_y, y_all, y_label, COLORS["y"])
+    fig = go.Figure([x_trace, y_trace])
+    fig.update_xaxes(**_index_axis("time step t", 0 if y0 is not None else 1, T))
+    fig.update_yaxes(title="value")
+    return _style(fig, "input and output over time", 400, _join([x_note, y_note]))
+
+
+def _heatmap(values: np.ndarray, name: str, zmin, zmax, colorscale, **kwargs) -> tuple[go.Heatmap, str]:
+    """A (T, H) array as a heatmap trace with z = values.T: time on x (1..T), units on y (1..H)."""
+    z, note = _clean(np.asarray(values, dtype=np.float64).T)  # (H, T)
+    T, H = values.shape
+    heatmap = go.Heatmap(
+        z=z,
+        x=np.arange(1, T + 1),
+        y=np.arange(1, H + 1),
+        zmin=zmin,
+        zmax=zmax,
+        colorscale=colorscale,
+        name=name,
+        hovertemplate="t = %{x}<br>unit %{y}<br>value = %{z:.4g}<extra>" + name + "</extra>",
+        **kwargs,
+    )
+    return heatmap, f"{name}: {note}" if note else ""
+
+
+def heatmap_figure(values, *, title: str, zmin=None, zmax=None, colorscale=None, unit_label: str = "unit") -> go.Figure:
+    """A (T, H) array as a time x unit heatmap: z is values.T, x = t 1..T, y = unit 1..H (1 on top).
+
+    Without a colour scale, data with negative values get a diverging scale centred on 0,
+    other data a sequential one.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 2 or values.size == 0:
+        raise ValueError(f"values must be a non-empty (T, H) array, got shape {values.shape}")
+    diverging = bool(np.any(values < 0))  # NaN compares False
+    extra = dict(zmid=0.0) if diverging and zmin is None and zmax is None else {}
+    scale = colorscale or (DIVERGING if diverging else SEQUENTIAL)
+    heatmap, note = _heatmap(values, title, zmin, zmax, scale, **extra)
+    T, H = values.shape
+    fig = go.Figure(heatmap)
+    fig.update_xaxes(**_index_axis("time step t", 1, T))
+    fig.update_yaxes(**_index_axis(unit_label, 1, H, reverse=True))
+    return _style(fig, title, max(320, 160 + 20 * min(H, 32)), note)  # px: about 20 per unit
+
+
+def gates_figure(trace: Trace, layer: int = 0, *, batch_index: int = 0) -> go.Figure:
+    """Heatmaps (time x unit) of every gate, the LSTM cell state c_t and the hidden state h_t.
+
+    Gates in [0, 1] share a fixed sequential scale, tanh-ranged quantities (g, n, tanh h)
+    a fixed -1..1 diverging one, c and the rnn pre-activation a a symmetric diverging one.
+    """
+    names = _panels(trace)
+    fig = make_subplots(
+        rows=len(names),
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.3 / len(names) ** 1.2,
+        subplot_titles=[LABELS[n] for n in names],
+    )
+    notes = []
+    for row, name in enumerate(names, start=1):
+        values = _quantity(trace, layer, name, batch_index)  # (T, H)
+        zmin, zmax, scale = _color_range(name, values, trace.params.nonlinearity)
+        domain = fig.layout[f"yaxis{row if row > 1 else ''}"].domain
+        bar = dict(y=(domain[0] + domain[1]) / 2, len=domain[1] - domain[0], yanchor="middle", thickness=15)
+        heatmap, note = _heatmap(values, LABELS[name], zmin, zmax, scale, colorbar=bar)
+        fig.add_trace(heatmap, row=row, col=1)
+        fig.update_yaxes(**_index_axis("unit", 1, values.shape[1], reverse=True), row=row, col=1)
+        notes.append(note)
+    T, H = trace.steps, trace.params.hidden_size
+    fig.update_xaxes(**_index_axis("", 1, T))
+    fig.update_xaxes(title="time step t", row=len(names), col=1)
+    title = f"{trace.params.cell.upper()} layer {_layer_number(trace, layer)}: gates and states"
+    return _style(fig, title, 100 + len(names) * (120 + 4 * min(H, 16)), _join(notes))
+
+
+def _layer_number(trace: Trace, layer: int) -> int:
+    return layer % len(trace.layers) + 1
+
+
+def _default_quantities(trace: Trace) -> tuple[str, ...]:
+    cell = trace.params.cell
+    return ("h", "c", "i", "f", "g", "o") if cell == "lstm" else ("h", "r", "z", "n") if cell == "gru" else ("h",)
+
+
+def units_figure(trace: Trace, layer: int = 0, units=(0,), *, batch_index: int = 0, quantities=None) -> go.Figure:
+    """Line plots over t = 1..T of the chosen units (0-based indices, shown 1-based), one row per quantity.
+
+    ``quantities`` defaults to h, plus c and the gates for the LSTM and the gates for the GRU.
+    Colour says the quantity, the dash pattern the unit.
+    """
+    quantities = tuple(quantities) if quantities is not None else _default_quantities(trace)
+    units = tuple(int(u) for u in units)
+    H = trace.params.hidden_size
+    if not units or not quantities:
+        raise ValueError("choose at least one unit and one quantity")
+    if any(not 0 <= u < H for u in units):
+        raise ValueError(f"units must be in 0..{H - 1}, got {list(units)}")
+    fig = make_subplots(
+        rows=len(quantities),
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.25 / len(quantities) ** 1.2,
+        subplot_titles=[LABELS.get(q, q) for q in quantities],
+    )
+    notes = []
+    for row, name in enumerate(quantities, start=1):
+        values = _quantity(trace, layer, name, batch_index)  # (T, H)
+        for k, u in enumerate(units):
+            line, note = _line(
+                np.arange(1, trace.steps + 1),
+                values[:, u],
+                f"{name} unit {u + 1}",
+                _color(name, row - 1),
+                DASHES[k % len(DASHES)],
+            )
+            fig.add_trace(line, row=row, col=1)
+            notes.append(note)
+        if name in BOUNDED:  # the whole range, so "half open" looks half open
+            fig.update_yaxes(range=BOUNDED[name], row=row, col=1)
+    fig.update_xaxes(**_index_axis("", 1, trace.steps))
+    fig.update_xaxes(title="time step t", row=len(quantities), col=1)
+    title = f"{trace.params.cell.upper()} layer {_layer_number(trace, layer)}: units over time"
+    return _style(fig, title, 80 + 200 * len(quantities), _join(notes))
+
+
+def compare_figure(
+    traces: dict[str, Trace], quantity: str = "h", unit: int = 0, *, layer: int = 0, batch_index: int = 0
+) -> go.Figure:
+    """The same quantity of the same unit (0-based, shown 1-based) for several traces, e.g. RNN vs LSTM vs GRU."""
+    if not traces:
+        raise ValueError("give at least one trace to compare")
+    lines, notes = [], []
+    for k, (label, trace) in enumerate(traces.items()):
+        values = _quantity(trace, layer, quantity, batch_index)  # (T, H)
+        if not 0 <= unit < values.shape[1]:
+            raise ValueError(f"{label} has {values.shape[1]} unit(s); unit {unit} is out of range")
+        line, note = _line(np.arange(1, trace.steps + 1), values[:, unit], label, _color(label, k))
+        lines.append(line)
+        notes.append(note)
+    fig = go.Figure(lines)
+    fig.update_xaxes(**_index_axis("time step t", 1, max(t.steps for t in traces.values())))
+    fig.update_yaxes(title=f"{quantity}_t, unit {unit + 1}")
+    return _style(fig, f"{LABELS.get(quantity, quantity)}, unit {unit + 1}", 420, _join(notes))
+
+
+def _steps_text(index: np.ndarray, step: str = "t") -> str:
+    """0-based indices as 1-based steps with runs collapsed: "t = 1-4, 9"."""
+    steps = (np.asarray(index) + 1).tolist()
+    runs, start = [], steps[0]
+    for prev, cur in zip(steps, steps[1:] + [None], strict=True):
+        if cur != prev + 1:
+            runs.append(f"{start}" if start == prev else f"{start}-{prev}")
+            start = cur
+    return f"{step} = " + ", ".join(runs)
+
+
+def _log_bounds(series: dict[str, np.ndarray]) -> tuple[float, float]:
+    """Where to draw exact zeros (a decade under the smallest positive value) and infinities."""
+    values = np.concatenate([v.ravel() for v in series.values()] + [np.empty(0)])
+    positive = values[np.isfinite(values) & (values > 0)]
+    if positive.size == 0:
+        return 1e-300, LIMIT
+    return max(positive.min() / 10, 1e-300), min(positive.max() * 10, LIMIT)
+
+
+def _log_series(
+    name: str,
+    v: np.ndarray,
+    color: str,
+    floor: float,
+    ceiling: float,
+    *,
+    step: str = "t",
+    zero: str = "0",
+    inf: str = "inf",
+) -> tuple[list, str]:
+    """Traces for one series on a log axis: positive values as a line, 0 and inf as marked points."""
+    t = np.arange(1, v.size + 1)
+    ok = np.isfinite(v) & (v > 0)
+    line = go.Scatter(
+        x=t,
+        y=np.where(ok, np.minimum(v, LIMIT), None).tolist(),
+        name=name,
+        mode="lines+markers",
+        line=dict(color=color),
+        connectgaps=False,
+    )
+    traces, notes = [line], []
+    marks = [(v == 0, floor, zero, "triangle-down"), (v == np.inf, ceiling, inf, "triangle-up")]
+    for where, level, words, symbol in marks:
+        if where.any():
+            traces.append(
+                go.Scatter(
+                    x=t[where],
+                    y=np.full(where.sum(), level),
+                    name=f"{name}: {words}",
+                    mode="markers",
+                    marker=dict(color=color, symbol=symbol, size=12),
+                    hovertemplate=step + " = %{x}<br>" + words + "<extra>" + name + "</extra>",
+                )
+            )
+            notes.append(f"{words} at {_steps_text(np.flatnonzero(where), step)}, drawn at {level:.3g}")
+    bad = [("NaN", np.isnan(v)), ("-inf or negative", (v < 0)), ("beyond 1e300, clipped", np.isfinite(v) & (v > LIMIT))]
+    notes += [f"{words} at {_steps_text(np.flatnonzero(where), step)}" for words, where in bad if where.any()]
+    return traces, f"{name}: " + "; ".join(notes) if notes else ""
+
+
+def _log_lines(arrays: dict[str, np.ndarray], **words) -> tuple[go.Figure, list[str]]:
+    """Several series over steps 1..N on a log axis, with zeros and infinities marked (see _log_series)."""
+    floor, ceiling = _log_bounds(arrays)
+    fig, notes = go.Figure(), []
+    for k, (name, v) in enumerate(arrays.items()):
+        traces, note = _log_series(name, v, _color(name, k), floor, ceiling, **words)
+        fig.add_traces(traces)
+        notes.append(note)
+    fig.update_yaxes(type="log", exponentformat="power")
+    return fig, notes
+
+
+def grad_norm_figure(
+    series: dict[str, np.ndarray],
+    *,
+    title: str = "||dL/dh_t|| over time",
+    y_title: str = "norm (log scale)",
+) -> go.Figure:
+    """Gradient norms per step t = 1..T on a log axis, one line per series.
+
+    Exact zeros (vanished) and infinities (exploded) cannot sit on a log axis: they are
+    drawn as triangles a decade below the smallest / above the largest value and listed
+    in a note; NaN and negative values are left out and listed too.
+    """
+    arrays = {name: _vector(name, v) for name, v in series.items()}
+    fig, notes = _log_lines(arrays, zero="0 (vanished)", inf="inf (exploded)")
+    T = max((v.size for v in arrays.values()), default=1)
+    fig.update_xaxes(**_index_axis("time step t", 1, max(T, 1)))
+    fig.update_yaxes(title=y_title)
+    return _style(fig, title, 420, _join(notes))
+
+
+def loss_figure(history: dict[str, list[float]], *, log_y: bool = False) -> go.Figure:
+    """Training curves (train_loss, val_loss, ...) over epochs 1..N; on a log axis if ``log_y``."""
+    arrays = {name.replace("_", " "): _vector(name, v) for name, v in history.items()}
+    if log_y:
+        fig, notes = _log_lines(arrays, step="epoch")
+    else:
+        fig, notes = go.Figure(), []
+        for k, (name, v) in enumerate(arrays.items()):
+            line, note = _line(np.arange(1, v.size + 1), v, name, _color(name, k))
+            fig.add_trace(line)
+            notes.append(note)
+    N = max((v.size for v in arrays.values()), default=1)
+    fig.update_xaxes(**_index_axis("epoch", 1, max(N, 1)))
+    fig.update_yaxes(title="loss")
+    return _style(fig, "training curves", 400, _join(notes))
+
+
+def prediction_figure(target, prediction, *, baseline=None, title: str = "prediction vs target") -> go.Figure:
+    """A series over t = 1..T, the model's prediction of it, and optionally a naive baseline."""
+    target, prediction = _vector("target", target), _vector("prediction", prediction)
+    curves = {"target": target, "prediction": prediction}
+    if baseline is not None:
+        curves["baseline"] = _vector("baseline", baseline)
+    if len({v.size for v in curves.values()}) != 1:
+        raise ValueError(f"lengths differ: {', '.join(f'{k} {v.size}' for k, v in curves.items())}")
+    dashes = {"target": "solid", "prediction": "dash", "baseline": "dot"}
+    lines, notes = [], []
+    for name, v in curves.items():
+        line, note = _line(np.arange(1, target.size + 1), v, name, COLORS[name], dashes[name])
+        lines.append(line)
+        notes.append(note)
+    fig = go.Figure(lines)
+    fig.update_xaxes(**_index_axis("time step t", 1, target.size))
+    fig.update_yaxes(title="value")
+    return _style(fig, title, 420, _join(notes))
