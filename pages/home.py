@@ -1,0 +1,69 @@
+"""Home: what rnnviz is, one picture, how to use it, the pages, and one-click lessons."""
+
+import streamlit as st
+
+import rnnviz
+from rnnviz import graph as rgraph
+from rnnviz import neuron, signals
+from ui import show
+
+st.title("rnnviz: recurrent neural networks, unfolded")
+st.markdown(
+    "An interactive explorer of recurrent networks: the single recurrent neuron, the Elman RNN, "
+    "the LSTM and the GRU. Set the weights and the sequence length and see the network **folded** "
+    "(one cell with its feedback loop) and **unfolded** over time, with the live numbers on the drawing, "
+    "every gate and state over time, and how gradients flow back through time. "
+    "The numbers agree with PyTorch's `nn.RNN`, `nn.LSTM` and `nn.GRU` to the last digits."
+)
+st.latex(r"y_t = \phi\left(W_x\, x_t + W_y\, y_{t-1} + b\right)")
+st.caption(
+    "The recurrent neuron: its output at step t depends on the input x_t and, through the feedback "
+    "weight W_y, on its own previous output. Unfolding the loop over time gives the picture below."
+)
+
+params = neuron.neuron_params(0.8, 0.5, 0.0, "tanh")
+trace = rnnviz.forward(params, signals.make_signal("impulse", 3), h0=[[0.0]])
+left, right = st.columns([1, 3])
+with left:
+    show.graph(rgraph.folded_graph(params, neuron=True, activation_label="tanh"), max_height=360)
+with right:
+    show.graph(rgraph.unfolded_graph(trace, neuron=True, values=True), max_height=360)
+
+st.header("The pages")
+PAGES = [
+    ("pages/neuron.py", "Recurrent neuron", "one neuron: set W_x, W_y, b and the input; see y_t step by step."),
+    (
+        "pages/unfolded.py",
+        "Unfolded graph",
+        "an RNN, LSTM or GRU unfolded over time, down to every operation.",
+    ),
+    ("pages/gates.py", "Gates and states", "heatmaps of every gate and state; latch, reset and leaky behaviours."),
+    ("pages/bptt.py", "Backprop through time", "why gradients vanish or explode, and how LSTM and GRU cope."),
+]
+for path, label, what in PAGES:
+    st.page_link(path, label=f"**{label}**: {what}")
+
+st.header("Lessons in one click")
+LESSONS = [
+    ("pages/neuron.py", "A neuron that remembers", {"wx": "1", "wy": "0.9", "T": "12", "signal": "impulse"}),
+    ("pages/neuron.py", "A neuron that oscillates", {"wx": "1", "wy": "-0.9", "T": "12", "signal": "impulse"}),
+    ("pages/unfolded.py", "Inside an LSTM step", {"cell": "lstm", "T": "2", "H": "1", "level": "operations"}),
+    ("pages/gates.py", "An LSTM memory latch", {"cell": "lstm", "preset": "latch", "T": "20", "signal": "impulse"}),
+    ("pages/bptt.py", "Vanishing gradients", {"cell": "rnn_tanh", "T": "40", "radius": "0.5", "H": "8"}),
+    ("pages/bptt.py", "Exploding gradients", {"cell": "rnn_tanh", "T": "40", "radius": "1.8", "H": "8"}),
+]
+columns = st.columns(3)
+for k, (path, label, query) in enumerate(LESSONS):
+    with columns[k % 3]:
+        st.page_link(path, label=label, icon="🎓", query_params=query)
+
+with st.expander("How to use rnnviz"):
+    st.markdown(
+        "- Pick a page in the sidebar; its controls are in the sidebar too.\n"
+        "- Settings carry from page to page, and the address bar always holds them: copy the link to "
+        "share exactly what is on your screen.\n"
+        "- Time steps are numbered from 1 as in textbooks: inputs x_1 ... x_T, states h_1 ... h_T, "
+        "and the initial state h_0.\n"
+        "- Weights follow PyTorch's names and layout, so a trained `nn.LSTM` state_dict can be uploaded "
+        "on the Unfolded graph page."
+    )

@@ -1,0 +1,87 @@
+"""Recurrent neuron: y_t = act(W_x x_t + W_y y_{t-1} + b), folded, unfolded, plotted and tabulated."""
+
+import numpy as np
+import streamlit as st
+
+import rnnviz
+from rnnviz import figures, neuron, signals
+from rnnviz import graph as rgraph
+from ui import show, state
+
+PAGE = "neuron"
+URL_NAMES = ("wx", "wy", "b", "act", "T", "y0", "signal", "custom", "seed", "step")
+SIGNAL_LABELS = {
+    "impulse": "impulse (1, 0, 0, ...)",
+    "step": "step (1, 1, 1, ...)",
+    "sine": "sine (period 8)",
+    "random": "seeded random",
+    "custom": "custom list",
+}
+
+state.load_url(PAGE)
+st.title("The recurrent neuron")
+st.latex(r"y_t = \phi\left(W_x\, x_t + W_y\, y_{t-1} + b\right)")
+st.caption(
+    "One neuron that feeds its own output back: at every step it sees the new input x_t and its "
+    "previous output y_{t-1}. The same three numbers W_x, W_y and b are used at every step."
+)
+
+with st.sidebar:
+    st.header("Neuron")
+    w_x = state.widget(PAGE, "wx", st.slider, "W_x (input weight)", min_value=-5.0, max_value=5.0, step=0.1)
+    w_y = state.widget(PAGE, "wy", st.slider, "W_y (feedback weight)", min_value=-5.0, max_value=5.0, step=0.1)
+    b = state.widget(PAGE, "b", st.slider, "b (bias)", min_value=-5.0, max_value=5.0, step=0.1)
+    act = state.widget(PAGE, "act", st.selectbox, "Activation φ", options=["tanh", "sigmoid", "relu", "linear"])
+    y0 = state.widget(PAGE, "y0", st.slider, "Initial output y_0", min_value=-5.0, max_value=5.0, step=0.1)
+    st.header("Input")
+    T = state.widget(PAGE, "T", st.slider, "Sequence length", min_value=1, max_value=100)
+    kind = state.widget(
+        PAGE, "signal", st.selectbox, "Input signal x_t", options=list(SIGNAL_LABELS), format_func=SIGNAL_LABELS.get
+    )
+    custom = state.settings()["custom"]
+    seed = state.settings()["seed"]
+    if kind == "custom":
+        custom = state.widget(PAGE, "custom", st.text_input, "Values of x_1, x_2, ... (comma separated)")
+        st.caption("Shorter lists are padded with zeros; longer ones are cut at the sequence length.")
+    if kind == "random":
+        seed = state.widget(PAGE, "seed", st.number_input, "Random seed", min_value=0, max_value=9999, step=1)
+
+try:
+    x = signals.make_signal(kind, T, 1, seed=seed, custom=custom)
+    st.session_state["neuron_last_x"] = (kind, T, x)
+except ValueError as err:
+    st.error(f"The custom signal cannot be used: {err}. Showing the last signal that worked.")
+    last = st.session_state.get("neuron_last_x")
+    x = last[2][:T] if last else np.zeros((T, 1))
+    if len(x) < T:
+        x = np.vstack([x, np.zeros((T - len(x), 1))])
+
+params = neuron.neuron_params(w_x, w_y, b, act)
+trace = rnnviz.forward(params, x, h0=[[y0]])
+y = trace.output[:, 0]
+
+left, right = st.columns([2, 3])
+with left:
+    st.subheader("Folded")
+    show.graph(rgraph.folded_graph(params, neuron=True, activation_label=act), max_height=420)
+    st.caption("The loop is the feedback: the output y goes back in, weighted by W_y, at the next step.")
+with right:
+    st.subheader("Input and output over time")
+    st.plotly_chart(figures.signal_figure(x[:, 0], y, y0=y0), width="stretch")
+
+st.subheader(f"Unfolded over {T} step{'s' if T > 1 else ''}")
+st.caption("The same neuron drawn once per step; every copy uses the same W_x, W_y and b. Numbers are live.")
+if state.settings()["step"] > T or st.session_state.get(f"{PAGE}:step", 1) > T:
+    state.set_value(PAGE, "step", T)  # the sequence got shorter than the chosen step
+step = state.widget(PAGE, "step", st.slider, "Step to look at", min_value=1, max_value=max(T, 2), disabled=T == 1)
+step = min(step, T)
+dot = show.graph(rgraph.unfolded_graph(trace, neuron=True, values=True, highlight_step=step))
+st.session_state["neuron_dot"] = dot
+
+st.markdown(f"**Step {step}, with the numbers:**")
+st.latex(neuron.neuron_latex(trace, step))
+
+with st.expander("The whole trace as a table"):
+    st.dataframe(neuron.neuron_table(trace), hide_index=True, width="stretch")
+
+state.write_url(URL_NAMES)

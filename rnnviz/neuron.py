@@ -1,0 +1,59 @@
+r"""The single recurrent neuron, :math:`y_t = \phi(W_x x_t + W_y y_{t-1} + b)`.
+
+It is the RNN cell with D = H = 1 (DESIGN.md): ``W_x`` is ``weight_ih_l0[0, 0]``, ``W_y`` is
+``weight_hh_l0[0, 0]`` and ``b`` is ``bias_ih_l0[0]`` (``bias_hh_l0`` stays 0), so the
+neuron page runs on the same engine as every other page.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .cells import LayerParams, Params
+from .forward import Trace
+
+ACTIVATION_LATEX = {"tanh": r"\tanh", "sigmoid": r"\sigma", "relu": r"\mathrm{ReLU}", "linear": r"\mathrm{id}"}
+
+
+def neuron_params(w_x: float, w_y: float, b: float, activation: str = "tanh") -> Params:
+    """Params of the single neuron; raises ValueError for a non-finite weight or unknown activation."""
+    values = np.array([w_x, w_y, b], dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        raise ValueError("W_x, W_y and b must be finite numbers")
+    layer = LayerParams(
+        W_ih=np.array([[values[0]]]), W_hh=np.array([[values[1]]]), b_ih=np.array([values[2]]), b_hh=np.zeros(1)
+    )
+    return Params("rnn", (layer,), activation)
+
+
+def _num(v: float) -> str:
+    text = f"{v:.3g}"
+    return f"({text})" if v < 0 else text
+
+
+def neuron_latex(trace: Trace, t: int) -> str:
+    """The neuron's equation at 1-based step ``t`` with the trace's numbers substituted."""
+    if not 1 <= t <= trace.steps:
+        raise ValueError(f"step {t} is outside 1..{trace.steps}")
+    lp, lt = trace.params.layers[0], trace.layers[0]
+    phi = ACTIVATION_LATEX[trace.params.nonlinearity]
+    k = t - 1
+    w_x, w_y, b = lp.W_ih[0, 0], lp.W_hh[0, 0], lp.b_ih[0] + lp.b_hh[0]
+    x, y_prev, a, y = lt.x[k, 0], lt.h_prev[k, 0], lt.pre["a"][k, 0], lt.h[k, 0]
+    return (
+        rf"y_{{{t}}} = {phi}(W_x\,x_{{{t}}} + W_y\,y_{{{t - 1}}} + b)"
+        rf" = {phi}({_num(w_x)} \cdot {_num(x)} + {_num(w_y)} \cdot {_num(y_prev)} + {_num(b)})"
+        rf" = {phi}({_num(a)}) = {y:.3g}"
+    )
+
+
+def neuron_table(trace: Trace) -> dict[str, np.ndarray]:
+    """Columns of the step-by-step table: t, x_t, y_{t-1}, the pre-activation a_t and y_t."""
+    lt = trace.layers[0]
+    return {
+        "t": np.arange(1, trace.steps + 1),
+        "x_t": lt.x[:, 0],
+        "y_(t-1)": lt.h_prev[:, 0],
+        "a_t = W_x x_t + W_y y_(t-1) + b": lt.pre["a"][:, 0],
+        "y_t": lt.h[:, 0],
+    }

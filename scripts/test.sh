@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs, then run it.
+# Debian packages (graphviz for `dot`, chromium for the browser tests) need root or sudo;
+# the Python packages go into the active Python environment.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+command -v dot >/dev/null || need+=(graphviz)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then as_root=(); elif command -v sudo >/dev/null; then as_root=(sudo); else
+    echo "Please install the Debian packages: ${need[*]} (they need root)" >&2; exit 1
+  fi
+  "${as_root[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq "${need[@]}" fonts-dejavu-core >/dev/null
+fi
+python3 -m pip install -q -r requirements-dev.txt
+python3 -m pytest "$@"
