@@ -1,0 +1,313 @@
+"""Unfolded graph: an RNN, LSTM or GRU stack drawn over T steps, with its numbers and gradients."""
+
+from dataclasses import replace
+
+import graphviz
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import rnnviz
+from rnnviz import bptt, presets, signals
+from rnnviz import graph as rgraph
+from ui import show, state
+
+PAGE = "unfolded"
+URL_NAMES = ("cell", "D", "H", "L", "T", "seed", "scale", "preset", "signal", "custom", "level", "values", "grads")
+URL_NAMES += ("shared", "hl")
+CELL_LABELS = {"rnn_tanh": "RNN (tanh)", "rnn_relu": "RNN (ReLU)", "lstm": "LSTM", "gru": "GRU"}
+SIGNAL_LABELS = {
+    "impulse": "impulse (1, 0, 0, ...)",
+    "step": "step (1, 1, 1, ...)",
+    "sine": "sine (period 8)",
+    "random": "seeded random",
+    "custom": "custom list",
+}
+PRESET_LABELS = {
+    "random": "seeded random",
+    "latch": "LSTM: memory latch",
+    "reset": "LSTM: forget every step",
+    "shut": "LSTM: input gate shut",
+    "leaky": "GRU: leaky integrator",
+}
+LEVEL_LABELS = {"cell": "cells", "operations": "operations"}
+LOSS = "last"  # the toy loss of rnnviz.bptt: L = sum of the units of h_T, top layer
+MAX_EDIT = 4  # the matrix editor is offered up to this input and hidden size
+PLAY_SECONDS = 1.0
+HL_KEY = f"{PAGE}:hl"
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def seeded_params(cell: str, D: int, H: int, L: int, seed: int, scale: float, preset: str) -> rnnviz.Params:
+    return presets.network_params(cell, D, H, L, seed=seed, scale=scale, preset=preset)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def uploaded_params(data: bytes, filename: str) -> rnnviz.Params:
+    return rnnviz.load_weights(data, filename)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def unfolded_dot(params: rnnviz.Params, x: np.ndarray, level: str, values: bool, grads: bool, shared: bool, hl: int):
+    trace = rnnviz.forward(params, x)
+    g = bptt.loss_backward(params, trace, LOSS) if grads else None
+    digraph = rgraph.unfolded_graph(
+        trace, grads=g, level=level, values=values, shared_weights=shared, highlight_step=hl or None
+    )
+    return digraph.source
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def trace_csv(params: rnnviz.Params, x: np.ndarray, grads: bool) -> bytes:
+    return trace_table(params, x, grads).to_csv(index=False).encode()
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def weights_file(params: rnnviz.Params, fmt: str) -> bytes:
+    return rnnviz.dump_weights(params, fmt)
+
+
+def trace_table(params: rnnviz.Params, x: np.ndarray, grads: bool) -> pd.DataFrame:
+    """Long format: one row per step, layer (1-based), quantity and unit (1-based)."""
+    trace = rnnviz.forward(params, x)
+    quantities = [("x", trace.x, None)]
+    for k, lt in enumerate(trace.layers):
+        quantities += [(name, a, k) for name, a in lt.gates.items()]
+        if lt.c is not None:
+            quantities.append(("c", lt.c, k))
+        quantities.append(("h", lt.h, k))
+    if grads:
+        g = bptt.loss_backward(params, trace, LOSS)
+        quantities += [("dL/dh", a, k) for k, a in enumerate(g.dh)]
+        quantities += [("dL/dc", a, k) for k, a in enumerate(g.dc or ())]
+    frames = []
+    for name, a, k in quantities:
+        T, n = a.shape
+        frames.append(
+            pd.DataFrame(
+                {
+                    "t": np.repeat(np.arange(1, T + 1), n),
+                    "layer": "" if k is None else k + 1,
+                    "quantity": name,
+                    "unit": np.tile(np.arange(1, n + 1), T),
+                    "value": a.reshape(-1),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True).sort_values(["t", "layer"], kind="stable", ignore_index=True)
+
+
+def matrix_frame(a: np.ndarray, rows: list[str], cols: list[str] | None) -> pd.DataFrame:
+    return pd.DataFrame(a if cols else a[:, None], index=rows, columns=cols or ["value"])
+
+
+def edited(name: str, a: np.ndarray, rows: list[str], cols: list[str] | None, key: str) -> np.ndarray:
+    """A data editor over one weight array; returns the edited values (NaN where a cell was cleared)."""
+    st.markdown(f"`{name}`")
+    frame = st.data_editor(matrix_frame(a, rows, cols), key=key, width="content")
+    return frame.to_numpy(dtype=np.float64).reshape(a.shape)
+
+
+def edit_first_layer(params: rnnviz.Params, key: str) -> rnnviz.Params:
+    """Editable W_ih, W_hh and biases of layer 1; an empty or bad entry keeps the unedited weights."""
+    lp = params.layers[0]
+    H, D = lp.W_hh.shape[1], lp.W_ih.shape[1]
+    gates = params.gate_names or ("a",)
+    rows = [f"{g}{j + 1}" for g in gates for j in range(H)]
+    left, right = st.columns(2)
+    with left:
+        W_ih = edited("W_ih (weight_ih_l0)", lp.W_ih, rows, [f"x{d + 1}" for d in range(D)], f"{key}:W_ih")
+        b_ih = edited("b_ih (bias_ih_l0)", lp.b_ih, rows, None, f"{key}:b_ih")
+    with right:
+        W_hh = edited("W_hh (weight_hh_l0)", lp.W_hh, rows, [f"h{j + 1}" for j in range(H)], f"{key}:W_hh")
+        b_hh = edited("b_hh (bias_hh_l0)", lp.b_hh, rows, None, f"{key}:b_hh")
+    new = rnnviz.LayerParams(W_ih, W_hh, b_ih, b_hh)
+    if not all(np.all(np.isfinite(a)) for a in (W_ih, W_hh, b_ih, b_hh)):
+        st.error("A weight entry is empty or not a number; the graph uses the unedited weights.")
+        return params
+    return replace(params, layers=(new,) + params.layers[1:])
+
+
+def step_back() -> None:
+    st.session_state[HL_KEY] = max(st.session_state.get(HL_KEY, 0) - 1, 0)
+
+
+def step_on(T: int) -> None:
+    st.session_state[HL_KEY] = min(st.session_state.get(HL_KEY, 0) + 1, T)
+
+
+def start_play(T: int) -> None:
+    if st.session_state.get(HL_KEY, 0) >= T:
+        st.session_state[HL_KEY] = 0
+    st.session_state[f"{PAGE}:playing"] = True
+
+
+def stop_play() -> None:
+    st.session_state[f"{PAGE}:playing"] = False
+
+
+state.load_url(PAGE)
+st.title("The unfolded graph")
+st.caption(
+    "A recurrent network drawn once per time step: the same weights process x_1, x_2, ... in turn, "
+    "and the state h_t carries what the network remembers to the next step."
+)
+
+with st.sidebar:
+    st.header("Network")
+    cell = state.widget(PAGE, "cell", st.selectbox, "Cell", options=list(CELL_LABELS), format_func=CELL_LABELS.get)
+    D = state.widget(PAGE, "D", st.number_input, "Input size D", min_value=1, max_value=8, step=1)
+    H = state.widget(PAGE, "H", st.slider, "Hidden size H", min_value=1, max_value=32)
+    L = state.widget(PAGE, "L", st.number_input, "Layers L", min_value=1, max_value=3, step=1)
+    st.header("Weights")
+    preset = state.widget(
+        PAGE, "preset", st.selectbox, "Weights", options=list(PRESET_LABELS), format_func=PRESET_LABELS.get
+    )
+    st.caption(presets.PRESETS[preset])
+    seed = state.widget(PAGE, "seed", st.number_input, "Seed", min_value=0, max_value=9999, step=1)
+    scale = state.widget(PAGE, "scale", st.slider, "Weight scale", min_value=0.0, max_value=5.0, step=0.1)
+    st.header("Input")
+    T = state.widget(PAGE, "T", st.slider, "Sequence length", min_value=1, max_value=100)
+    kind = state.widget(
+        PAGE, "signal", st.selectbox, "Input signal x_t", options=list(SIGNAL_LABELS), format_func=SIGNAL_LABELS.get
+    )
+    custom = state.settings()["custom"]
+    if kind == "custom":
+        custom = state.widget(PAGE, "custom", st.text_input, "Values of x_1, x_2, ... (comma separated)")
+        st.caption("Padded with zeros or cut to the sequence length; input unit k gets the values / k.")
+    st.header("Drawing")
+    level = state.widget(
+        PAGE, "level", st.radio, "Level of detail", options=list(LEVEL_LABELS), format_func=LEVEL_LABELS.get
+    )
+    values = state.widget(PAGE, "values", st.toggle, "Show values")
+    grads = state.widget(PAGE, "grads", st.toggle, "Show gradients")
+    shared = state.widget(PAGE, "shared", st.toggle, "Draw shared weights")
+
+# Weights: seeded (or a preset), then an uploaded file, then the matrix editor.
+try:
+    params = seeded_params(cell, D, H, L, seed, scale, preset)
+    st.session_state[f"{PAGE}:good_params"] = params
+except ValueError as err:
+    params = st.session_state.get(f"{PAGE}:good_params") or seeded_params(cell, D, H, L, seed, scale, "random")
+    st.error(f"These weights cannot be made: {err}. Showing the last weights that worked.")
+
+with st.expander("Load or save weights", expanded=False):
+    st.caption(
+        "A `.npz` or `.json` file with a PyTorch `state_dict` (`weight_ih_l0`, `weight_hh_l0`, ...). "
+        "Loaded weights replace the seeded ones and set the cell and sizes; they are not in the link."
+    )
+    upload = st.file_uploader("Load weights", type=["npz", "json"], key=f"{PAGE}:upload")
+if upload is None:
+    st.session_state.pop(f"{PAGE}:file_params", None)
+else:
+    try:
+        st.session_state[f"{PAGE}:file_params"] = (upload.name, uploaded_params(upload.getvalue(), upload.name))
+    except ValueError as err:
+        st.error(f"{upload.name} cannot be used: {err}. Keeping the previous weights.")
+if f"{PAGE}:file_params" in st.session_state:
+    name, params = st.session_state[f"{PAGE}:file_params"]
+    st.info(
+        f"Using the weights from **{name}**: {params.cell.upper()}, D = {params.input_size}, "
+        f"H = {params.hidden_size}, L = {params.num_layers}. Remove the file to go back to seeded weights."
+    )
+
+if params.hidden_size <= MAX_EDIT and params.input_size <= MAX_EDIT:
+    with st.expander("Edit the weights of layer 1"):
+        st.caption(
+            "Rows are the gate units (PyTorch order), columns the inputs x or the previous state h. "
+            "Edits are kept until the network or its seed changes; they are not in the link."
+        )
+        source = st.session_state.get(f"{PAGE}:file_params", ("seeded", None))[0]
+        params = edit_first_layer(params, f"{PAGE}:edit:{source}:{cell}:{D}:{H}:{L}:{seed}:{scale}:{preset}")
+
+try:
+    x = signals.make_signal(kind, T, params.input_size, seed=seed, custom=custom)
+    st.session_state[f"{PAGE}:good_custom"] = custom
+except ValueError as err:
+    st.error(f"The custom signal cannot be used: {err}. Showing the last signal that worked.")
+    x = signals.make_signal(kind, T, params.input_size, custom=st.session_state.get(f"{PAGE}:good_custom", "0"))
+
+# Step highlight and step-through: 0 means no step is highlighted.
+if st.session_state.pop(f"{PAGE}:advance", False):
+    step_on(T)
+    if st.session_state.get(HL_KEY, 0) >= T:
+        stop_play()
+if state.settings()["hl"] > T:
+    state.settings()["hl"] = T
+if st.session_state.get(HL_KEY, 0) > T:
+    st.session_state[HL_KEY] = T
+playing = st.session_state.get(f"{PAGE}:playing", False)
+prev_col, slider_col, next_col, play_col = st.columns([1, 6, 1, 1], vertical_alignment="bottom")
+with slider_col:
+    hl = state.widget(
+        PAGE, "hl", st.slider, "Highlighted step (0 = none)", min_value=0, max_value=T, disabled=playing or T == 0
+    )
+prev_col.button("◀ Previous", on_click=step_back, disabled=playing or hl == 0, width="stretch")
+next_col.button("Next ▶", on_click=step_on, args=(T,), disabled=playing or hl >= T, width="stretch")
+if playing:
+    play_col.button("⏸ Stop", on_click=stop_play, width="stretch")
+else:
+    play_col.button("▶ Play", on_click=start_play, args=(T,), width="stretch")
+
+
+@st.fragment(run_every=PLAY_SECONDS if playing else None)
+def play_timer() -> None:
+    """While playing, every tick asks for a full rerun that moves the highlight one step on."""
+    ticks = st.session_state.get(f"{PAGE}:ticks", 0) + 1
+    st.session_state[f"{PAGE}:ticks"] = ticks
+    if playing and ticks > 1:
+        st.session_state[f"{PAGE}:advance"] = True
+        st.session_state[f"{PAGE}:ticks"] = 0
+        st.rerun()
+
+
+st.session_state[f"{PAGE}:ticks"] = 0
+play_timer()
+
+dot_source = unfolded_dot(params, x, level, values, grads, shared, hl)
+st.session_state["unfolded_dot"] = dot_source
+show.graph(graphviz.Source(dot_source))
+notes = []
+if level == "operations":
+    notes.append("Each step shows its matrix products (@), sums (+), gates and pointwise products (*).")
+if shared:
+    notes.append("Dashed edges come from the one copy of W_ih, W_hh and b that every step uses.")
+if grads:
+    notes.append(f"Gradients of the loss {bptt.LOSSES[LOSS]}: edges darker and thicker where ||dL/dv|| is larger.")
+if T > rgraph.DEFAULT_MAX_STEPS[level]:
+    notes.append("Long sequences are collapsed: the middle steps hide behind the ⋯ node.")
+st.caption(" ".join(notes) or "Hover over a node to see its full vector.")
+
+with st.expander("Export"):
+    cols = st.columns(5)
+    cols[0].download_button("Graph (DOT)", dot_source, "unfolded.dot", "text/vnd.graphviz", width="stretch")
+    if rgraph.graphviz_available():
+        svg = rgraph.render_svg(graphviz.Source(dot_source))
+        cols[1].download_button("Graph (SVG)", svg, "unfolded.svg", "image/svg+xml", width="stretch")
+    else:
+        cols[1].caption("SVG needs Graphviz's `dot` program.")
+    cols[2].download_button("Trace (CSV)", trace_csv(params, x, grads), "trace.csv", "text/csv", width="stretch")
+    for col, fmt in zip(cols[3:], ("npz", "json"), strict=True):
+        try:
+            data = weights_file(params, fmt)
+            col.download_button(f"Weights (.{fmt})", data, f"weights.{fmt}", width="stretch")
+        except ValueError as err:
+            col.caption(f"Weights as .{fmt}: {err}")
+    st.caption("The CSV has one row per step t, layer, quantity (x, gates, c, h, gradients) and unit.")
+
+with st.expander("How to read this graph"):
+    st.markdown(
+        """
+- **Time runs left to right.** `h_0` is the initial state (zeros); step *t* reads `x_t` and
+  `h_{t-1}` and writes `h_t`. With several layers, each layer's `h_t` is the input of the layer above.
+- **One set of weights.** Every step uses the same `W_ih`, `W_hh` and biases: that is what makes
+  the network recurrent, and why gradients from every step add up in the same weights.
+- **LSTM**: gates `i, f, g, o`; `c_t = f * c_{t-1} + i * g` and `h_t = o * tanh(c_t)`.
+  **GRU**: gates `r, z, n`; `h_t = (1 - z) * n + z * h_{t-1}`.
+- **Values**: where H > 1, a node shows the first entries of its vector; hover for all of them.
+- **Gradients**: the loss is the sum of the top layer's last state; each node then shows
+  ||dL/dv||, so you can see how much of the gradient survives the way back to step 1.
+"""
+    )
+
+state.write_url(URL_NAMES)

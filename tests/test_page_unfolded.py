@@ -1,0 +1,186 @@
+"""AppTest of the Unfolded graph page: defaults, every widget at its extremes, the URL, bad input."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PAGE = "pages/unfolded.py"
+
+
+def open_page(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.switch_page(PAGE)
+    at.run()
+    return at
+
+
+def steps(at: AppTest) -> list[int]:
+    return sorted({int(n) for n in re.findall(r"\bstep-(\d+)\b", at.session_state["unfolded_dot"])})
+
+
+def by_label(elements, label: str):
+    matches = [e for e in elements if e.label == label]
+    assert len(matches) == 1, f"expected one widget labelled {label!r}, found {len(matches)}"
+    return matches[0]
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_defaults_render_without_exception():
+    at = open_page()
+    assert_clean(at)
+    assert at.title[0].value == "The unfolded graph"
+    assert steps(at) == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    ("kind", "label", "low", "high"),
+    [
+        ("number_input", "Input size D", 1, 8),
+        ("slider", "Hidden size H", 1, 32),
+        ("number_input", "Layers L", 1, 3),
+        ("number_input", "Seed", 0, 9999),
+        ("slider", "Weight scale", 0.0, 5.0),
+        ("slider", "Sequence length", 1, 100),
+    ],
+)
+def test_number_widgets_at_min_and_max(kind, label, low, high):
+    at = open_page()
+    for value in (low, high):
+        by_label(getattr(at, kind), label).set_value(value).run()
+        assert_clean(at)
+
+
+def test_largest_network_at_operation_level_collapses():
+    at = open_page()
+    by_label(at.slider, "Sequence length").set_value(100)
+    by_label(at.slider, "Hidden size H").set_value(32)
+    by_label(at.number_input, "Layers L").set_value(3)
+    by_label(at.number_input, "Input size D").set_value(8)
+    by_label(at.radio, "Level of detail").set_value("operations")
+    by_label(at.toggle, "Show gradients").set_value(True)
+    at.run()
+    assert_clean(at)
+    drawn = steps(at)
+    assert drawn[0] == 1 and drawn[-1] == 100 and len(drawn) < 100
+    assert "ellipsis" in at.session_state["unfolded_dot"]
+
+
+@pytest.mark.parametrize("cell", ["rnn_tanh", "rnn_relu", "lstm", "gru"])
+@pytest.mark.parametrize("level", ["cell", "operations"])
+def test_every_cell_and_level(cell, level):
+    at = open_page()
+    by_label(at.selectbox, "Cell").set_value(cell)
+    by_label(at.radio, "Level of detail").set_value(level)
+    by_label(at.toggle, "Show gradients").set_value(True)
+    at.run()
+    assert_clean(at)
+    drawn = steps(at)
+    if level == "cell":
+        assert drawn == [1, 2, 3, 4, 5]
+    else:  # four steps of operations fit; the rest collapse behind an ellipsis
+        assert drawn[0] == 1 and drawn[-1] == 5
+
+
+@pytest.mark.parametrize("signal", ["impulse", "step", "sine", "random", "custom"])
+def test_every_signal(signal):
+    at = open_page()
+    by_label(at.selectbox, "Input signal x_t").set_value(signal).run()
+    assert_clean(at)
+
+
+@pytest.mark.parametrize("label", ["Show values", "Show gradients", "Draw shared weights"])
+def test_toggles_both_ways(label):
+    at = open_page()
+    for value in (True, False):
+        by_label(at.toggle, label).set_value(value).run()
+        assert_clean(at)
+
+
+def test_sequence_length_5_draws_steps_1_to_5():
+    at = open_page()
+    by_label(at.slider, "Sequence length").set_value(9).run()
+    assert steps(at) == list(range(1, 10))
+    by_label(at.slider, "Sequence length").set_value(5).run()
+    assert steps(at) == [1, 2, 3, 4, 5]
+
+
+def test_lesson_presets_and_a_preset_for_another_cell():
+    at = open_page()
+    for preset in ("latch", "reset", "shut"):
+        by_label(at.selectbox, "Weights").set_value(preset).run()
+        assert_clean(at)
+    by_label(at.selectbox, "Cell").set_value("gru").run()  # latch... presets only fit the LSTM
+    assert not at.exception
+    assert any("LSTM" in e.value for e in at.error)
+    by_label(at.selectbox, "Weights").set_value("leaky").run()
+    assert_clean(at)
+
+
+def test_step_through_and_highlight():
+    at = open_page()
+    next_button = [b for b in at.button if b.label == "Next ▶"][0]
+    next_button.click().run()
+    next_button = [b for b in at.button if b.label == "Next ▶"][0]
+    next_button.click().run()
+    assert by_label(at.slider, "Highlighted step (0 = none)").value == 2
+    [b for b in at.button if b.label == "◀ Previous"][0].click().run()
+    assert by_label(at.slider, "Highlighted step (0 = none)").value == 1
+    by_label(at.slider, "Highlighted step (0 = none)").set_value(5).run()
+    by_label(at.slider, "Sequence length").set_value(3).run()  # the highlight follows a shorter sequence
+    assert_clean(at)
+    assert by_label(at.slider, "Highlighted step (0 = none)").value == 3
+    [b for b in at.button if b.label == "▶ Play"][0].click().run()
+    assert_clean(at)
+    assert [b for b in at.button if b.label == "⏸ Stop"]
+
+
+def test_url_parameters_round_trip():
+    query = {"cell": "gru", "D": "3", "H": "4", "L": "2", "T": "7", "seed": "42", "scale": "0.5"}
+    query |= {"signal": "sine", "level": "operations", "values": "0", "grads": "1", "shared": "0", "hl": "3"}
+    at = open_page(query)
+    assert_clean(at)
+    assert not at.warning
+    assert by_label(at.selectbox, "Cell").value == "gru"
+    assert by_label(at.number_input, "Input size D").value == 3
+    assert by_label(at.slider, "Hidden size H").value == 4
+    assert by_label(at.number_input, "Layers L").value == 2
+    assert by_label(at.slider, "Sequence length").value == 7
+    assert by_label(at.number_input, "Seed").value == 42
+    assert by_label(at.slider, "Weight scale").value == 0.5
+    assert by_label(at.selectbox, "Input signal x_t").value == "sine"
+    assert by_label(at.radio, "Level of detail").value == "operations"
+    assert by_label(at.toggle, "Show values").value is False
+    assert by_label(at.toggle, "Show gradients").value is True
+    assert by_label(at.toggle, "Draw shared weights").value is False
+    assert by_label(at.slider, "Highlighted step (0 = none)").value == 3
+    for key, value in query.items():
+        assert at.query_params[key] == [value] or at.query_params[key] == value
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"T": "banana"}, {"H": "1000"}, {"cell": "transformer"}, {"hl": "-4"}, {"grads": "maybe"}, {"bogus": "1"}],
+)
+def test_bad_url_parameter_gives_a_notice(query):
+    at = open_page(query)
+    assert not at.exception
+    assert at.warning, "a refused URL parameter must be reported"
+
+
+def test_bad_custom_signal_gives_an_error_and_keeps_drawing():
+    at = open_page({"signal": "custom"})
+    by_label(at.text_input, "Values of x_1, x_2, ... (comma separated)").set_value("1, 2, oops").run()
+    assert not at.exception
+    assert any("oops" in e.value for e in at.error)
+    assert steps(at) == [1, 2, 3, 4, 5]
