@@ -27,6 +27,10 @@ def graph(g: graphviz.Digraph, *, max_height: int = 640) -> str:
         st.graphviz_chart(dot)
         st.caption("Graphviz's `dot` program is not installed here, so the browser lays out the graph.")
         return dot
-    svg = _svg(dot)
-    st.html(f'<div class="rnnviz-graph" style="overflow:auto;max-height:{max_height}px">{svg}</div>')
+    svg = _svg(dot).replace("\n", " ")  # one line: a blank line would end the markdown HTML block
+    # st.html sanitizes with DOMPurify's html profile, which drops <svg>; markdown keeps it
+    st.markdown(
+        f'<div class="rnnviz-graph" style="overflow:auto;max-height:{max_height}px">{svg}</div>',
+        unsafe_allow_html=True,
+    )
     return dot
