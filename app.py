@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="rnnviz: recurrent networks, unfolded", page_icon="🔁", layout="wide")
+st.set_page_config(page_title="rnnviz: recurrent networks, unfolded", page_icon=":material/loop:", layout="wide")
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("pages/neuron.py", title="Recurrent neuron", icon="🔁", url_path="neuron"),
-    st.Page("pages/unfolded.py", title="Unfolded graph", icon="🕸️", url_path="unfolded"),
-    st.Page("pages/gates.py", title="Gates and states", icon="🚪", url_path="gates"),
-    st.Page("pages/bptt.py", title="Backprop through time", icon="⏪", url_path="bptt"),
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/neuron.py", title="Recurrent neuron", icon=":material/loop:", url_path="neuron"),
+    st.Page("pages/unfolded.py", title="Unfolded graph", icon=":material/account_tree:", url_path="unfolded"),
+    st.Page("pages/gates.py", title="Gates and states", icon=":material/tune:", url_path="gates"),
+    st.Page("pages/bptt.py", title="Backprop through time", icon=":material/fast_rewind:", url_path="bptt"),
 ]
 
 st.navigation(PAGES).run()

@@ -5,7 +5,9 @@ import streamlit as st
 import rnnviz
 from rnnviz import graph as rgraph
 from rnnviz import neuron, signals
-from ui import show
+from ui import show, use_app_navigation
+
+use_app_navigation()
 
 st.title("rnnviz: recurrent neural networks, unfolded")
 st.markdown(
@@ -55,7 +57,7 @@ LESSONS = [
 columns = st.columns(3)
 for k, (path, label, query) in enumerate(LESSONS):
     with columns[k % 3]:
-        st.page_link(path, label=label, icon="🎓", query_params=query)
+        st.page_link(path, label=label, icon=":material/school:", query_params=query)
 
 with st.expander("How to use rnnviz"):
     st.markdown(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from rnnviz import share
+from ui import use_app_navigation
 
 
 def settings() -> dict[str, object]:
@@ -20,6 +21,7 @@ def settings() -> dict[str, object]:
 
 def load_url(page: str) -> None:
     """Apply query parameters that came from outside (a link), then show what was refused."""
+    use_app_navigation()
     query = st.query_params.to_dict()
     if query and query != st.session_state.get("_written_query"):
         values, notices = share.parse_query(query)

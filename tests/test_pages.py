@@ -1,0 +1,94 @@
+"""AppTest: every page runs at defaults; the home and recurrent-neuron pages behave."""
+
+import pathlib
+import re
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PAGES = ["pages/home.py", "pages/neuron.py", "pages/unfolded.py", "pages/gates.py", "pages/bptt.py"]
+
+
+def run_page(path: str, query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.switch_page(path)
+    return at.run()
+
+
+def steps_in(dot: str) -> set[int]:
+    return {int(n) for n in re.findall(r"step-(\d+)", dot)}
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_runs_at_defaults(path):
+    at = run_page(path)
+    assert not at.exception, at.exception
+    assert at.title, "every page has a title"
+
+
+def test_neuron_sequence_length_draws_exactly_those_steps():
+    at = run_page("pages/neuron.py")
+    at.slider(key="neuron:T").set_value(5).run()
+    assert not at.exception
+    assert steps_in(at.session_state["neuron_dot"]) == {1, 2, 3, 4, 5}
+    at.slider(key="neuron:T").set_value(2).run()
+    assert steps_in(at.session_state["neuron_dot"]) == {1, 2}
+
+
+@pytest.mark.parametrize(
+    "key,values",
+    [
+        ("neuron:wx", [-5.0, 5.0]),
+        ("neuron:wy", [-5.0, 5.0]),
+        ("neuron:b", [-5.0, 5.0]),
+        ("neuron:y0", [-5.0, 5.0]),
+        ("neuron:T", [1, 100]),
+    ],
+)
+def test_neuron_sliders_at_their_extremes(key, values):
+    at = run_page("pages/neuron.py")
+    for value in values:
+        for act in ["tanh", "sigmoid", "relu", "linear"]:
+            at.selectbox(key="neuron:act").set_value(act)
+            at.slider(key=key).set_value(value).run()
+            assert not at.exception, (key, value, act)
+            assert not at.error
+
+
+def test_neuron_every_signal_and_a_bad_custom_list():
+    at = run_page("pages/neuron.py")
+    for kind in ["impulse", "step", "sine", "random", "custom"]:
+        at.selectbox(key="neuron:signal").set_value(kind).run()
+        assert not at.exception and not at.error, kind
+    at.text_input(key="neuron:custom").input("1, 2, banana").run()
+    assert not at.exception
+    assert "banana" in at.error[0].value and "entry 3" in at.error[0].value
+    assert at.session_state["neuron_dot"], "the page still draws with the last good signal"
+
+
+def test_neuron_url_round_trip_and_bad_parameters():
+    at = run_page("pages/neuron.py", {"wx": "-1.5", "T": "7", "act": "relu", "signal": "step"})
+    assert not at.exception and not at.warning
+    assert at.slider(key="neuron:wx").value == -1.5
+    assert at.slider(key="neuron:T").value == 7
+    assert at.selectbox(key="neuron:act").value == "relu"
+    assert steps_in(at.session_state["neuron_dot"]) == set(range(1, 8))
+    assert at.query_params["wx"] in ("-1.5", ["-1.5"]) and at.query_params["T"] in ("7", ["7"])
+
+    at = run_page("pages/neuron.py", {"T": "100000", "wx": "banana", "act": "<script>"})
+    assert not at.exception
+    assert at.slider(key="neuron:T").value == 100
+    assert at.slider(key="neuron:wx").value == 1.0
+    notice = at.warning[0].value
+    assert "T=100000" in notice and "wx=banana" in notice and "act=" in notice
+
+
+def test_settings_carry_from_page_to_page():
+    at = run_page("pages/neuron.py")
+    at.slider(key="neuron:T").set_value(9).run()
+    at.switch_page("pages/unfolded.py").run()
+    assert not at.exception
+    assert at.session_state["settings"]["T"] == 9
