@@ -27,10 +27,10 @@ PRESET_LABELS = {
 LOOK_FOR = {
     "latch": "Look at the forget gate f: yellow (≈ 1) everywhere, so the cell state c keeps what the "
     "impulse wrote at t = 1 for the whole sequence.",
-    "reset": "Look at the forget gate f: dark (≈ 0) everywhere, so c_t is rebuilt from x_t alone and the "
-    "impulse is gone one step later.",
-    "shut": "Look at the input gate i: dark (≈ 0) everywhere, so nothing is written into c and the input "
-    "barely moves h.",
+    "reset": "Look at the forget gate f: dark (≈ 0) everywhere, so c_t is rebuilt at every step and the "
+    "impulse leaves almost no trace after it.",
+    "shut": "Look at the input gate i: dark (≈ 0) everywhere, so nothing is written into c: c and h stay "
+    "near 0 whatever the input.",
     "leaky": "Look at the update gate z: ≈ 0.8 everywhere, so h_t keeps 80 % of h_(t-1) and drifts "
     "smoothly instead of jumping.",
 }
@@ -76,6 +76,14 @@ st.caption(
 
 with st.sidebar:
     st.header("Network")
+    cells = list(CELL_LABELS)
+    choice = state.widget(
+        PAGE, "cell", st.selectbox, "Cell", options=cells, format_func=CELL_LABELS.get, on_change=cell_changed
+    )
+    D = state.widget(PAGE, "D", st.number_input, "Input size D", min_value=1, max_value=8, step=1)
+    H = state.widget(PAGE, "H", st.slider, "Hidden size H", min_value=1, max_value=32)
+    L = state.widget(PAGE, "L", st.number_input, "Layers L", min_value=1, max_value=3, step=1)
+    st.header("Weights")
     preset = state.widget(
         PAGE,
         "preset",
@@ -85,20 +93,8 @@ with st.sidebar:
         format_func=PRESET_LABELS.get,
         on_change=preset_changed,
     )
-    choice = state.widget(
-        PAGE,
-        "cell",
-        st.selectbox,
-        "Cell",
-        options=list(CELL_LABELS),
-        format_func=CELL_LABELS.get,
-        on_change=cell_changed,
-    )
-    D = state.widget(PAGE, "D", st.slider, "Input size D", min_value=1, max_value=8)
-    H = state.widget(PAGE, "H", st.slider, "Hidden size H", min_value=1, max_value=32)
-    L = state.widget(PAGE, "L", st.slider, "Layers", min_value=1, max_value=3)
+    seed = state.widget(PAGE, "seed", st.number_input, "Seed", min_value=0, max_value=9999, step=1)
     scale = state.widget(PAGE, "scale", st.slider, "Weight scale", min_value=0.0, max_value=5.0, step=0.1)
-    seed = state.widget(PAGE, "seed", st.number_input, "Weights seed", min_value=0, max_value=9999, step=1)
     st.header("Input")
     T = state.widget(PAGE, "T", st.slider, "Sequence length", min_value=1, max_value=100)
     kind = state.widget(
