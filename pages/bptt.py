@@ -1,0 +1,225 @@
+"""Backprop through time: how ||dL/dh_t|| shrinks or grows going back in time, what the spectral
+radius of W_hh, the cell kind, clipping and truncation do to it, and a finite-difference check."""
+
+import streamlit as st
+
+import rnnviz
+from rnnviz import bptt, figures, presets, signals
+from rnnviz import graph as rgraph
+from ui import show, state
+
+PAGE = "bptt"
+URL_NAMES = ("cell", "D", "H", "L", "T", "seed", "scale", "signal", "custom", "loss", "radius", "clip", "trunc")
+CELL_LABELS = {"rnn_tanh": "RNN (tanh)", "rnn_relu": "RNN (ReLU)", "lstm": "LSTM", "gru": "GRU"}
+SIGNAL_LABELS = {
+    "impulse": "impulse (1, 0, 0, ...)",
+    "step": "step (1, 1, 1, ...)",
+    "sine": "sine (period 8)",
+    "random": "seeded random",
+    "custom": "custom list",
+}
+LOSS_LABELS = {"last": "on the last step", "every": "on every step"}
+LOSS_LATEX = {"last": r"L = \sum_j h_T[j]", "every": r"L = \sum_{t=1}^{T} \sum_j h_t[j]"}
+
+
+@st.cache_data(max_entries=48, show_spinner=False)
+def run(choice: str, D: int, H: int, L: int, T: int, seed: int, scale: float, signal: str, custom: str, radius: float):
+    """Weights with W_hh rescaled to the spectral radius, the input, and the forward trace."""
+    params = presets.rescale_recurrent(presets.network_params(choice, D, H, L, seed=seed, scale=scale), radius)
+    x = signals.make_signal(signal, T, D, seed=seed, custom=custom)  # (T, D)
+    return params, x, rnnviz.forward(params, x)
+
+
+@st.cache_data(max_entries=48, show_spinner=False)
+def gradients(args: dict, loss: str, trunc: int) -> rnnviz.Grads:
+    params, _, trace = run(**args)
+    grads = bptt.loss_backward(params, trace, loss, truncate=trunc or None)
+    grads.jacobian_norms  # noqa: B018 -- computed once here, so the cache keeps it
+    return grads
+
+
+state.load_url(PAGE)
+s = state.settings()
+
+st.title("Backprop through time")
+st.caption(
+    "The gradient of a loss at the end of the sequence reaches step t only by going back through "
+    "every step in between: one Jacobian ∂h_(k)/∂h_(k−1) per step, multiplied together."
+)
+
+with st.sidebar:
+    st.header("Network")
+    choice = state.widget(PAGE, "cell", st.selectbox, "Cell", options=list(CELL_LABELS), format_func=CELL_LABELS.get)
+    D = state.widget(PAGE, "D", st.number_input, "Input size D", min_value=1, max_value=8, step=1)
+    H = state.widget(PAGE, "H", st.slider, "Hidden size H", min_value=1, max_value=32)
+    L = state.widget(PAGE, "L", st.number_input, "Layers L", min_value=1, max_value=3, step=1)
+    st.header("Weights")
+    seed = state.widget(PAGE, "seed", st.number_input, "Seed", min_value=0, max_value=9999, step=1)
+    scale = state.widget(PAGE, "scale", st.slider, "Weight scale", min_value=0.0, max_value=5.0, step=0.1)
+    st.header("Input")
+    T = state.widget(PAGE, "T", st.slider, "Sequence length", min_value=1, max_value=100)
+    kind = state.widget(
+        PAGE, "signal", st.selectbox, "Input signal x_t", options=list(SIGNAL_LABELS), format_func=SIGNAL_LABELS.get
+    )
+    custom = s["custom"]
+    if kind == "custom":
+        custom = state.widget(PAGE, "custom", st.text_input, "Values of x_1, x_2, ... (comma separated)")
+        st.caption("Shorter lists are padded with zeros; longer ones are cut at the sequence length.")
+
+left, right = st.columns(2)
+with left:
+    loss = state.widget(
+        PAGE, "loss", st.radio, "Loss", options=list(LOSS_LABELS), format_func=LOSS_LABELS.get, horizontal=True
+    )
+    st.latex(LOSS_LATEX[loss])
+    st.caption("The sum of the top layer's hidden units, so dL/dh_t = (1, ..., 1) where the loss looks.")
+with right:
+    radius = state.widget(
+        PAGE, "radius", st.slider, "Spectral radius ρ of W_hh", min_value=0.0, max_value=3.0, step=0.05
+    )
+    st.caption(
+        "W_hh is rescaled so its largest |eigenvalue| is ρ (for LSTM and GRU, each gate's block). "
+        "Below 1 the gradient shrinks step by step; above 1 it can grow, until tanh saturates "
+        "(tanh′ ≈ 0) and it vanishes after all."
+    )
+
+args = dict(choice=choice, D=D, H=H, L=L, T=T, seed=seed, scale=scale, signal=kind, custom=custom, radius=radius)
+try:
+    params, x, trace = run(**args)
+    st.session_state[f"{PAGE}:good"] = args
+except ValueError as err:
+    st.error(f"The input cannot be used: {err}. Showing the last input that worked.")
+    args = st.session_state.get(f"{PAGE}:good", {**args, "signal": "impulse"})
+    params, x, trace = run(**args)
+
+with st.sidebar:
+    st.header("Training tricks")
+    trunc = state.widget(
+        PAGE, "trunc", st.slider, "Truncated BPTT: chunk length k (0 = off)", min_value=0, max_value=100
+    )
+    clip = state.widget(
+        PAGE,
+        "clip",
+        st.slider,
+        "Clip the gradient's global norm at (0 = off)",
+        min_value=0.0,
+        max_value=100.0,
+        step=0.5,
+    )
+
+grads = gradients(args, loss, trunc)
+layer_norms = {f"layer {k + 1}": n for k, n in enumerate(grads.dh_norm)}
+if trunc:
+    full = gradients(args, loss, 0)
+    layer_norms[f"layer {L}, full BPTT"] = full.dh_norm[-1]
+
+st.subheader("||dL/dh_t|| at every step")
+st.caption(
+    "How strongly the loss depends on each step's hidden state. A straight falling line on this log "
+    "scale is a gradient that vanishes exponentially going back in time; a rising one explodes."
+    + (f" With truncation the gradient is cut every {trunc} steps, going back." if trunc else "")
+)
+st.plotly_chart(
+    figures.grad_norm_figure(layer_norms, title=f"{CELL_LABELS[choice]}: ||dL/dh_t||"),
+    width="stretch",
+    key=f"{PAGE}:norms",
+)
+
+col_jac, col_cells = st.columns(2)
+with col_jac:
+    st.subheader("||∂h_T/∂h_t||")
+    st.caption(
+        "How much a nudge to h_t still moves h_T, whatever the loss. It is a product of T − t step "
+        "Jacobians: if they are all smaller than 1 it vanishes, larger than 1 it explodes."
+    )
+    jac = {f"layer {k + 1}": n for k, n in enumerate(grads.jacobian_norms)}
+    st.plotly_chart(
+        figures.grad_norm_figure(jac, title="||∂h_T/∂h_t||", y_title="spectral norm (log scale)"),
+        width="stretch",
+        key=f"{PAGE}:jacobian",
+    )
+with col_cells:
+    st.subheader("RNN vs LSTM vs GRU")
+    rnn = choice if choice.startswith("rnn") else "rnn_tanh"
+    compared = {"RNN": rnn, "LSTM": "lstm", "GRU": "gru"}
+    series = {label: gradients({**args, "choice": c}, loss, trunc).dh_norm[-1] for label, c in compared.items()}
+    st.caption(
+        f"Same sizes, seed, input, loss and ρ; layer {L} (the top). The LSTM's cell state c carries the "
+        "gradient through f ⊙ c without a squashing nonlinearity, so it often fades more slowly."
+    )
+    st.plotly_chart(
+        figures.grad_norm_figure(series, title="||dL/dh_t||, three cells"), width="stretch", key=f"{PAGE}:cells"
+    )
+
+st.subheader("Gradient clipping")
+before = bptt.global_norm(grads.params)
+c1, c2, c3 = st.columns(3)
+c1.metric("Global norm of dL/dW (all weights)", f"{before:.4g}")
+if clip:
+    clipped, _ = bptt.clip_by_global_norm(grads.params, clip)
+    after = bptt.global_norm(clipped)
+    c2.metric(f"After clipping at {clip:g}", f"{after:.4g}")
+    c3.metric("Scale factor", f"{after / before:.4g}" if before else "1")
+else:
+    c2.metric("After clipping", "off")
+st.caption(
+    "Clipping rescales the whole gradient to a length of at most the threshold (as torch's "
+    "clip_grad_norm_): an exploding step stays finite, the direction is kept. It does not bring back "
+    "a vanished gradient."
+)
+
+st.subheader("Gradients on the unfolded graph")
+st.caption("Edges are coloured and thickened by the gradient they carry back; nodes show ||dL/dv||.")
+st.session_state["bptt_dot"] = show.graph(rgraph.unfolded_graph(trace, grads=grads, values=False))
+
+st.subheader("Check one weight by finite differences")
+weights = rnnviz.to_state_dict(params)
+fd_left, fd_right = st.columns([2, 3])
+with fd_left:
+    key = st.selectbox("Weight", list(weights), key=f"{PAGE}:fd-key:{choice}:{L}")
+    shape = weights[key].shape
+    row = st.number_input("Row (0-based, as in PyTorch)", 0, shape[0] - 1, 0, key=f"{PAGE}:fd-row:{key}:{shape}")
+    index = (row,)
+    if len(shape) == 2:
+        col = st.number_input("Column (0-based)", 0, shape[1] - 1, 0, key=f"{PAGE}:fd-col:{key}:{shape}")
+        index = (row, col)
+    st.caption(f"{key}{list(index)}: {bptt.entry_label(params, key, index)}")
+with fd_right:
+    check = bptt.gradient_check(params, x, key, index, loss)
+    m1, m2, m3 = st.columns(3)
+    m1.metric("BPTT dL/dw", f"{check.analytic:.6g}")
+    m2.metric("(L(w+ε) − L(w−ε)) / 2ε", f"{check.numeric:.6g}")
+    m3.metric("Relative error", f"{check.relative_error:.1e}" if check.resolvable else "n/a")
+    if not check.resolvable:
+        st.warning(
+            f"This gradient is below what a finite difference can resolve (about {check.noise:.0e}): "
+            "it has vanished on its way back. Pick a weight nearer the loss, a shorter sequence or a larger ρ."
+        )
+    st.caption(
+        "ε = 1e-6. A relative error around 1e-7 or smaller means BPTT is right; float64 rounding sets "
+        "the floor. The finite difference knows nothing about truncation, so it checks full BPTT."
+    )
+    if trunc:
+        cut = bptt.entry_gradient(grads.params, key, index)  # what truncated training would use
+        st.caption(f"Truncated BPTT (k = {trunc}) gives {cut:.6g} here: an approximation, by design.")
+
+with st.expander("Why gradients vanish or explode"):
+    st.markdown(
+        r"""
+Backprop multiplies the gradient by the transpose of one step Jacobian per step it goes back:
+
+$$\frac{\partial L}{\partial h_t} = \left(\frac{\partial h_{t+1}}{\partial h_t}\right)^{\top}
+\frac{\partial L}{\partial h_{t+1}} + \frac{\partial L}{\partial y_t},\qquad
+\frac{\partial h_{t+1}}{\partial h_t} = \operatorname{diag}\big(\tanh'(a_{t+1})\big)\, W_{hh}
+\ \text{(tanh RNN)}.$$
+
+Since |tanh′| ≤ 1, a spectral radius ρ of $W_{hh}$ below 1 makes the product shrink roughly like
+ρ^(T−t): the early steps get no learning signal (vanishing). Above 1 it can grow like ρ^(T−t)
+until tanh saturates (exploding), which is what clipping guards against. The LSTM adds a second
+path, $c_t = f_t \odot c_{t-1} + \dots$, whose Jacobian is just $\operatorname{diag}(f_t)$: with
+the forget gate near 1, the gradient passes almost unchanged. Truncated BPTT with chunk length k
+stops the gradient after k steps, trading long-range credit for speed and memory.
+"""
+    )
+
+state.write_url(URL_NAMES)
