@@ -160,7 +160,7 @@ def _layer_backward(cell, nonlinearity, lp: LayerParams, lt: LayerTrace, batched
         b_ih=dZx2.sum(axis=0),
         b_hh=dZh2.sum(axis=0),
     )
-    dx = dZx @ lp.W_ih  # (T, B, D)
+    dx = (dZx2 @ lp.W_ih).reshape(T, B, -1)  # (T, B, D)
     return grads, dx, dh_rec, dc_rec, dh_next, dc_next
 
 
@@ -168,65 +168,80 @@ def _recurrence(cell, nonlinearity, lp, lt, batched, dh_ext, dc_last, truncate):
     """The backward loop over time. Returns dZx (T, B, G*H), the gradient of the input-side
     pre-activations, dZh (the hidden-side ones, GRU only, else None), dL/dh_t, dL/dc_t, and
     the gradients reaching h_0 and c_0."""
-    W_hh = lp.W_hh
-    h_prev, h = _batch(lt.h_prev, batched), _batch(lt.h, batched)
-    T, B, H = h.shape
-    dh_rec = np.empty_like(h)
-    dh_next = np.zeros((B, H))
-    dc_rec = dc_next = dZh = None
-    G = W_hh.shape[0] // H
-    dZx = np.empty((T, B, G * H))
+    view = {name: _batch(getattr(lt, name), batched) for name in ("h_prev", "h", "c_prev", "c", "hn")}
+    view.update({name: _batch(v, batched) for name, v in lt.gates.items()})
+    cut = _cuts(dh_ext.shape[0], truncate)
     if cell == "rnn":
-        dact = activation_slope(_batch(lt.pre["a"], batched), h, nonlinearity)  # (T, B, H)
-        for t in range(T - 1, -1, -1):
-            dh = dh_ext[t] + dh_next
-            dh_rec[t] = dh
-            np.multiply(dh, dact[t], out=dZx[t])
-            dh_next = dZx[t] @ W_hh
-            if truncate and t % truncate == 0 and t > 0:
-                dh_next = np.zeros((B, H))
-    elif cell == "lstm":
-        gates = {n: _batch(v, batched) for n, v in lt.gates.items()}
-        i, f, g, o = gates["i"], gates["f"], gates["g"], gates["o"]
-        c, c_prev = _batch(lt.c, batched), _batch(lt.c_prev, batched)
-        tanh_c = np.tanh(c)
-        dc_rec = np.empty_like(c)
-        dc_next = np.zeros((B, H)) if dc_last is None else dc_last.copy()
-        for t in range(T - 1, -1, -1):
-            dh = dh_ext[t] + dh_next
-            dh_rec[t] = dh
-            dc = dc_next + dh * o[t] * (1.0 - tanh_c[t] ** 2)
-            dc_rec[t] = dc
-            di, df, dg, do = dc * g[t], dc * c_prev[t], dc * i[t], dh * tanh_c[t]
-            z = dZx[t]
-            z[:, :H] = di * i[t] * (1.0 - i[t])
-            z[:, H : 2 * H] = df * f[t] * (1.0 - f[t])
-            z[:, 2 * H : 3 * H] = dg * (1.0 - g[t] ** 2)
-            z[:, 3 * H :] = do * o[t] * (1.0 - o[t])
-            dh_next = z @ W_hh
-            dc_next = dc * f[t]
-            if truncate and t % truncate == 0 and t > 0:
-                dh_next, dc_next = np.zeros((B, H)), np.zeros((B, H))
-    else:  # gru
-        gates = {n: _batch(v, batched) for n, v in lt.gates.items()}
-        r, zg, n = gates["r"], gates["z"], gates["n"]
-        hn = _batch(lt.hn, batched)
-        dZh = np.empty_like(dZx)
-        for t in range(T - 1, -1, -1):
-            dh = dh_ext[t] + dh_next
-            dh_rec[t] = dh
-            dpre_n = dh * (1.0 - zg[t]) * (1.0 - n[t] ** 2)
-            dpre_z = dh * (h_prev[t] - n[t]) * zg[t] * (1.0 - zg[t])
-            dpre_r = dpre_n * hn[t] * r[t] * (1.0 - r[t])
-            dZx[t, :, :H] = dpre_r
-            dZx[t, :, H : 2 * H] = dpre_z
-            dZx[t, :, 2 * H :] = dpre_n
-            dZh[t, :, : 2 * H] = dZx[t, :, : 2 * H]
-            dZh[t, :, 2 * H :] = dpre_n * r[t]
-            dh_next = dh * zg[t] + dZh[t] @ W_hh
-            if truncate and t % truncate == 0 and t > 0:
-                dh_next = np.zeros((B, H))
-    return dZx, dZh, dh_rec, dc_rec, dh_next, dc_next
+        return _rnn_recurrence(lp.W_hh, _batch(lt.pre["a"], batched), view, nonlinearity, dh_ext, cut)
+    if cell == "lstm":
+        return _lstm_recurrence(lp.W_hh, view, dh_ext, dc_last, cut)
+    return _gru_recurrence(lp.W_hh, view, dh_ext, cut)
+
+
+def _cuts(T: int, truncate: int | None) -> list[bool]:
+    """cut[t]: the gradient stops between step t-1 and t (a chunk of truncated BPTT starts at t)."""
+    return [bool(truncate) and t % truncate == 0 and t > 0 for t in range(T)]
+
+
+def _rnn_recurrence(W_hh, a, v, nonlinearity, dh_ext, cut):
+    h = v["h"]
+    T, B, H = h.shape
+    dact = activation_slope(a, h, nonlinearity)  # (T, B, H): phi'(a_t)
+    dh_rec, dZ = np.empty_like(h), np.empty_like(h)
+    dh_next = np.zeros((B, H))
+    for t in range(T - 1, -1, -1):
+        dh = np.add(dh_ext[t], dh_next, out=dh_rec[t])
+        np.multiply(dh, dact[t], out=dZ[t])  # dL/da_t
+        dh_next = np.zeros((B, H)) if cut[t] else dZ[t] @ W_hh
+    return dZ, None, dh_rec, None, dh_next, None
+
+
+def _lstm_recurrence(W_hh, v, dh_ext, dc_last, cut):
+    i, f, g, o, c, c_prev = v["i"], v["f"], v["g"], v["o"], v["c"], v["c_prev"]
+    T, B, H = c.shape
+    tanh_c = np.tanh(c)
+    # d(pre-activation)/d(c_t) for i, f, g and d/d(h_t) for o, at every step at once: (T, B, 4, H)
+    local = np.stack([g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g), tanh_c * o * (1 - o)], axis=2)
+    dc_from_h = o * (1 - tanh_c * tanh_c)  # (T, B, H): d c_t's share of d h_t
+    dZ = np.empty((T, B, 4, H))
+    dh_rec, dc_rec = np.empty_like(c), np.empty_like(c)
+    dh_next = np.zeros((B, H))
+    dc_next = np.zeros((B, H)) if dc_last is None else dc_last
+    for t in range(T - 1, -1, -1):
+        dh = np.add(dh_ext[t], dh_next, out=dh_rec[t])
+        dc = np.multiply(dh, dc_from_h[t], out=dc_rec[t])
+        dc += dc_next
+        np.multiply(local[t, :, :3], dc[:, None, :], out=dZ[t, :, :3])
+        np.multiply(local[t, :, 3], dh, out=dZ[t, :, 3])
+        if cut[t]:
+            dh_next, dc_next = np.zeros((B, H)), np.zeros((B, H))
+        else:
+            dh_next, dc_next = dZ[t].reshape(B, 4 * H) @ W_hh, dc * f[t]
+    return dZ.reshape(T, B, 4 * H), None, dh_rec, dc_rec, dh_next, dc_next
+
+
+def _gru_recurrence(W_hh, v, dh_ext, cut):
+    r, z, n, hn, h_prev = v["r"], v["z"], v["n"], v["hn"], v["h_prev"]
+    T, B, H = n.shape
+    dn = (1 - z) * (1 - n * n)  # d h_t / d(n's pre-activation)
+    # dL/d(pre-activations) = dL/dh_t * local, input side (r, z, n) and hidden side (r, z, r * n)
+    local_x = np.stack([dn * hn * r * (1 - r), (h_prev - n) * z * (1 - z), dn], axis=2)  # (T, B, 3, H)
+    local_h = local_x.copy()
+    local_h[:, :, 2] *= r
+    dh_rec = np.empty_like(n)
+    dZh_t = np.empty((B, 3, H))
+    dh_next = np.zeros((B, H))
+    for t in range(T - 1, -1, -1):
+        dh = np.add(dh_ext[t], dh_next, out=dh_rec[t])
+        if cut[t]:
+            dh_next = np.zeros((B, H))
+            continue
+        np.multiply(local_h[t], dh[:, None, :], out=dZh_t)
+        dh_next = dZh_t.reshape(B, 3 * H) @ W_hh
+        dh_next += dh * z[t]  # the direct path h_t = ... + z * h_{t-1}
+    dZx = (local_x * dh_rec[:, :, None, :]).reshape(T, B, 3 * H)
+    dZh = (local_h * dh_rec[:, :, None, :]).reshape(T, B, 3 * H)
+    return dZx, dZh, dh_rec, None, dh_next, None
 
 
 def jacobian_norms(lp: LayerParams, lt: LayerTrace, trace: Trace) -> np.ndarray:

@@ -18,10 +18,13 @@ GATE_COUNT = {"rnn": 1, "lstm": 4, "gru": 3}
 GATE_NAMES = {"rnn": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
 
 
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """Logistic function without overflow: exp is only ever taken of a non-positive number."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Logistic function as (1 + tanh(x/2)) / 2: no overflow for any input, one transcendental."""
+    out = np.multiply(x, 0.5, out=out)
+    np.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -173,8 +176,7 @@ def activation(a: np.ndarray, nonlinearity: str, out: np.ndarray | None = None) 
     if nonlinearity == "relu":
         return np.maximum(a, 0.0, out=out)
     if nonlinearity == "sigmoid":
-        out[...] = sigmoid(a)
-        return out
+        return sigmoid(a, out=out)
     out[...] = a
     return out
 

@@ -164,9 +164,15 @@ def _states(h0: np.ndarray, T: int) -> tuple[np.ndarray, np.ndarray]:
     return buf[:-1], buf[1:]
 
 
+def _input_projection(x: np.ndarray, W_ih: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """x W_ih^T + bias for every step at once: one matrix product, (T, B, D) -> (T, B, G*H)."""
+    T, B, D = x.shape
+    return (x.reshape(T * B, D) @ W_ih.T + bias).reshape(T, B, -1)
+
+
 def _rnn_layer(lp: LayerParams, x, h0, c0, nonlinearity) -> LayerTrace:
     T = x.shape[0]
-    a = x @ lp.W_ih.T + (lp.b_ih + lp.b_hh)  # (T, B, H): input projection for all steps at once
+    a = _input_projection(x, lp.W_ih, lp.b_ih + lp.b_hh)  # (T, B, H)
     h_prev, h = _states(h0, T)
     W_hh_T = lp.W_hh.T
     for t in range(T):
@@ -177,18 +183,21 @@ def _rnn_layer(lp: LayerParams, x, h0, c0, nonlinearity) -> LayerTrace:
 
 def _lstm_layer(lp: LayerParams, x, h0, c0, nonlinearity) -> LayerTrace:
     T, H = x.shape[0], h0.shape[-1]
-    z = x @ lp.W_ih.T + (lp.b_ih + lp.b_hh)  # (T, B, 4H)
+    z = _input_projection(x, lp.W_ih, lp.b_ih + lp.b_hh)  # (T, B, 4H)
     act = np.empty_like(z)  # (T, B, 4H): i, f, g, o after their nonlinearities
     h_prev, h = _states(h0, T)
     c_prev, c = _states(c0, T)
+    tanh_c = np.empty_like(h0)  # (B, H) scratch
     W_hh_T = lp.W_hh.T
     for t in range(T):
         z[t] += h_prev[t] @ W_hh_T
-        act[t] = sigmoid(z[t])
+        sigmoid(z[t], out=act[t])
         np.tanh(z[t, :, 2 * H : 3 * H], out=act[t, :, 2 * H : 3 * H])
         i, f, g, o = (act[t, :, k * H : (k + 1) * H] for k in range(4))
-        c[t] = f * c_prev[t] + i * g
-        h[t] = o * np.tanh(c[t])
+        np.multiply(f, c_prev[t], out=c[t])
+        c[t] += i * g  # c_t = f * c_{t-1} + i * g
+        np.tanh(c[t], out=tanh_c)
+        np.multiply(o, tanh_c, out=h[t])  # h_t = o * tanh(c_t)
     names = "ifgo"
     pre = {n: z[..., k * H : (k + 1) * H] for k, n in enumerate(names)}
     gates = {n: act[..., k * H : (k + 1) * H] for k, n in enumerate(names)}
@@ -197,23 +206,26 @@ def _lstm_layer(lp: LayerParams, x, h0, c0, nonlinearity) -> LayerTrace:
 
 def _gru_layer(lp: LayerParams, x, h0, c0, nonlinearity) -> LayerTrace:
     T, H = x.shape[0], h0.shape[-1]
-    gx = x @ lp.W_ih.T + lp.b_ih  # (T, B, 3H)
-    gx[..., : 2 * H] += lp.b_hh[: 2 * H]
-    pre = gx  # becomes r, z pre-activations and n's full pre-activation in place
-    act = np.empty_like(gx)
-    hn = np.empty(gx.shape[:-1] + (H,))  # (T, B, H)
+    bias = lp.b_ih.copy()
+    bias[: 2 * H] += lp.b_hh[: 2 * H]  # b_hn stays inside r * (W_hn h + b_hn)
+    pre = _input_projection(x, lp.W_ih, bias)  # (T, B, 3H): becomes r, z and n pre-activations in place
+    act = np.empty_like(pre)
+    hn = np.empty(pre.shape[:-1] + (H,))  # (T, B, H)
     h_prev, h = _states(h0, T)
     W_hh_T = lp.W_hh.T
     b_hn = lp.b_hh[2 * H :]
+    gh = np.empty(pre.shape[1:])  # (B, 3H) scratch
     for t in range(T):
-        gh = h_prev[t] @ W_hh_T  # (B, 3H)
+        np.matmul(h_prev[t], W_hh_T, out=gh)
         pre[t, :, : 2 * H] += gh[:, : 2 * H]
-        act[t, :, : 2 * H] = sigmoid(pre[t, :, : 2 * H])
+        sigmoid(pre[t, :, : 2 * H], out=act[t, :, : 2 * H])
         r, zg = act[t, :, :H], act[t, :, H : 2 * H]
-        hn[t] = gh[:, 2 * H :] + b_hn
-        pre[t, :, 2 * H :] += r * hn[t]
+        np.add(gh[:, 2 * H :], b_hn, out=hn[t])
+        pre[t, :, 2 * H :] += r * hn[t]  # n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
         n = np.tanh(pre[t, :, 2 * H :], out=act[t, :, 2 * H :])
-        h[t] = (1.0 - zg) * n + zg * h_prev[t]
+        np.subtract(h_prev[t], n, out=h[t])
+        h[t] *= zg
+        h[t] += n  # h_t = (1 - z) * n + z * h_{t-1} = n + z * (h_{t-1} - n)
     names = "rzn"
     pres = {nm: pre[..., k * H : (k + 1) * H] for k, nm in enumerate(names)}
     gates = {nm: act[..., k * H : (k + 1) * H] for k, nm in enumerate(names)}
