@@ -34,6 +34,7 @@ LEVEL_LABELS = {"cell": "cells", "operations": "operations"}
 LOSS = "last"  # the toy loss of rnnviz.bptt: L = sum of the units of h_T, top layer
 MAX_EDIT = 4  # the matrix editor is offered up to this input and hidden size
 PLAY_SECONDS = 1.0
+READABLE_SCALE = 0.8  # a wide drawing shrinks to at most this: 12 pt labels stay >= 12 px on screen
 HL_KEY = f"{PAGE}:hl"
 
 
@@ -55,6 +56,11 @@ def unfolded_dot(params: rnnviz.Params, x: np.ndarray, level: str, values: bool,
         trace, grads=g, level=level, values=values, shared_weights=shared, highlight_step=hl or None
     )
     return digraph.source
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def svg_file(dot_source: str) -> str:
+    return rgraph.render_svg(graphviz.Source(dot_source))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -181,7 +187,13 @@ with st.sidebar:
     )
     values = state.widget(PAGE, "values", st.toggle, "Show values")
     grads = state.widget(PAGE, "grads", st.toggle, "Show gradients")
-    shared = state.widget(PAGE, "shared", st.toggle, "Draw shared weights")
+    shared = state.widget(PAGE, "shared", st.toggle, "Show weight sharing")
+
+    fit = st.toggle("Fit the drawing to the page", key=f"{PAGE}:fit")
+    st.caption("Off: labels stay projector-sized and a wide drawing scrolls. On: the whole drawing, smaller.")
+
+alerts = st.container()  # errors and notices about the weights and the input, above the graph
+graph_area = st.container()  # filled below, once the weights and the input are known
 
 # Weights: seeded (or a preset), then an uploaded file, then the matrix editor.
 try:
@@ -189,9 +201,9 @@ try:
     st.session_state[f"{PAGE}:good_params"] = params
 except ValueError as err:
     params = st.session_state.get(f"{PAGE}:good_params") or seeded_params(cell, D, H, L, seed, scale, "random")
-    st.error(f"These weights cannot be made: {err}. Showing the last weights that worked.")
+    alerts.error(f"These weights cannot be made: {err}. Showing the last weights that worked.")
 
-with st.expander("Load or save weights", expanded=False):
+with st.expander("Load weights from a file"):
     st.caption(
         "A `.npz` or `.json` file with a PyTorch `state_dict` (`weight_ih_l0`, `weight_hh_l0`, ...). "
         "Loaded weights replace the seeded ones and set the cell and sizes; they are not in the link."
@@ -203,10 +215,10 @@ else:
     try:
         st.session_state[f"{PAGE}:file_params"] = (upload.name, uploaded_params(upload.getvalue(), upload.name))
     except ValueError as err:
-        st.error(f"{upload.name} cannot be used: {err}. Keeping the previous weights.")
+        alerts.error(f"This file cannot be used: {err}. Keeping the previous weights.")
 if f"{PAGE}:file_params" in st.session_state:
     name, params = st.session_state[f"{PAGE}:file_params"]
-    st.info(
+    alerts.info(
         f"Using the weights from **{name}**: {params.cell.upper()}, D = {params.input_size}, "
         f"H = {params.hidden_size}, L = {params.num_layers}. Remove the file to go back to seeded weights."
     )
@@ -224,7 +236,7 @@ try:
     x = signals.make_signal(kind, T, params.input_size, seed=seed, custom=custom)
     st.session_state[f"{PAGE}:good_custom"] = custom
 except ValueError as err:
-    st.error(f"The custom signal cannot be used: {err}. Showing the last signal that worked.")
+    alerts.error(f"The custom signal cannot be used: {err}. Showing the last signal that worked.")
     x = signals.make_signal(kind, T, params.input_size, custom=st.session_state.get(f"{PAGE}:good_custom", "0"))
 
 # Step highlight and step-through: 0 means no step is highlighted.
@@ -237,17 +249,18 @@ if state.settings()["hl"] > T:
 if st.session_state.get(HL_KEY, 0) > T:
     st.session_state[HL_KEY] = T
 playing = st.session_state.get(f"{PAGE}:playing", False)
-prev_col, slider_col, next_col, play_col = st.columns([1, 6, 1, 1], vertical_alignment="bottom")
-with slider_col:
-    hl = state.widget(
-        PAGE, "hl", st.slider, "Highlighted step (0 = none)", min_value=0, max_value=T, disabled=playing or T == 0
-    )
-prev_col.button("◀ Previous", on_click=step_back, disabled=playing or hl == 0, width="stretch")
-next_col.button("Next ▶", on_click=step_on, args=(T,), disabled=playing or hl >= T, width="stretch")
-if playing:
-    play_col.button("⏸ Stop", on_click=stop_play, width="stretch")
-else:
-    play_col.button("▶ Play", on_click=start_play, args=(T,), width="stretch")
+with graph_area:
+    prev_col, slider_col, next_col, play_col = st.columns([1.3, 5, 1.3, 1.3], vertical_alignment="bottom")
+    with slider_col:
+        hl = state.widget(
+            PAGE, "hl", st.slider, "Highlighted step (0 = none)", min_value=0, max_value=T, disabled=playing
+        )
+    prev_col.button("◀ Back", on_click=step_back, disabled=playing or hl == 0, width="stretch")
+    next_col.button("Next ▶", on_click=step_on, args=(T,), disabled=playing or hl >= T, width="stretch")
+    if playing:
+        play_col.button("⏸ Stop", on_click=stop_play, width="stretch")
+    else:
+        play_col.button("▶ Play", on_click=start_play, args=(T,), width="stretch")
 
 
 @st.fragment(run_every=PLAY_SECONDS if playing else None)
@@ -266,31 +279,37 @@ play_timer()
 
 dot_source = unfolded_dot(params, x, level, values, grads, shared, hl)
 st.session_state["unfolded_dot"] = dot_source
-show.graph(graphviz.Source(dot_source))
 notes = []
 if level == "operations":
-    notes.append("Each step shows its matrix products (@), sums (+), gates and pointwise products (*).")
+    notes.append("Inside each step: the matrix products, the sum with the bias, the gates and the pointwise products.")
 if shared:
-    notes.append("Dashed edges come from the one copy of W_ih, W_hh and b that every step uses.")
+    notes.append("Edges named and coloured by their weight: every step uses the same W_ih, W_hh and b.")
 if grads:
-    notes.append(f"Gradients of the loss {bptt.LOSSES[LOSS]}: edges darker and thicker where ||dL/dv|| is larger.")
+    notes.append(f"Gradients of {bptt.LOSSES[LOSS]}: ||∇|| on the nodes, darker and thicker edges carry more.")
 if T > rgraph.DEFAULT_MAX_STEPS[level]:
-    notes.append("Long sequences are collapsed: the middle steps hide behind the ⋯ node.")
-st.caption(" ".join(notes) or "Hover over a node to see its full vector.")
+    notes.append("The middle of a long sequence is collapsed into one ⋯ node.")
+with graph_area:
+    show.graph(graphviz.Source(dot_source), min_scale=0.1 if fit else READABLE_SCALE)
+    hint = "" if fit else " Scroll sideways for the later steps, or fit the drawing to the page (sidebar)."
+    st.caption(" ".join(notes) + " Hover over a node to see its full vector." + hint)
 
 with st.expander("Export"):
     cols = st.columns(5)
-    cols[0].download_button("Graph (DOT)", dot_source, "unfolded.dot", "text/vnd.graphviz", width="stretch")
+    cols[0].download_button(
+        "Graph (DOT)", dot_source, "unfolded.dot", "text/vnd.graphviz", width="stretch", on_click="ignore"
+    )
     if rgraph.graphviz_available():
-        svg = rgraph.render_svg(graphviz.Source(dot_source))
-        cols[1].download_button("Graph (SVG)", svg, "unfolded.svg", "image/svg+xml", width="stretch")
+        svg = svg_file(dot_source)
+        cols[1].download_button("Graph (SVG)", svg, "unfolded.svg", "image/svg+xml", width="stretch", on_click="ignore")
     else:
         cols[1].caption("SVG needs Graphviz's `dot` program.")
-    cols[2].download_button("Trace (CSV)", trace_csv(params, x, grads), "trace.csv", "text/csv", width="stretch")
+    cols[2].download_button(
+        "Trace (CSV)", trace_csv(params, x, grads), "trace.csv", "text/csv", width="stretch", on_click="ignore"
+    )
     for col, fmt in zip(cols[3:], ("npz", "json"), strict=True):
         try:
             data = weights_file(params, fmt)
-            col.download_button(f"Weights (.{fmt})", data, f"weights.{fmt}", width="stretch")
+            col.download_button(f"Weights (.{fmt})", data, f"weights.{fmt}", width="stretch", on_click="ignore")
         except ValueError as err:
             col.caption(f"Weights as .{fmt}: {err}")
     st.caption("The CSV has one row per step t, layer, quantity (x, gates, c, h, gradients) and unit.")

@@ -99,7 +99,7 @@ def test_every_signal(signal):
     assert_clean(at)
 
 
-@pytest.mark.parametrize("label", ["Show values", "Show gradients", "Draw shared weights"])
+@pytest.mark.parametrize("label", ["Show values", "Show gradients", "Show weight sharing"])
 def test_toggles_both_ways(label):
     at = open_page()
     for value in (True, False):
@@ -134,7 +134,7 @@ def test_step_through_and_highlight():
     next_button = [b for b in at.button if b.label == "Next ▶"][0]
     next_button.click().run()
     assert by_label(at.slider, "Highlighted step (0 = none)").value == 2
-    [b for b in at.button if b.label == "◀ Previous"][0].click().run()
+    [b for b in at.button if b.label == "◀ Back"][0].click().run()
     assert by_label(at.slider, "Highlighted step (0 = none)").value == 1
     by_label(at.slider, "Highlighted step (0 = none)").set_value(5).run()
     by_label(at.slider, "Sequence length").set_value(3).run()  # the highlight follows a shorter sequence
@@ -162,7 +162,7 @@ def test_url_parameters_round_trip():
     assert by_label(at.radio, "Level of detail").value == "operations"
     assert by_label(at.toggle, "Show values").value is False
     assert by_label(at.toggle, "Show gradients").value is True
-    assert by_label(at.toggle, "Draw shared weights").value is False
+    assert by_label(at.toggle, "Show weight sharing").value is False
     assert by_label(at.slider, "Highlighted step (0 = none)").value == 3
     for key, value in query.items():
         assert at.query_params[key] == [value] or at.query_params[key] == value
