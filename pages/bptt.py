@@ -34,7 +34,7 @@ def run(choice: str, D: int, H: int, L: int, T: int, seed: int, scale: float, si
 def gradients(args: dict, loss: str, trunc: int) -> rnnviz.Grads:
     params, _, trace = run(**args)
     grads = bptt.loss_backward(params, trace, loss, truncate=trunc or None)
-    grads.jacobian_norms  # noqa: B018 -- computed once here, so the cache keeps it
+    _ = grads.jacobian_norms  # computed here once, so the cache keeps it
     return grads
 
 
@@ -117,7 +117,12 @@ st.subheader("||dL/dh_t|| at every step")
 st.caption(
     "How strongly the loss depends on each step's hidden state. A straight falling line on this log "
     "scale is a gradient that vanishes exponentially going back in time; a rising one explodes."
-    + (f" With truncation the gradient is cut every {trunc} steps, going back." if trunc else "")
+    + (
+        f" Truncation cuts the gradient every {trunc} steps going back, so with the loss on the last step "
+        "the earlier chunks get exactly 0 (the triangles); with the loss on every step each chunk gets its own."
+        if trunc
+        else ""
+    )
 )
 st.plotly_chart(
     figures.grad_norm_figure(layer_norms, title=f"{CELL_LABELS[choice]}: ||dL/dh_t||"),
@@ -125,31 +130,29 @@ st.plotly_chart(
     key=f"{PAGE}:norms",
 )
 
-col_jac, col_cells = st.columns(2)
-with col_jac:
-    st.subheader("||∂h_T/∂h_t||")
-    st.caption(
-        "How much a nudge to h_t still moves h_T, whatever the loss. It is a product of T − t step "
-        "Jacobians: if they are all smaller than 1 it vanishes, larger than 1 it explodes."
-    )
-    jac = {f"layer {k + 1}": n for k, n in enumerate(grads.jacobian_norms)}
-    st.plotly_chart(
-        figures.grad_norm_figure(jac, title="||∂h_T/∂h_t||", y_title="spectral norm (log scale)"),
-        width="stretch",
-        key=f"{PAGE}:jacobian",
-    )
-with col_cells:
-    st.subheader("RNN vs LSTM vs GRU")
-    rnn = choice if choice.startswith("rnn") else "rnn_tanh"
-    compared = {"RNN": rnn, "LSTM": "lstm", "GRU": "gru"}
-    series = {label: gradients({**args, "choice": c}, loss, trunc).dh_norm[-1] for label, c in compared.items()}
-    st.caption(
-        f"Same sizes, seed, input, loss and ρ; layer {L} (the top). The LSTM's cell state c carries the "
-        "gradient through f ⊙ c without a squashing nonlinearity, so it often fades more slowly."
-    )
-    st.plotly_chart(
-        figures.grad_norm_figure(series, title="||dL/dh_t||, three cells"), width="stretch", key=f"{PAGE}:cells"
-    )
+st.subheader("RNN vs LSTM vs GRU")
+rnn = choice if choice.startswith("rnn") else "rnn_tanh"
+compared = {"RNN": rnn, "LSTM": "lstm", "GRU": "gru"}
+series = {label: gradients({**args, "choice": c}, loss, trunc).dh_norm[-1] for label, c in compared.items()}
+st.caption(
+    f"Same sizes, seed, input, loss and ρ; layer {L} (the top). The LSTM's cell state c carries the "
+    "gradient through f ⊙ c without a squashing nonlinearity, so it often fades more slowly."
+)
+st.plotly_chart(
+    figures.grad_norm_figure(series, title="||dL/dh_t||, three cells"), width="stretch", key=f"{PAGE}:cells"
+)
+
+st.subheader("||∂h_T/∂h_t||")
+st.caption(
+    "How much a nudge to h_t still moves h_T, whatever the loss. It is a product of T − t step "
+    "Jacobians: if they are all smaller than 1 it vanishes, larger than 1 it explodes."
+)
+jac = {f"layer {k + 1}": n for k, n in enumerate(grads.jacobian_norms)}
+st.plotly_chart(
+    figures.grad_norm_figure(jac, title="||∂h_T/∂h_t||", y_title="spectral norm (log scale)"),
+    width="stretch",
+    key=f"{PAGE}:jacobian",
+)
 
 st.subheader("Gradient clipping")
 before = bptt.global_norm(grads.params)
@@ -174,34 +177,32 @@ st.session_state["bptt_dot"] = show.graph(rgraph.unfolded_graph(trace, grads=gra
 
 st.subheader("Check one weight by finite differences")
 weights = rnnviz.to_state_dict(params)
-fd_left, fd_right = st.columns([2, 3])
-with fd_left:
-    key = st.selectbox("Weight", list(weights), key=f"{PAGE}:fd-key:{choice}:{L}")
-    shape = weights[key].shape
-    row = st.number_input("Row (0-based, as in PyTorch)", 0, shape[0] - 1, 0, key=f"{PAGE}:fd-row:{key}:{shape}")
-    index = (row,)
-    if len(shape) == 2:
-        col = st.number_input("Column (0-based)", 0, shape[1] - 1, 0, key=f"{PAGE}:fd-col:{key}:{shape}")
-        index = (row, col)
-    st.caption(f"{key}{list(index)}: {bptt.entry_label(params, key, index)}")
-with fd_right:
-    check = bptt.gradient_check(params, x, key, index, loss)
-    m1, m2, m3 = st.columns(3)
-    m1.metric("BPTT dL/dw", f"{check.analytic:.6g}")
-    m2.metric("(L(w+ε) − L(w−ε)) / 2ε", f"{check.numeric:.6g}")
-    m3.metric("Relative error", f"{check.relative_error:.1e}" if check.resolvable else "n/a")
-    if not check.resolvable:
-        st.warning(
-            f"This gradient is below what a finite difference can resolve (about {check.noise:.0e}): "
-            "it has vanished on its way back. Pick a weight nearer the loss, a shorter sequence or a larger ρ."
-        )
-    st.caption(
-        "ε = 1e-6. A relative error around 1e-7 or smaller means BPTT is right; float64 rounding sets "
-        "the floor. The finite difference knows nothing about truncation, so it checks full BPTT."
+fd_key, fd_row, fd_col = st.columns(3)
+key = fd_key.selectbox("Weight", list(weights), key=f"{PAGE}:fd-key:{choice}:{L}")
+shape = weights[key].shape
+row = fd_row.number_input("Row (0-based, as in PyTorch)", 0, shape[0] - 1, 0, key=f"{PAGE}:fd-row:{key}:{shape}")
+index = (row,)
+if len(shape) == 2:
+    col = fd_col.number_input("Column (0-based)", 0, shape[1] - 1, 0, key=f"{PAGE}:fd-col:{key}:{shape}")
+    index = (row, col)
+st.caption(f"{key}{list(index)}: {bptt.entry_label(params, key, index)}")
+check = bptt.gradient_check(params, x, key, index, loss)
+m1, m2, m3 = st.columns(3)
+m1.metric("BPTT dL/dw", f"{check.analytic:.6g}")
+m2.metric("(L(w+ε) − L(w−ε)) / 2ε", f"{check.numeric:.6g}")
+m3.metric("Relative error", f"{check.relative_error:.1e}" if check.resolvable else "n/a")
+if not check.resolvable:
+    st.warning(
+        f"This gradient is below what a finite difference can resolve (about {check.noise:.0e}): "
+        "it has vanished on its way back. Pick a weight nearer the loss, a shorter sequence or a larger ρ."
     )
-    if trunc:
-        cut = bptt.entry_gradient(grads.params, key, index)  # what truncated training would use
-        st.caption(f"Truncated BPTT (k = {trunc}) gives {cut:.6g} here: an approximation, by design.")
+st.caption(
+    "ε = 1e-6. A relative error around 1e-7 or smaller means BPTT is right; float64 rounding sets "
+    "the floor. The finite difference knows nothing about truncation, so it checks full BPTT."
+)
+if trunc:
+    cut = bptt.entry_gradient(grads.params, key, index)  # what truncated training would use
+    st.caption(f"Truncated BPTT (k = {trunc}) gives {cut:.6g} here: an approximation, by design.")
 
 with st.expander("Why gradients vanish or explode"):
     st.markdown(

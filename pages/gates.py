@@ -115,7 +115,7 @@ except ValueError as err:
     trace = run(**args)
 
 if preset != "random":
-    st.info(f"**{PRESET_LABELS[preset]}**: {presets.PRESETS[preset]}. {LOOK_FOR[preset]}")
+    st.info(f"**{presets.PRESETS[preset]}.** {LOOK_FOR[preset]}")
 
 layer = 0
 if L > 1:
