@@ -159,19 +159,25 @@ st.caption(
     "and the state h_t carries what the network remembers to the next step."
 )
 
+from_file = st.session_state.get(f"{PAGE}:upload") is not None  # a loaded file sets the network
 with st.sidebar:
     st.header("Network")
-    cell = state.widget(PAGE, "cell", st.selectbox, "Cell", options=list(CELL_LABELS), format_func=CELL_LABELS.get)
-    D = state.widget(PAGE, "D", st.number_input, "Input size D", min_value=1, max_value=8, step=1)
-    H = state.widget(PAGE, "H", st.slider, "Hidden size H", min_value=1, max_value=32)
-    L = state.widget(PAGE, "L", st.number_input, "Layers L", min_value=1, max_value=3, step=1)
+    if from_file:
+        st.caption("Set by the loaded weights file (see *Load weights from a file*).")
+    off = {"disabled": from_file}
+    cell = state.widget(
+        PAGE, "cell", st.selectbox, "Cell", options=list(CELL_LABELS), format_func=CELL_LABELS.get, **off
+    )
+    D = state.widget(PAGE, "D", st.number_input, "Input size D", min_value=1, max_value=8, step=1, **off)
+    H = state.widget(PAGE, "H", st.slider, "Hidden size H", min_value=1, max_value=32, **off)
+    L = state.widget(PAGE, "L", st.number_input, "Layers L", min_value=1, max_value=3, step=1, **off)
     st.header("Weights")
     preset = state.widget(
-        PAGE, "preset", st.selectbox, "Weights", options=list(PRESET_LABELS), format_func=PRESET_LABELS.get
+        PAGE, "preset", st.selectbox, "Weights", options=list(PRESET_LABELS), format_func=PRESET_LABELS.get, **off
     )
     st.caption(presets.PRESETS[preset])
-    seed = state.widget(PAGE, "seed", st.number_input, "Seed", min_value=0, max_value=9999, step=1)
-    scale = state.widget(PAGE, "scale", st.slider, "Weight scale", min_value=0.0, max_value=5.0, step=0.1)
+    seed = state.widget(PAGE, "seed", st.number_input, "Seed", min_value=0, max_value=9999, step=1, **off)
+    scale = state.widget(PAGE, "scale", st.slider, "Weight scale", min_value=0.0, max_value=5.0, step=0.1, **off)
     st.header("Input")
     T = state.widget(PAGE, "T", st.slider, "Sequence length", min_value=1, max_value=100)
     kind = state.widget(

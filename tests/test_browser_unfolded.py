@@ -94,3 +94,41 @@ def test_bad_upload_shows_an_error_and_keeps_the_graph(page, app_url, tmp_path):
     assert page.locator(GRAPH).count() == 1
     assert page.locator('[data-testid="stException"]').count() == 0
     snap(page, "unfolded-bad-upload")
+
+
+def test_good_upload_replaces_the_weights(page, app_url, tmp_path):
+    import rnnviz
+    from rnnviz import presets
+
+    weights = tmp_path / "gru.npz"
+    weights.write_bytes(rnnviz.dump_weights(presets.network_params("gru", 3, 4, 2, seed=7), "npz"))
+    open_page(page, app_url)
+    page.get_by_text("Load weights from a file").click()
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(weights))
+    info = page.locator('[data-testid="stAlertContentInfo"]')
+    info.first.wait_for(timeout=30_000)
+    assert "GRU, D = 3, H = 4, L = 2" in info.first.inner_text()
+    wait_for_app(page)
+    assert page.locator(f"{GRAPH} .node").count() > 0
+    assert page.locator('[data-testid="stException"]').count() == 0
+    snap(page, "unfolded-uploaded")
+
+
+def test_fit_to_page_shows_the_whole_drawing(page, app_url):
+    open_page(page, app_url, "?T=8")
+    page.get_by_text("Fit the drawing to the page", exact=True).click()
+    wait_for_app(page)
+    box = page.evaluate(
+        "() => [document.querySelector('.rnnviz-graph').clientWidth,"
+        " document.querySelector('.rnnviz-graph svg').getBoundingClientRect().width]"
+    )
+    assert box[1] <= box[0] + 1
+    snap(page, "unfolded-fit")
+
+
+def test_play_moves_the_highlight_on(page, app_url):
+    open_page(page, app_url)
+    page.get_by_role("button", name="▶ Play").click()
+    page.wait_for_function("() => /hl=[3-5]/.test(location.search)", timeout=20_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    snap(page, "unfolded-playing")
