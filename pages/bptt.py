@@ -1,6 +1,7 @@
 """Backprop through time: how ||dL/dh_t|| shrinks or grows going back in time, what the spectral
 radius of W_hh, the cell kind, clipping and truncation do to it, and a finite-difference check."""
 
+import graphviz
 import streamlit as st
 
 import rnnviz
@@ -33,9 +34,69 @@ def run(choice: str, D: int, H: int, L: int, T: int, seed: int, scale: float, si
 @st.cache_data(max_entries=48, show_spinner=False)
 def gradients(args: dict, loss: str, trunc: int) -> rnnviz.Grads:
     params, _, trace = run(**args)
-    grads = bptt.loss_backward(params, trace, loss, truncate=trunc or None)
-    _ = grads.jacobian_norms  # computed here once, so the cache keeps it
-    return grads
+    return bptt.loss_backward(params, trace, loss, truncate=trunc or None)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def norms_plot(args: dict, loss: str, trunc: int):
+    lines = {f"layer {k + 1}": n for k, n in enumerate(gradients(args, loss, trunc).dh_norm)}
+    if trunc:
+        lines[f"layer {args['L']}, full BPTT"] = gradients(args, loss, 0).dh_norm[-1]
+    return figures.grad_norm_figure(lines, title=f"{CELL_LABELS[args['choice']]}: ||dL/dh_t||")
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cells_plot(args: dict, loss: str, trunc: int):
+    rnn = args["choice"] if args["choice"].startswith("rnn") else "rnn_tanh"
+    compared = {"RNN": rnn, "LSTM": "lstm", "GRU": "gru"}
+    lines = {label: gradients({**args, "choice": c}, loss, trunc).dh_norm[-1] for label, c in compared.items()}
+    return figures.grad_norm_figure(lines, title="||dL/dh_t||, three cells")
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def jacobian_plot(args: dict):
+    # ||dh_T/dh_t|| depends on the trace only, not on the loss or truncation
+    lines = {f"layer {k + 1}": n for k, n in enumerate(gradients(args, "last", 0).jacobian_norms)}
+    return figures.grad_norm_figure(lines, title="||∂h_T/∂h_t||", y_title="spectral norm (log scale)")
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def gradient_dot(args: dict, loss: str, trunc: int) -> str:
+    _, _, trace = run(**args)
+    return rgraph.unfolded_graph(trace, grads=gradients(args, loss, trunc), values=False).source
+
+
+@st.fragment
+def finite_difference_section(args: dict, loss: str, trunc: int) -> None:
+    """Only this part reruns when another weight entry is chosen."""
+    params, x, _ = run(**args)
+    weights = rnnviz.to_state_dict(params)
+    fd_key, fd_row, fd_col = st.columns(3)
+    key = fd_key.selectbox("Weight", list(weights), key=f"{PAGE}:fd-key:{args['choice']}:{args['L']}")
+    shape = weights[key].shape
+    row = fd_row.number_input("Row (0-based, as in PyTorch)", 0, shape[0] - 1, 0, key=f"{PAGE}:fd-row:{key}:{shape}")
+    index = (row,)
+    if len(shape) == 2:
+        col = fd_col.number_input("Column (0-based)", 0, shape[1] - 1, 0, key=f"{PAGE}:fd-col:{key}:{shape}")
+        index = (row, col)
+    st.caption(f"{key}{list(index)}: {bptt.entry_label(params, key, index)}")
+    check = bptt.gradient_check(params, x, key, index, loss)
+    m1, m2, m3 = st.columns(3)
+    m1.metric("BPTT dL/dw", f"{check.analytic:.6g}")
+    m2.metric("(L(w+ε) − L(w−ε)) / 2ε", f"{check.numeric:.6g}")
+    m3.metric("Relative error", f"{check.relative_error:.1e}" if check.resolvable else "n/a")
+    if not check.resolvable:
+        st.warning(
+            f"This gradient is below what a finite difference can resolve (about {check.noise:.0e}): "
+            "it has vanished on its way back. Pick a weight nearer the loss, a shorter sequence or a larger ρ."
+        )
+    st.caption(
+        "ε = 1e-6. A relative error around 1e-7 or smaller means BPTT is right; float64 rounding sets "
+        "the floor. The finite difference knows nothing about truncation, so it checks full BPTT."
+    )
+    if trunc:
+        cut = bptt.entry_gradient(gradients(args, loss, trunc).params, key, index)  # what truncated training uses
+        st.caption(f"Truncated BPTT (k = {trunc}) gives {cut:.6g} here: an approximation, by design.")
 
 
 state.load_url(PAGE)
@@ -85,12 +146,11 @@ with right:
 
 args = dict(choice=choice, D=D, H=H, L=L, T=T, seed=seed, scale=scale, signal=kind, custom=custom, radius=radius)
 try:
-    params, x, trace = run(**args)
+    run(**args)
     st.session_state[f"{PAGE}:good"] = args
 except ValueError as err:
     st.error(f"The input cannot be used: {err}. Showing the last input that worked.")
     args = st.session_state.get(f"{PAGE}:good", {**args, "signal": "impulse"})
-    params, x, trace = run(**args)
 
 with st.sidebar:
     st.header("Training tricks")
@@ -108,10 +168,6 @@ with st.sidebar:
     )
 
 grads = gradients(args, loss, trunc)
-layer_norms = {f"layer {k + 1}": n for k, n in enumerate(grads.dh_norm)}
-if trunc:
-    full = gradients(args, loss, 0)
-    layer_norms[f"layer {L}, full BPTT"] = full.dh_norm[-1]
 
 st.subheader("||dL/dh_t|| at every step")
 st.caption(
@@ -124,35 +180,21 @@ st.caption(
         else ""
     )
 )
-st.plotly_chart(
-    figures.grad_norm_figure(layer_norms, title=f"{CELL_LABELS[choice]}: ||dL/dh_t||"),
-    width="stretch",
-    key=f"{PAGE}:norms",
-)
+st.plotly_chart(norms_plot(args, loss, trunc), width="stretch", key=f"{PAGE}:norms")
 
 st.subheader("RNN vs LSTM vs GRU")
-rnn = choice if choice.startswith("rnn") else "rnn_tanh"
-compared = {"RNN": rnn, "LSTM": "lstm", "GRU": "gru"}
-series = {label: gradients({**args, "choice": c}, loss, trunc).dh_norm[-1] for label, c in compared.items()}
 st.caption(
     f"Same sizes, seed, input, loss and ρ; layer {L} (the top). The LSTM's cell state c carries the "
     "gradient through f ⊙ c without a squashing nonlinearity, so it often fades more slowly."
 )
-st.plotly_chart(
-    figures.grad_norm_figure(series, title="||dL/dh_t||, three cells"), width="stretch", key=f"{PAGE}:cells"
-)
+st.plotly_chart(cells_plot(args, loss, trunc), width="stretch", key=f"{PAGE}:cells")
 
 st.subheader("||∂h_T/∂h_t||")
 st.caption(
     "How much a nudge to h_t still moves h_T, whatever the loss. It is a product of T − t step "
     "Jacobians: if they are all smaller than 1 it vanishes, larger than 1 it explodes."
 )
-jac = {f"layer {k + 1}": n for k, n in enumerate(grads.jacobian_norms)}
-st.plotly_chart(
-    figures.grad_norm_figure(jac, title="||∂h_T/∂h_t||", y_title="spectral norm (log scale)"),
-    width="stretch",
-    key=f"{PAGE}:jacobian",
-)
+st.plotly_chart(jacobian_plot(args), width="stretch", key=f"{PAGE}:jacobian")
 
 st.subheader("Gradient clipping")
 before = bptt.global_norm(grads.params)
@@ -173,36 +215,10 @@ st.caption(
 
 st.subheader("Gradients on the unfolded graph")
 st.caption("Edges are coloured and thickened by the gradient they carry back; nodes show ||dL/dv||.")
-st.session_state["bptt_dot"] = show.graph(rgraph.unfolded_graph(trace, grads=grads, values=False))
+st.session_state["bptt_dot"] = show.graph(graphviz.Source(gradient_dot(args, loss, trunc)))
 
 st.subheader("Check one weight by finite differences")
-weights = rnnviz.to_state_dict(params)
-fd_key, fd_row, fd_col = st.columns(3)
-key = fd_key.selectbox("Weight", list(weights), key=f"{PAGE}:fd-key:{choice}:{L}")
-shape = weights[key].shape
-row = fd_row.number_input("Row (0-based, as in PyTorch)", 0, shape[0] - 1, 0, key=f"{PAGE}:fd-row:{key}:{shape}")
-index = (row,)
-if len(shape) == 2:
-    col = fd_col.number_input("Column (0-based)", 0, shape[1] - 1, 0, key=f"{PAGE}:fd-col:{key}:{shape}")
-    index = (row, col)
-st.caption(f"{key}{list(index)}: {bptt.entry_label(params, key, index)}")
-check = bptt.gradient_check(params, x, key, index, loss)
-m1, m2, m3 = st.columns(3)
-m1.metric("BPTT dL/dw", f"{check.analytic:.6g}")
-m2.metric("(L(w+ε) − L(w−ε)) / 2ε", f"{check.numeric:.6g}")
-m3.metric("Relative error", f"{check.relative_error:.1e}" if check.resolvable else "n/a")
-if not check.resolvable:
-    st.warning(
-        f"This gradient is below what a finite difference can resolve (about {check.noise:.0e}): "
-        "it has vanished on its way back. Pick a weight nearer the loss, a shorter sequence or a larger ρ."
-    )
-st.caption(
-    "ε = 1e-6. A relative error around 1e-7 or smaller means BPTT is right; float64 rounding sets "
-    "the floor. The finite difference knows nothing about truncation, so it checks full BPTT."
-)
-if trunc:
-    cut = bptt.entry_gradient(grads.params, key, index)  # what truncated training would use
-    st.caption(f"Truncated BPTT (k = {trunc}) gives {cut:.6g} here: an approximation, by design.")
+finite_difference_section(args, loss, trunc)
 
 with st.expander("Why gradients vanish or explode"):
     st.markdown(

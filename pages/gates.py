@@ -44,6 +44,42 @@ def run(choice: str, D: int, H: int, L: int, T: int, seed: int, scale: float, pr
     return rnnviz.forward(params, x)
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def heatmaps(args: dict, layer: int):
+    return figures.gates_figure(run(**args), layer)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def unit_lines(args: dict, layer: int, units: tuple[int, ...]):
+    return figures.units_figure(run(**args), layer, units)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def three_cells(args: dict, layer: int, unit: int):
+    traces = {label: run(**{**args, "preset": "random", "choice": c}) for label, c in COMPARED.items()}
+    return figures.compare_figure(traces, "h", unit, layer=layer)
+
+
+@st.fragment
+def units_section(args: dict, layer: int) -> None:
+    """Only this part reruns when the units change."""
+    H = args["H"]
+    units = st.multiselect(
+        "Units", range(H), default=[0], format_func=lambda u: f"unit {u + 1}", key=f"{PAGE}:units:{H}", max_selections=8
+    )
+    if units:
+        st.plotly_chart(unit_lines(args, layer, tuple(units)), width="stretch", key=f"{PAGE}:units")
+    else:
+        st.info("Choose at least one unit to plot.")
+
+
+@st.fragment
+def compare_section(args: dict, layer: int) -> None:
+    H = args["H"]
+    unit = st.selectbox("Unit", range(H), format_func=lambda u: f"unit {u + 1}", key=f"{PAGE}:compare-unit:{H}")
+    st.plotly_chart(three_cells(args, layer, unit), width="stretch", key=f"{PAGE}:compare")
+
+
 def preset_changed() -> None:
     """Choosing a preset switches to the cell it is made for."""
     preset = st.session_state[f"{PAGE}:preset"]
@@ -107,12 +143,11 @@ with st.sidebar:
 
 args = dict(choice=choice, D=D, H=H, L=L, T=T, seed=seed, scale=scale, preset=preset, signal=kind, custom=custom)
 try:
-    trace = run(**args)
+    run(**args)
     st.session_state[f"{PAGE}:good"] = args
 except ValueError as err:
     st.error(f"The input cannot be used: {err}. Showing the last input that worked.")
     args = st.session_state.get(f"{PAGE}:good", {**args, "signal": "impulse"})
-    trace = run(**args)
 
 if preset != "random":
     st.info(f"**{presets.PRESETS[preset]}.** {LOOK_FOR[preset]}")
@@ -125,26 +160,17 @@ if L > 1:
 
 st.subheader("Every gate and state, time × unit")
 st.caption("Each row is a unit, each column a time step; gates share one 0-to-1 colour scale.")
-st.plotly_chart(figures.gates_figure(trace, layer), width="stretch", key=f"{PAGE}:heatmaps")
+st.plotly_chart(heatmaps(args, layer), width="stretch", key=f"{PAGE}:heatmaps")
 
 st.subheader("Chosen units over time")
-units = st.multiselect(
-    "Units", range(H), default=[0], format_func=lambda u: f"unit {u + 1}", key=f"{PAGE}:units:{H}", max_selections=8
-)
-if units:
-    st.plotly_chart(figures.units_figure(trace, layer, units), width="stretch", key=f"{PAGE}:units")
-else:
-    st.info("Choose at least one unit to plot.")
+units_section(args, layer)
 
 st.subheader("The same input through RNN, LSTM and GRU")
 st.caption(
     "Same sizes, seed, scale and input, seeded random weights (no preset). The RNN overwrites h at "
     "every step; the gated cells can hold on to it."
 )
-unit = st.selectbox("Unit", range(H), format_func=lambda u: f"unit {u + 1}", key=f"{PAGE}:compare-unit:{H}")
-compare_args = {**args, "preset": "random"}
-traces = {label: run(**{**compare_args, "choice": c}) for label, c in COMPARED.items()}
-st.plotly_chart(figures.compare_figure(traces, "h", unit, layer=layer), width="stretch", key=f"{PAGE}:compare")
+compare_section(args, layer)
 
 with st.expander("What the gates compute"):
     st.markdown(
