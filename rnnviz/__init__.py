@@ -12,25 +12,40 @@ order, both biases), so weights copy one to one::
 from .backward import Grads, backward
 from .cells import CELLS, GATE_NAMES, LayerParams, Params, gru_step, init_params, lstm_step, rnn_step, sigmoid
 from .forward import LayerTrace, Trace, forward
+from .tasks import TASKS, Budget, Task, make_task
+from .train import EpochInfo, FitConfig, FitResult, Prediction, Readout, StopTraining, fit, predict, sample
 from .weights import dump_weights, from_state_dict, load_weights, to_state_dict
 
 __all__ = [
     "CELLS",
     "GATE_NAMES",
+    "TASKS",
+    "Budget",
+    "EpochInfo",
+    "FitConfig",
+    "FitResult",
     "Grads",
     "LayerParams",
     "LayerTrace",
     "Params",
+    "Prediction",
+    "Readout",
+    "StopTraining",
+    "Task",
     "Trace",
     "backward",
     "dump_weights",
+    "fit",
     "forward",
     "from_state_dict",
     "gru_step",
     "init_params",
     "load_weights",
     "lstm_step",
+    "make_task",
+    "predict",
     "rnn_step",
+    "sample",
     "sigmoid",
     "to_state_dict",
 ]

@@ -1,0 +1,433 @@
+"""Toy sequence tasks to train a recurrent network on: generated or built in, seeded, small.
+
+Four tasks, one per classic use of a recurrent network:
+
+- ``sine``: predict the next value of a noisy sum of two sines;
+- ``stock``: predict tomorrow's return of a synthetic price (geometric Brownian motion,
+  optionally with a seasonal or a mean-reverting part), beside the naive "tomorrow = today";
+- ``chars``: a character-level language model of a short built-in text, in bits per character;
+- ``adding``: the adding problem of Hochreiter and Schmidhuber (1997): add the two marked
+  numbers of a sequence, the first of them at least ``lag`` steps before the end.
+
+Every array is time-major, as ``rnnviz.forward`` wants it: inputs ``(T, N, D)`` for N
+sequences of T steps. Targets depend on the loss kind (``task.loss``):
+
+- ``"mse"``: ``(T, N, O)`` floats, the target at every step (squared error, averaged);
+- ``"xent"``: ``(T, N)`` class indices, the next character (cross-entropy, in bits);
+- ``"last_mse"``: ``(N, O)`` floats, one target per sequence, read at its last step.
+
+The loss skips the first ``task.warmup`` steps of every sequence, where no model can know
+yet what it is looking at (the phase of a sine, say).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+TASKS = ("sine", "stock", "chars", "adding")
+LOSSES = ("mse", "xent", "last_mse")
+MAX_LAG = 100
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A task's default training budget: what ``fit`` uses when an argument is left at None."""
+
+    epochs: int
+    lr: float  # Adam's learning rate
+    batch_size: int
+    sgd_lr: float  # plain SGD needs a larger step than Adam
+
+
+@dataclass(frozen=True, eq=False)
+class Task:
+    """A data set of sequences with its loss, its baselines and the words to explain it."""
+
+    name: str  # "sine" | "stock" | "chars" | "adding"
+    title: str  # one line for a heading
+    description: str  # what is predicted from what, in a sentence or two
+    loss: str  # "mse" | "xent" | "last_mse"
+    x_train: np.ndarray  # (T, N_train, D)
+    y_train: np.ndarray  # (T, N_train, O) | (T, N_train) int | (N_train, O): see the module docstring
+    x_val: np.ndarray  # (T, N_val, D)
+    y_val: np.ndarray
+    output_size: int  # O: outputs of the readout (the vocabulary size for chars)
+    options: dict[str, float]  # every option, defaults filled in
+    seed: int
+    budget: Budget
+    warmup: int = 0  # first steps of each sequence the loss ignores
+    baselines: dict[str, float] = field(default_factory=dict)  # naive predictors, on the validation set
+    note: str = ""  # the honest caveat, if there is one (e.g. a random walk cannot be predicted)
+    vocab: tuple[str, ...] = ()  # chars: the character of each class index
+    text: str = ""  # chars: the whole built-in text
+
+    @property
+    def input_size(self) -> int:
+        return self.x_train.shape[2]
+
+    @property
+    def length(self) -> int:
+        """T, the number of steps of every sequence."""
+        return self.x_train.shape[0]
+
+    def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(inputs, targets) of the "train" or "val" split."""
+        if name == "train":
+            return self.x_train, self.y_train
+        if name == "val":
+            return self.x_val, self.y_val
+        raise ValueError(f"unknown split {name!r}; expected 'train' or 'val'")
+
+
+# name -> (default, low, high); integers where the default is an int
+_OPTIONS = {
+    "sine": {
+        "freq": (0.04, 0.005, 0.2),  # cycles per step of the slower sine; the other is 2.5 times faster
+        "noise": (0.02, 0.0, 0.5),  # std of Gaussian noise on every observed value
+        "length": (60, 15, 200),
+        "train_size": (256, 16, 4096),
+        "val_size": (64, 8, 1024),
+    },
+    "stock": {
+        "drift": (0.0005, -0.01, 0.01),  # mean daily log-return
+        "volatility": (0.01, 0.001, 0.1),  # std of the daily log-return's noise
+        "seasonal": (0.0, 0.0, 0.2),  # amplitude of a periodic swing of the log price
+        "period": (20, 4, 100),  # days per seasonal cycle
+        "mean_reversion": (0.0, 0.0, 1.0),  # fraction of the deviation from the trend undone each day
+        "length": (60, 15, 200),
+        "train_size": (256, 16, 4096),
+        "val_size": (64, 8, 1024),
+    },
+    "chars": {
+        "length": (40, 8, 200),
+        "stride": (7, 1, 200),  # steps between the starts of two training windows
+    },
+    "adding": {
+        "lag": (30, 2, MAX_LAG),  # the first marked number is at least this many steps before the end
+        "train_size": (2048, 16, 8192),
+        "val_size": (256, 8, 2048),
+    },
+}
+
+_BUDGETS = {
+    "sine": Budget(epochs=20, lr=0.01, batch_size=32, sgd_lr=0.1),
+    "stock": Budget(epochs=15, lr=0.005, batch_size=32, sgd_lr=0.05),
+    "chars": Budget(epochs=15, lr=0.02, batch_size=32, sgd_lr=0.5),
+    "adding": Budget(epochs=20, lr=0.01, batch_size=64, sgd_lr=0.1),
+}
+
+
+def make_task(name: str, seed: int = 0, **options) -> Task:
+    """Build a task's training and validation sets.
+
+    Args:
+        name: "sine", "stock", "chars" or "adding".
+        seed: the data's seed; the same seed gives the same arrays.
+        **options: the task's settings (see ``task_options(name)``), e.g. ``lag=40`` for
+            adding, ``noise=0.1`` for sine, ``mean_reversion=0.2`` for stock.
+    Raises:
+        ValueError: for an unknown task or option, or an option outside its range.
+    """
+    if name not in _OPTIONS:
+        raise ValueError(f"unknown task {name!r}; expected one of {', '.join(TASKS)}")
+    opts = _check_options(name, options)
+    rng = np.random.default_rng(_seed(seed))
+    return {"sine": _sine, "stock": _stock, "chars": _chars, "adding": _adding}[name](opts, rng, int(seed))
+
+
+def task_options(name: str) -> dict[str, tuple[float, float, float]]:
+    """The options a task takes: name -> (default, low, high), both ends allowed."""
+    if name not in _OPTIONS:
+        raise ValueError(f"unknown task {name!r}; expected one of {', '.join(TASKS)}")
+    return dict(_OPTIONS[name])
+
+
+def _seed(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"the seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def _check_options(name: str, options: dict) -> dict[str, float]:
+    spec = _OPTIONS[name]
+    unknown = sorted(set(options) - set(spec))
+    if unknown:
+        raise ValueError(f"unknown option(s) {', '.join(unknown)} for task {name!r}; it takes {', '.join(spec)}")
+    opts = {}
+    for key, (default, low, high) in spec.items():
+        value = options.get(key, default)
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{key} must be a number, got {value!r}") from None
+        if not np.isfinite(value) or not low <= value <= high:
+            raise ValueError(f"{key} must be between {low} and {high}, got {value}")
+        if isinstance(default, int):
+            if value != int(value):
+                raise ValueError(f"{key} must be a whole number, got {value}")
+            value = int(value)
+        opts[key] = value
+    return opts
+
+
+def _persistence_mse(x_obs: np.ndarray, y: np.ndarray, warmup: int) -> float:
+    """MSE of predicting that the next value equals the current one."""
+    return float(np.mean((y[warmup:] - x_obs[warmup:]) ** 2))
+
+
+def _sine(opts, rng, seed) -> Task:
+    r"""s(t) = (sin(2 pi f t + phi_1) + 0.5 sin(2 pi 2.5 f t + phi_2)) / 1.5 plus noise; predict s(t+1)."""
+    T, f, noise = opts["length"], opts["freq"], opts["noise"]
+    warmup = 10
+
+    def windows(n):
+        t = np.arange(T + 1)[:, None]  # (T+1, 1)
+        phase = rng.uniform(0, 2 * np.pi, size=(2, n))
+        s = (np.sin(2 * np.pi * f * t + phase[0]) + 0.5 * np.sin(2 * np.pi * 2.5 * f * t + phase[1])) / 1.5
+        s = s + noise * rng.normal(size=s.shape)  # (T+1, n)
+        return s[:-1, :, None], s[1:, :, None]  # (T, n, 1) each
+
+    x_train, y_train = windows(opts["train_size"])
+    x_val, y_val = windows(opts["val_size"])
+    return Task(
+        name="sine",
+        title="Next value of a sum of sines",
+        description=(
+            f"Each sequence is a sum of two sines (frequencies {f:g} and {2.5 * f:g} cycles per step, random "
+            f"phases) plus noise of std {noise:g}. At every step the network reads the current value and "
+            f"predicts the next one. The first {warmup} steps are not scored: the network needs them to "
+            "find out the phases."
+        ),
+        loss="mse",
+        x_train=x_train,
+        y_train=y_train,
+        x_val=x_val,
+        y_val=y_val,
+        output_size=1,
+        options=opts,
+        seed=seed,
+        budget=_BUDGETS["sine"],
+        warmup=warmup,
+        baselines={
+            "baseline_val_mse": _persistence_mse(x_val, y_val, warmup),  # next value = current value
+            "noise_floor_mse": noise**2,  # the noise of the target itself cannot be predicted
+        },
+        note=f"No model can get below the noise floor: an MSE of {noise**2:.2g} (the noise variance).",
+    )
+
+
+def _stock(opts, rng, seed) -> Task:
+    """Log price p_t = drift t + seasonal sin(2 pi t / period + phase) + d_t, with the deviation
+    d_{t+1} = (1 - mean_reversion) d_t + volatility eps_t: with no seasonal and no mean reversion
+    that is a geometric Brownian motion (a random walk of the log price)."""
+    T, n_train, n_val = opts["length"], opts["train_size"], opts["val_size"]
+    mu, sigma, amp, period, theta = (opts[k] for k in ("drift", "volatility", "seasonal", "period", "mean_reversion"))
+    warmup = 5
+
+    def windows(n):
+        steps = T + 2  # T+2 prices give T+1 returns: T inputs and T next-step targets
+        start = rng.integers(0, 10 * period, size=n)  # a random day of the calendar
+        t = start + np.arange(steps)[:, None]  # (T+2, n)
+        phase = 2 * np.pi * t / period
+        eps = rng.normal(size=(steps, n))
+        d = np.empty((steps, n))
+        d[0] = sigma * eps[0] / np.sqrt(max(1 - (1 - theta) ** 2, 1e-12)) if theta > 0 else 0.0
+        for k in range(1, steps):  # (stationary start when mean-reverting)
+            d[k] = (1 - theta) * d[k - 1] + sigma * eps[k]
+        log_price = mu * t + amp * np.sin(phase) + d  # (T+2, n)
+        returns = np.diff(log_price, axis=0)  # (T+1, n)
+        level = log_price[1:] - log_price[1]  # (T+1, n): log price relative to the window's first day
+        return returns, level
+
+    r_train, lvl_train = windows(n_train)
+    r_val, lvl_val = windows(n_val)
+    scale = float(np.std(r_train))  # one unit = a typical daily move
+
+    def features(returns, level):
+        x = np.stack([returns[:-1] / scale, level[:-1] / (scale * np.sqrt(T))], axis=-1)  # (T, n, 2)
+        return x, returns[1:, :, None] / scale  # targets (T, n, 1): tomorrow's return
+
+    x_train, y_train = features(r_train, lvl_train)
+    x_val, y_val = features(r_val, lvl_val)
+    random_walk = amp == 0 and theta == 0
+    baseline = float(np.mean(y_val[warmup:] ** 2))  # "tomorrow = today": a return of zero
+    note = (
+        "This series is a pure random walk: tomorrow's move is fresh noise, independent of the past. "
+        "No model can beat the naive forecast 'tomorrow = today' (apart from learning the small average "
+        "drift); a model that seems to is fitting noise."
+        if random_walk
+        else "The seasonal or mean-reverting part makes some of tomorrow's move predictable; the rest is "
+        "noise that no model can forecast. Compare the model with the naive 'tomorrow = today'."
+    )
+    return Task(
+        name="stock",
+        title="Tomorrow's move of a synthetic stock price",
+        description=(
+            f"A synthetic price: geometric Brownian motion with daily drift {mu:g} and volatility {sigma:g}"
+            + (f", a seasonal swing of amplitude {amp:g} every {period} days" if amp else "")
+            + (f", pulled back towards its trend by {theta:g} of the gap each day" if theta else "")
+            + ". At every day the network reads today's return and today's price (relative to the window's "
+            "first day, in units of a typical move) and predicts tomorrow's return. The naive forecast "
+            "'tomorrow = today' predicts a return of zero."
+        ),
+        loss="mse",
+        x_train=x_train,
+        y_train=y_train,
+        x_val=x_val,
+        y_val=y_val,
+        output_size=1,
+        options=opts,
+        seed=seed,
+        budget=_BUDGETS["stock"],
+        warmup=warmup,
+        baselines={"baseline_val_mse": baseline},
+        note=note,
+    )
+
+
+def _chars(opts, rng, seed) -> Task:
+    T, stride = opts["length"], opts["stride"]
+    text = TEXT
+    vocab = tuple(sorted(set(text)))
+    ids = np.array([vocab.index(ch) for ch in text])
+    cut = int(0.85 * len(ids))
+    train_ids, val_ids = ids[:cut], ids[cut:]
+    if len(val_ids) < T + 1:
+        raise ValueError(f"length {T} is too long for the validation text ({len(val_ids)} characters)")
+
+    def windows(a, step):
+        starts = np.arange(0, len(a) - T, step)
+        idx = starts[None, :] + np.arange(T + 1)[:, None]  # (T+1, n)
+        seq = a[idx]
+        return np.eye(len(vocab))[seq[:-1]], seq[1:]  # (T, n, V) one-hot, (T, n) next characters
+
+    x_train, y_train = windows(train_ids, stride)
+    x_val, y_val = windows(val_ids, max(T // 2, 1))
+    counts = np.bincount(train_ids, minlength=len(vocab)) + 1.0  # add-one smoothing
+    freq = counts / counts.sum()
+    unigram = float(-np.mean(np.log2(freq[y_val])))
+    return Task(
+        name="chars",
+        title="A character-level language model",
+        description=(
+            f"The text below ({len(text)} characters, {len(vocab)} distinct) is cut into windows of {T} "
+            "characters. At every step the network reads one character (one-hot) and gives a probability "
+            f"to each of the {len(vocab)} characters coming next. The first {int(0.85 * 100)}% of the text "
+            "is for training, the rest for validation. The loss is the cross-entropy in bits per character."
+        ),
+        loss="xent",
+        x_train=x_train,
+        y_train=y_train,
+        x_val=x_val,
+        y_val=y_val,
+        output_size=len(vocab),
+        options=opts,
+        seed=seed,
+        budget=_BUDGETS["chars"],
+        baselines={
+            "uniform_bits_per_char": float(np.log2(len(vocab))),  # every character equally likely
+            "unigram_bits_per_char": unigram,  # character frequencies, no context
+        },
+        note=(
+            f"Guessing uniformly costs log2({len(vocab)}) = {np.log2(len(vocab)):.2f} bits per character; "
+            f"knowing only how often each character occurs, {unigram:.2f}. Anything lower is context the "
+            "network has learned. The text is tiny, so the network soon memorises it: watch the validation loss."
+        ),
+        vocab=vocab,
+        text=text,
+    )
+
+
+def _adding(opts, rng, seed) -> Task:
+    """Two channels: a number uniform in [0, 1] and a 0/1 marker; the target is the sum of the two
+    marked numbers, the first in the first w steps, the second in the last w (w = min(5, lag)),
+    so the first has to be carried over at least ``lag`` steps."""
+    lag = opts["lag"]
+    w = min(5, lag)
+    T = lag + w
+
+    def examples(n):
+        values = rng.uniform(0, 1, size=(T, n))
+        first = rng.integers(0, w, size=n)
+        second = rng.integers(lag, T, size=n)
+        marks = np.zeros((T, n))
+        marks[first, np.arange(n)] = 1.0
+        marks[second, np.arange(n)] = 1.0
+        x = np.stack([values, marks], axis=-1)  # (T, n, 2)
+        y = (values * marks).sum(axis=0)[:, None]  # (n, 1)
+        return x, y
+
+    x_train, y_train = examples(opts["train_size"])
+    x_val, y_val = examples(opts["val_size"])
+    return Task(
+        name="adding",
+        title=f"The adding problem, lag {lag}",
+        description=(
+            f"Each sequence has {T} steps of two inputs: a random number in [0, 1] and a marker, 1 at exactly "
+            f"two steps: one among the first {w} and one among the last {w}. After the last step the network "
+            f"must output the sum of the two marked numbers, so it has to remember the first one for at least "
+            f"{lag} steps while ignoring everything in between."
+        ),
+        loss="last_mse",
+        x_train=x_train,
+        y_train=y_train,
+        x_val=x_val,
+        y_val=y_val,
+        output_size=1,
+        options=opts,
+        seed=seed,
+        budget=_BUDGETS["adding"],
+        baselines={
+            "baseline_val_mse": float(np.mean((y_val - 1.0) ** 2)),  # always answer 1, the average sum
+        },
+        note=(
+            "Always answering 1 (the average sum) gives an MSE of about 0.167; a network that beats that "
+            "clearly has carried the first number across the lag. A plain RNN's gradient fades over long "
+            "lags (the vanishing gradient), so it tends to stay near 0.167 where an LSTM or a GRU gets far below."
+        ),
+    )
+
+
+TEXT = """\
+a recurrent neural network reads a sequence one step at a time. at every step it takes the \
+new input and the state it kept from the step before, mixes the two through a weight matrix, \
+and squashes the sum with a nonlinearity such as tanh. the result is the new state, and it is \
+also the output. because the same weights are used at every step, the network can read \
+sequences of any length, and what it learned about the start of a sentence it can use at the end.
+
+to train such a network we unfold it in time. the folded cell with its loop becomes a long \
+chain of copies, one per step, all sharing the same weights. then we run backpropagation \
+through the chain, from the last step back to the first. this is called backpropagation \
+through time. the gradient that reaches an early step has been multiplied by the same \
+recurrent matrix again and again. if that matrix shrinks vectors, the gradient fades away and \
+the early steps learn nothing: the vanishing gradient. if it stretches them, the gradient grows \
+without bound: the exploding gradient. clipping the gradient by its norm tames the explosion, \
+but it does nothing for the fading.
+
+the long short-term memory, or lstm, was built to fix the fading. next to the hidden state it \
+keeps a cell state, a kind of conveyor belt that runs through time with only small, careful \
+changes. three gates decide those changes. the forget gate says how much of the old cell state \
+to keep, the input gate how much of the new candidate to write, and the output gate how much of \
+the cell to show as the hidden state. when the forget gate stays near one, the cell state and \
+its gradient pass through many steps almost untouched, so the network can remember a number for \
+a long time.
+
+the gated recurrent unit, or gru, is a lighter cousin of the lstm. it has no separate cell \
+state and only two gates. the update gate blends the old state with a new candidate, and the \
+reset gate says how much of the old state the candidate may look at. with fewer weights it \
+often learns as well as the lstm, and it is a little faster.
+
+what can such networks do? they can predict the next value of a signal, such as a sine wave or \
+the load on a power grid. they can read a text one character at a time and guess the next \
+character, which is how the first neural text generators worked. they can add two numbers that \
+they saw far apart in a long sequence, if their memory is good enough. and they can be fooled: \
+a price that moves like a random walk cannot be predicted by any network, however large, \
+because tomorrow's move does not depend on the past. a good model knows when there is nothing \
+to learn.
+
+today many of these jobs are done by transformers, which look at the whole sequence at once. \
+but the recurrent network is still the simplest machine with a memory, and watching its state \
+change from step to step is the best way to see what a memory is.
+"""
