@@ -6,6 +6,7 @@ import graphviz
 import numpy as np
 import pandas as pd
 import streamlit as st
+import streamlit.components.v1 as components
 
 import rnnviz
 from rnnviz import bptt, presets, signals
@@ -36,6 +37,16 @@ MAX_EDIT = 4  # the matrix editor is offered up to this input and hidden size
 PLAY_SECONDS = 1.0
 READABLE_SCALE = 0.8  # a wide drawing shrinks to at most this: 12 pt labels stay >= 12 px on screen
 HL_KEY = f"{PAGE}:hl"
+# runs in a same-origin component iframe: scroll the graph box (not the page) to the step's cell
+SCROLL_TO_STEP = """<script>
+setTimeout(() => {
+  const box = window.parent.document.querySelector(".rnnviz-graph");
+  const cell = box && box.querySelector("svg .node.step-STEP");
+  if (!cell) return;
+  const b = box.getBoundingClientRect(), c = cell.getBoundingClientRect();
+  box.scrollLeft += c.left + c.width / 2 - (b.left + b.width / 2);
+}, 300);
+</script>"""
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -264,7 +275,7 @@ with graph_area:
     prev_col.button("◀ Back", on_click=step_back, disabled=playing or hl == 0, width="stretch")
     next_col.button("Next ▶", on_click=step_on, args=(T,), disabled=playing or hl >= T, width="stretch")
     if playing:
-        play_col.button("⏸ Stop", on_click=stop_play, width="stretch")
+        play_col.button("■ Stop", on_click=stop_play, width="stretch")
     else:
         play_col.button("▶ Play", on_click=start_play, args=(T,), width="stretch")
 
@@ -296,6 +307,8 @@ if T > rgraph.DEFAULT_MAX_STEPS[level]:
     notes.append("The middle of a long sequence is collapsed into one ⋯ node.")
 with graph_area:
     show.graph(graphviz.Source(dot_source), min_scale=0.1 if fit else READABLE_SCALE)
+    if hl and not fit:  # bring the highlighted step into view inside the scrolling box
+        components.html(SCROLL_TO_STEP.replace("STEP", str(hl)), height=0)
     hint = "" if fit else " Scroll sideways for the later steps, or fit the drawing to the page (sidebar)."
     st.caption(" ".join(notes) + " Hover over a node to see its full vector." + hint)
 

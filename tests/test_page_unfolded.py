@@ -142,7 +142,7 @@ def test_step_through_and_highlight():
     assert by_label(at.slider, "Highlighted step (0 = none)").value == 3
     [b for b in at.button if b.label == "▶ Play"][0].click().run()
     assert_clean(at)
-    assert [b for b in at.button if b.label == "⏸ Stop"]
+    assert [b for b in at.button if b.label == "■ Stop"]
 
 
 def test_url_parameters_round_trip():
