@@ -1,0 +1,7 @@
+"""``python -m rnnviz``: see ``rnnviz.cli``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
