@@ -12,11 +12,33 @@ order, both biases), so weights copy one to one::
 from .backward import Grads, backward
 from .cells import CELLS, GATE_NAMES, LayerParams, Params, gru_step, init_params, lstm_step, rnn_step, sigmoid
 from .forward import LayerTrace, Trace, forward
+from .graph import (
+    GraphvizUnavailable,
+    count_nodes,
+    dot_source,
+    expected_node_count,
+    folded_graph,
+    format_number,
+    graphviz_available,
+    render,
+    render_svg,
+    unfolded_graph,
+)
 from .tasks import TASKS, Budget, Task, make_task
 from .train import EpochInfo, FitConfig, FitResult, Prediction, Readout, StopTraining, fit, predict, sample
 from .weights import dump_weights, from_state_dict, load_weights, to_state_dict
 
 __all__ = [
+    "unfolded_graph",
+    "render_svg",
+    "render",
+    "graphviz_available",
+    "format_number",
+    "folded_graph",
+    "expected_node_count",
+    "dot_source",
+    "count_nodes",
+    "GraphvizUnavailable",
     "CELLS",
     "GATE_NAMES",
     "TASKS",

@@ -91,7 +91,7 @@ def validate(params: Params) -> None:
     if params.cell not in CELLS:
         raise ValueError(f"unknown cell {params.cell!r}; expected one of {', '.join(CELLS)}")
     if params.nonlinearity not in NONLINEARITIES:
-        raise ValueError(f"unknown nonlinearity {params.nonlinearity!r}; expected 'tanh' or 'relu'")
+        raise ValueError(f"unknown nonlinearity {params.nonlinearity!r}; expected one of {', '.join(NONLINEARITIES)}")
     if params.cell != "rnn" and params.nonlinearity != "tanh":
         raise ValueError("a nonlinearity can only be chosen for the 'rnn' cell")
     if not params.layers:
