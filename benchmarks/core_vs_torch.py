@@ -87,7 +87,7 @@ def main() -> None:
     args = parser.parse_args()
     if torch is None:
         print("torch is not installed: showing rnnviz's times only (pip install torch==2.13.0 in a venv)")
-    print(f"| cell | T, B, D, H | rnnviz f64 (ms) | torch f64 (ms) | ratio f64 | torch f32 (ms) | ratio f32 |")
+    print("| cell | T, B, D, H | rnnviz f64 (ms) | torch f64 (ms) | ratio f64 | torch f32 (ms) | ratio f32 |")
     print("|---|---|---|---|---|---|---|")
     for size in SIZES:
         for cell in CELLS:
