@@ -1,0 +1,85 @@
+"""The Gates and states and Backprop through time pages in a real browser: plots, the graph, presets."""
+
+from __future__ import annotations
+
+from conftest import screenshot, wait_for_app
+
+PLOT = ".js-plotly-plot"
+GRAPH = ".rnnviz-graph svg"
+EXCEPTION = '[data-testid="stException"]'
+
+
+def open_page(pg, app_url: str, path: str, query: str = "", plots: int = 3) -> None:
+    # a fresh server serves st.navigation's url paths only after app.py has run once
+    pg.goto(app_url)
+    wait_for_app(pg)
+    pg.goto(f"{app_url}/{path}{query}")
+    wait_for_app(pg)
+    pg.wait_for_function(f"() => document.querySelectorAll('{PLOT}').length >= {plots}", timeout=30_000)
+    pg.wait_for_timeout(500)  # plotly draws after the element appears
+
+
+def plot_titles(pg) -> list[str]:
+    return pg.evaluate(f"() => [...document.querySelectorAll('{PLOT} .gtitle')].map(t => t.textContent)")
+
+
+def test_gates_page_renders_its_plots(page, app_url):
+    open_page(page, app_url, "gates")
+    assert page.locator(EXCEPTION).count() == 0
+    titles = plot_titles(page)
+    assert "LSTM layer 1: gates and states" in titles and "hidden state h, unit 1" in titles
+    screenshot(page, "gates-defaults")
+
+
+def test_gates_latch_preset_from_a_link(page, app_url):
+    open_page(page, app_url, "gates", "?preset=latch&cell=lstm&H=8&T=30&signal=impulse")
+    assert page.locator(EXCEPTION).count() == 0
+    assert page.get_by_text("LSTM memory latch", exact=False).count() >= 1
+    screenshot(page, "gates-latch")
+
+
+def test_gates_choosing_a_preset_switches_the_cell(page, app_url):
+    open_page(page, app_url, "gates")
+    page.get_by_role("combobox", name="Lesson preset").click()
+    page.get_by_role("option", name="leaky integrator (GRU)").click()
+    page.wait_for_function("() => location.search.includes('preset=leaky')", timeout=30_000)
+    wait_for_app(page)
+    assert "cell=gru" in page.url
+    assert page.get_by_role("combobox", name="Cell").input_value() == "GRU"
+    page.wait_for_function(
+        f"() => [...document.querySelectorAll('{PLOT} .gtitle')].some(t => t.textContent.startsWith('GRU'))",
+        timeout=30_000,
+    )
+    assert page.locator(EXCEPTION).count() == 0
+
+
+def test_gates_page_at_the_largest_size(page, app_url):
+    open_page(page, app_url, "gates", "?cell=gru&H=32&L=3&T=100&D=8&signal=random")
+    assert page.locator(EXCEPTION).count() == 0
+    screenshot(page, "gates-max")
+
+
+def test_bptt_page_renders_plots_and_the_gradient_graph(page, app_url):
+    open_page(page, app_url, "bptt")
+    page.wait_for_selector(GRAPH, timeout=30_000)
+    assert page.locator(EXCEPTION).count() == 0
+    titles = plot_titles(page)
+    assert any("||dL/dh_t||" in t for t in titles) and "||∂h_T/∂h_t||" in titles
+    steps = page.evaluate(f"() => document.querySelectorAll('{GRAPH} [class*=\"step-5\"]').length")
+    assert steps > 0
+    screenshot(page, "bptt-defaults")
+
+
+def test_bptt_page_with_truncation_and_clipping(page, app_url):
+    open_page(page, app_url, "bptt", "?cell=rnn_tanh&T=40&H=8&radius=1.4&trunc=10&clip=1&loss=every")
+    page.wait_for_selector(GRAPH, timeout=30_000)
+    assert page.locator(EXCEPTION).count() == 0
+    assert page.get_by_text("After clipping at 1").count() == 1
+    screenshot(page, "bptt-trunc-clip")
+
+
+def test_bptt_page_at_the_largest_size(page, app_url):
+    open_page(page, app_url, "bptt", "?cell=lstm&H=32&L=3&T=100&D=8&signal=random")
+    page.wait_for_selector(GRAPH, timeout=60_000)
+    assert page.locator(EXCEPTION).count() == 0
+    screenshot(page, "bptt-max")
