@@ -85,7 +85,9 @@ def finite_difference_section(args: dict, loss: str, trunc: int) -> None:
     m1.metric("BPTT dL/dw", f"{check.analytic:.6g}")
     m2.metric("(L(w+ε) − L(w−ε)) / 2ε", f"{check.numeric:.6g}")
     m3.metric("Relative error", f"{check.relative_error:.1e}" if check.resolvable else "n/a")
-    if not check.resolvable:
+    if check.analytic == 0 and check.numeric == 0:
+        st.info("Both are exactly 0: this weight does not reach the loss here (a ReLU unit that never fires, say).")
+    elif not check.resolvable:
         st.warning(
             f"This gradient is below what a finite difference can resolve (about {check.noise:.0e}): "
             "it has vanished on its way back. Pick a weight nearer the loss, a shorter sequence or a larger ρ."

@@ -174,3 +174,23 @@ def test_bad_custom_signal_shows_an_error_and_keeps_the_last_good_input():
     assert not at.exception
     assert "entry 2" in at.error[0].value
     np.testing.assert_array_equal(series(at, "norms")["layer 1"], before)
+
+
+def test_finite_difference_widgets_at_their_extremes():
+    at = open_page({"cell": "lstm", "H": "32", "L": "3", "T": "100", "D": "8", "signal": "random", "loss": "every"})
+    at.selectbox(key="bptt:fd-key:lstm:3").set_value("weight_hh_l2").run()
+    at.number_input(key="bptt:fd-row:weight_hh_l2:(128, 32)").set_value(127).run()
+    at.number_input(key="bptt:fd-col:weight_hh_l2:(128, 32)").set_value(31).run()
+    assert_clean(at)
+    assert any("gate o, unit 32, from h_(t-1) unit 32" in c.value for c in at.caption)
+    assert float(metrics(at)["Relative error"]) < 1e-5
+    at.selectbox(key="bptt:fd-key:lstm:3").set_value("bias_hh_l0").run()
+    at.number_input(key="bptt:fd-row:bias_hh_l0:(128,)").set_value(127).run()
+    assert_clean(at)
+
+
+def test_a_dead_weight_is_reported_as_exactly_zero():
+    at = open_page({"cell": "rnn_tanh", "T": "3", "signal": "custom", "custom": "0, 0, 0"})
+    at.selectbox(key="bptt:fd-key:rnn_tanh:1").set_value("weight_ih_l0").run()  # x = 0: dL/dW_ih = 0
+    assert_clean(at)
+    assert any("exactly 0" in i.value for i in at.info)
