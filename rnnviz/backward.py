@@ -18,6 +18,7 @@ import numpy as np
 
 from .cells import LayerParams, Params, activation_slope
 from .forward import LayerTrace, Trace
+from .numerics import quiet_overflow, row_norms
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,8 +56,7 @@ class Grads:
 
 
 def _step_norms(d: np.ndarray) -> np.ndarray:
-    flat = d.reshape(d.shape[0], -1)
-    return np.sqrt(np.einsum("ti,ti->t", flat, flat))
+    return row_norms(d)  # (T,): exact for huge gradients, inf where they overflowed
 
 
 def _batch(a: np.ndarray | None, batched: bool) -> np.ndarray | None:
@@ -76,6 +76,7 @@ def _check_grad(name: str, g, shape: tuple[int, ...]) -> np.ndarray:
     return arr
 
 
+@quiet_overflow
 def backward(
     params: Params,
     trace: Trace,
@@ -244,6 +245,7 @@ def _gru_recurrence(W_hh, v, dh_ext, cut):
     return dZx, dZh, dh_rec, None, dh_next, None
 
 
+@quiet_overflow
 def jacobian_norms(lp: LayerParams, lt: LayerTrace, trace: Trace) -> np.ndarray:
     """Spectral norms ||dh_T/dh_t||_2 for t = 1..T inside one layer: (T,) or batched (T, B).
 
@@ -272,5 +274,7 @@ def jacobian_norms(lp: LayerParams, lt: LayerTrace, trace: Trace) -> np.ndarray:
     cell = trace.params.cell
     _, _, dh_rec, _, _, _ = _recurrence(cell, trace.params.nonlinearity, lp, seeded, True, dh_ext, None, None)
     jac = dh_rec.reshape(T, B, H, H)  # [t, b, j, :] = d h_T[j] / d h_t
-    norms = np.linalg.norm(jac, ord=2, axis=(2, 3))  # (T, B)
+    finite = np.isfinite(jac).all(axis=(2, 3))  # (T, B): the SVD cannot take inf or nan
+    norms = np.full(finite.shape, np.inf)
+    norms[finite] = np.linalg.norm(jac[finite], ord=2, axis=(1, 2))
     return norms if batched else norms[:, 0]

@@ -22,6 +22,7 @@ import numpy as np
 from .backward import Grads, backward
 from .cells import Params
 from .forward import Trace, forward
+from .numerics import norm, quiet_overflow
 
 LOSSES = {
     "last": "L = sum of the units of h_T (the last step only)",
@@ -43,6 +44,7 @@ def loss_seed(trace: Trace, kind: str) -> np.ndarray:
     return d_output
 
 
+@quiet_overflow
 def loss_value(trace: Trace, kind: str) -> float:
     """The loss itself: sum(h_T) or sum over t of sum(h_t) of the top layer."""
     return float(np.sum(loss_seed(trace, kind) * trace.output))
@@ -55,13 +57,11 @@ def loss_backward(params: Params, trace: Trace, kind: str, *, truncate: int | No
 
 def global_norm(grads: Params) -> float:
     """sqrt of the sum of squares of every parameter gradient, as clip_grad_norm_ measures it."""
-    total = 0.0
-    for lp in grads.layers:
-        for a in (lp.W_ih, lp.W_hh, lp.b_ih, lp.b_hh):
-            total += float(np.sum(a * a))
-    return float(np.sqrt(total))
+    arrays = [a.ravel() for lp in grads.layers for a in (lp.W_ih, lp.W_hh, lp.b_ih, lp.b_hh)]
+    return norm(np.concatenate(arrays))  # no overflow in the squares of huge gradients
 
 
+@quiet_overflow
 def clip_by_global_norm(grads: Params, max_norm: float) -> tuple[Params, float]:
     """Scale every gradient by min(1, max_norm / (norm + 1e-6)), as torch does; returns (clipped, norm before).
 
@@ -109,6 +109,7 @@ def entry_gradient(grads: Params, key: str, index) -> float:
     return float(getattr(grads.layers[layer], field)[index])
 
 
+@quiet_overflow
 def finite_difference(params: Params, x, key: str, index, kind: str, *, eps: float = 1e-6, h0=None, c0=None) -> float:
     """Central difference (L(w + eps) - L(w - eps)) / (2 eps) for one weight entry w.
 
@@ -134,6 +135,7 @@ class GradientCheck:
         return max(abs(self.analytic), abs(self.numeric)) > 100 * self.noise
 
 
+@quiet_overflow
 def gradient_check(params: Params, x, key: str, index, kind: str, *, eps: float = 1e-6) -> GradientCheck:
     """Full BPTT against a central difference for ``state_dict[key][index]``."""
     trace = forward(params, x)
@@ -145,6 +147,7 @@ def gradient_check(params: Params, x, key: str, index, kind: str, *, eps: float 
     return GradientCheck(analytic, numeric, relative_error(analytic, numeric), noise)
 
 
+@quiet_overflow
 def relative_error(a: float, b: float) -> float:
     """|a - b| / max(|a|, |b|); 0 when both are 0 (the usual gradient-check measure)."""
     scale = max(abs(a), abs(b))

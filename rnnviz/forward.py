@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .cells import LayerParams, Params, activation, sigmoid
+from .numerics import quiet_overflow
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,6 +97,7 @@ def _initial_state(name: str, s, L: int, B: int, H: int, batched: bool) -> np.nd
     return s if batched else s[:, None, :]
 
 
+@quiet_overflow  # a state beyond float64 becomes inf; numerics.describe_overflow reports it
 def forward(params: Params, x, h0=None, c0=None) -> Trace:
     """Run the stack over ``x`` and keep every intermediate value.
 

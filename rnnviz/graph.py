@@ -33,6 +33,8 @@ import numpy as np
 from .backward import Grads
 from .cells import Params, activation_slope
 from .forward import Trace
+from .numerics import norm as _norm
+from .numerics import quiet_overflow
 
 LEVELS = ("cell", "operations")
 KINDS = ("input", "state", "cell", "output", "gate", "op", "weight", "ellipsis")
@@ -89,26 +91,32 @@ def format_number(v: float) -> str:
     return f"{v:.2e}"
 
 
+def label_number(v: float) -> str:
+    """``format_number`` for labels: nan, which finite weights and inputs only give after an
+    overflow (inf - inf), is written as the word "overflow"."""
+    return "overflow" if math.isnan(float(v)) else format_number(v)
+
+
 def format_vector(v: np.ndarray, preview: int = 2) -> str:
     """A scalar for one entry; otherwise the first ``preview`` entries and an ellipsis."""
     v = np.ravel(v)
     if v.size == 1:
-        return format_number(v[0])
+        return label_number(v[0])
     shown = v if v.size <= preview + 1 else v[:preview]
     tail = "" if v.size <= preview + 1 else ", …"
-    return "[" + ", ".join(format_number(a) for a in shown) + tail + "]"
+    return "[" + ", ".join(label_number(a) for a in shown) + tail + "]"
 
 
 def format_full(v: np.ndarray) -> str:
     """Every entry, for tooltips."""
     v = np.ravel(v)
     if v.size == 1:
-        return format_number(v[0])
-    return "[" + ", ".join(format_number(a) for a in v) + "]"
+        return label_number(v[0])
+    return "[" + ", ".join(label_number(a) for a in v) + "]"
 
 
 def norm(v: np.ndarray) -> float:
-    return float(np.sqrt(np.sum(np.square(v))))
+    return _norm(v)  # exact for huge values; inf or nan once they overflowed
 
 
 def escape(text: str) -> str:
@@ -375,7 +383,7 @@ class _Steps:
         if self.opts.values and value is not None:
             out.append(format_vector(value))
         if grad is not None:
-            out.append("‖∇‖ " + format_number(norm(grad)))
+            out.append("‖∇‖ " + label_number(norm(grad)))
         return out
 
     def tooltip(self, name: str, value: np.ndarray | None, grad: np.ndarray | None) -> str:
@@ -459,7 +467,7 @@ def _cell_step(d: _Drawing, s: _Steps, k: int, t: int, inp: str, row: _Row) -> _
         title += f" ({opts.activation_label})"
     z = local.get("a", local.get("z", local.get("gx")))
     tip = s.tooltip(f"{title} step {t}", None, z) + _gate_tooltip(s, lt, t)
-    cell_lines = [title] if z is None else [title, "‖∇‖ " + format_number(norm(z))]
+    cell_lines = [title] if z is None else [title, "‖∇‖ " + label_number(norm(z))]
     cell = d.node(_Node(node_id("cell", k, t), "cell", t, cell_lines, tip, k, _maybe_norm(z)))
     h_name = ("y" if opts.neuron else "h") + mark + sub(t)
     h_val, dh = s.at(lt.h, t), local.get("h")
@@ -647,6 +655,7 @@ def _ops_step(d: _Drawing, s: _Steps, k: int, t: int, inp: str, row: _Row) -> _R
 # ----- the unfolded graph
 
 
+@quiet_overflow
 def unfolded_graph(
     trace: Trace,
     *,
@@ -808,8 +817,8 @@ def _legend(s: _Steps, params: Params) -> str | None:
     if opts.neuron and opts.weights != "off":
         lp = params.layers[0]
         w = (
-            f"W<SUB>x</SUB> = {format_number(lp.W_ih[0, 0])},  W<SUB>y</SUB> = {format_number(lp.W_hh[0, 0])},  "
-            f"b = {format_number(lp.b_ih[0] + lp.b_hh[0])},  φ = {html.escape(opts.activation_label)}"
+            f"W<SUB>x</SUB> = {label_number(lp.W_ih[0, 0])},  W<SUB>y</SUB> = {label_number(lp.W_hh[0, 0])},  "
+            f"b = {label_number(lp.b_ih[0] + lp.b_hh[0])},  φ = {html.escape(opts.activation_label)}"
         )
         rows.append(f'<TR><TD ALIGN="LEFT" COLSPAN="6">{w}: the same at every step</TD></TR>')
     elif opts.weights != "off":
@@ -921,7 +930,7 @@ def _edge_attrs(e: _Edge, d: _Drawing, s: _Steps, lit: set[int]) -> dict[str, st
     attrs["class"] = _classes(e.kind, kind_step, None)
     if s.opts.grads is not None and e.grad is not None:
         attrs.update(color=grad_color(e.grad), penwidth=str(grad_width(e.grad)))
-        attrs["tooltip"] = _label([f"‖∂L/∂v‖ = {format_number(e.grad)}"])
+        attrs["tooltip"] = _label([f"‖∂L/∂v‖ = {label_number(e.grad)}"])
     head_lit = d.nodes[e.head].step in lit
     tail = d.nodes[e.tail]
     on_path = head_lit and (tail.step in lit or not s.opts.highlight_path)
@@ -972,10 +981,10 @@ def _folded_neuron(g: graphviz.Digraph, params: Params, act: str, values: bool) 
     wx, wy, b = lp.W_ih[0, 0], lp.W_hh[0, 0], lp.b_ih[0] + lp.b_hh[0]
 
     def weight(name: str, v: float) -> str:  # an HTML-like label: W<SUB>x</SUB> = 0.5
-        return f"<{name}{' = ' + format_number(v) if values else ''}>"
+        return f"<{name}{' = ' + label_number(v) if values else ''}>"
 
     g.node("x", label="xₜ", shape="box", fillcolor=FILL["input"], **{"class": "input folded"})
-    bias = [f"b = {format_number(b)}"] if values else ["+ b"]
+    bias = [f"b = {label_number(b)}"] if values else ["+ b"]
     g.node(
         "neuron", label=_label(["Σ, " + act] + bias), shape="circle", fillcolor=FILL["cell"], **{"class": "cell folded"}
     )
