@@ -10,6 +10,7 @@ PAGES = [
     st.Page("pages/unfolded.py", title="Unfolded graph", icon=":material/account_tree:", url_path="unfolded"),
     st.Page("pages/gates.py", title="Gates and states", icon=":material/tune:", url_path="gates"),
     st.Page("pages/bptt.py", title="Backprop through time", icon=":material/fast_rewind:", url_path="bptt"),
+    st.Page("pages/train.py", title="Train a model", icon=":material/model_training:", url_path="train"),
 ]
 
 st.navigation(PAGES).run()

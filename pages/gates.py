@@ -35,10 +35,25 @@ LOOK_FOR = {
     "smoothly instead of jumping.",
 }
 COMPARED = {"RNN": "rnn_tanh", "LSTM": "lstm", "GRU": "gru"}
+TRAINED = "trained_model"  # set by the Train page: {"params", "x", "label"}
 
 
 @st.cache_data(max_entries=48, show_spinner=False)
-def run(choice: str, D: int, H: int, L: int, T: int, seed: int, scale: float, preset: str, signal: str, custom: str):
+def run(
+    choice: str,
+    D: int,
+    H: int,
+    L: int,
+    T: int,
+    seed: int,
+    scale: float,
+    preset: str,
+    signal: str,
+    custom: str,
+    trained=None,
+):
+    if trained is not None:  # (params, x): a model from the Train page on its own data
+        return rnnviz.forward(trained[0], trained[1][:T])
     params = presets.network_params(choice, D, H, L, seed=seed, scale=scale, preset=preset)
     x = signals.make_signal(signal, T, D, seed=seed, custom=custom)  # (T, D)
     return rnnviz.forward(params, x)
@@ -56,7 +71,7 @@ def unit_lines(args: dict, layer: int, units: tuple[int, ...]):
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def three_cells(args: dict, layer: int, unit: int):
-    traces = {label: run(**{**args, "preset": "random", "choice": c}) for label, c in COMPARED.items()}
+    traces = {label: run(**{**args, "preset": "random", "choice": c, "trained": None}) for label, c in COMPARED.items()}
     return figures.compare_figure(traces, "h", unit, layer=layer)
 
 
@@ -78,6 +93,10 @@ def compare_section(args: dict, layer: int) -> None:
     H = args["H"]
     unit = st.selectbox("Unit", range(H), format_func=lambda u: f"unit {u + 1}", key=f"{PAGE}:compare-unit:{H}")
     st.plotly_chart(three_cells(args, layer, unit), width="stretch", key=f"{PAGE}:compare")
+
+
+def forget_trained() -> None:
+    st.session_state.pop(TRAINED, None)
 
 
 def preset_changed() -> None:
@@ -110,15 +129,23 @@ st.caption(
     "mixes old h and the new candidate n."
 )
 
+trained = st.session_state.get(TRAINED)
+if trained is not None:
+    st.info(f"Showing the model trained on the Train page ({trained['label']}) on its first validation sequence.")
+    st.button("Back to random weights", on_click=forget_trained, icon=":material/undo:")
+
+off = {"disabled": trained is not None}  # the trained model sets the network, the weights and the input
 with st.sidebar:
     st.header("Network")
+    if trained is not None:
+        st.caption("Set by the model trained on the Train page.")
     cells = list(CELL_LABELS)
     choice = state.widget(
-        PAGE, "cell", st.selectbox, "Cell", options=cells, format_func=CELL_LABELS.get, on_change=cell_changed
+        PAGE, "cell", st.selectbox, "Cell", options=cells, format_func=CELL_LABELS.get, on_change=cell_changed, **off
     )
-    D = state.widget(PAGE, "D", st.number_input, "Input size D", min_value=1, max_value=8, step=1)
-    H = state.widget(PAGE, "H", st.slider, "Hidden size H", min_value=1, max_value=32)
-    L = state.widget(PAGE, "L", st.number_input, "Layers L", min_value=1, max_value=3, step=1)
+    D = state.widget(PAGE, "D", st.number_input, "Input size D", min_value=1, max_value=8, step=1, **off)
+    H = state.widget(PAGE, "H", st.slider, "Hidden size H", min_value=1, max_value=32, **off)
+    L = state.widget(PAGE, "L", st.number_input, "Layers L", min_value=1, max_value=3, step=1, **off)
     st.header("Weights")
     preset = state.widget(
         PAGE,
@@ -128,20 +155,30 @@ with st.sidebar:
         options=list(PRESET_LABELS),
         format_func=PRESET_LABELS.get,
         on_change=preset_changed,
+        **off,
     )
-    seed = state.widget(PAGE, "seed", st.number_input, "Seed", min_value=0, max_value=9999, step=1)
-    scale = state.widget(PAGE, "scale", st.slider, "Weight scale", min_value=0.0, max_value=5.0, step=0.1)
+    seed = state.widget(PAGE, "seed", st.number_input, "Seed", min_value=0, max_value=9999, step=1, **off)
+    scale = state.widget(PAGE, "scale", st.slider, "Weight scale", min_value=0.0, max_value=5.0, step=0.1, **off)
     st.header("Input")
     T = state.widget(PAGE, "T", st.slider, "Sequence length", min_value=1, max_value=100)
     kind = state.widget(
-        PAGE, "signal", st.selectbox, "Input signal x_t", options=list(SIGNAL_LABELS), format_func=SIGNAL_LABELS.get
+        PAGE,
+        "signal",
+        st.selectbox,
+        "Input signal x_t",
+        options=list(SIGNAL_LABELS),
+        format_func=SIGNAL_LABELS.get,
+        **off,
     )
     custom = s["custom"]
     if kind == "custom":
-        custom = state.widget(PAGE, "custom", st.text_input, "Values of x_1, x_2, ... (comma separated)")
+        custom = state.widget(PAGE, "custom", st.text_input, "Values of x_1, x_2, ... (comma separated)", **off)
         st.caption("Shorter lists are padded with zeros; longer ones are cut at the sequence length.")
 
 args = dict(choice=choice, D=D, H=H, L=L, T=T, seed=seed, scale=scale, preset=preset, signal=kind, custom=custom)
+if trained is not None:
+    p = trained["params"]
+    args |= dict(D=p.input_size, H=p.hidden_size, L=p.num_layers, preset="random", trained=(p, trained["x"]))
 try:
     run(**args)
     st.session_state[f"{PAGE}:good"] = args
@@ -149,10 +186,11 @@ except ValueError as err:
     st.error(f"The input cannot be used: {err}. Showing the last input that worked.")
     args = st.session_state.get(f"{PAGE}:good", {**args, "signal": "impulse"})
 
-if preset != "random":
+if preset != "random" and trained is None:
     st.info(f"**{presets.PRESETS[preset]}.** {LOOK_FOR[preset]}")
 
 layer = 0
+L = args["L"]  # a trained model brings its own layers
 if L > 1:
     layer = st.radio(
         "Layer", range(L), format_func=lambda k: f"layer {k + 1}", horizontal=True, key=f"{PAGE}:layer:{L}"

@@ -41,6 +41,7 @@ PAGES = [
     ),
     ("pages/gates.py", "Gates and states", "heatmaps of every gate and state; latch, reset and leaky behaviours."),
     ("pages/bptt.py", "Backprop through time", "why gradients vanish or explode, and how LSTM and GRU cope."),
+    ("pages/train.py", "Train a model", "train an RNN, LSTM or GRU on a toy task in the page and look inside it."),
 ]
 for path, label, what in PAGES:
     st.page_link(path, label=f"**{label}**: {what}")
@@ -53,6 +54,7 @@ LESSONS = [
     ("pages/gates.py", "An LSTM memory latch", {"cell": "lstm", "preset": "latch", "T": "20", "signal": "impulse"}),
     ("pages/bptt.py", "Vanishing gradients", {"cell": "rnn_tanh", "T": "40", "radius": "0.5", "H": "8"}),
     ("pages/bptt.py", "Exploding gradients", {"cell": "rnn_tanh", "T": "40", "radius": "1.8", "H": "8"}),
+    ("pages/train.py", "LSTM vs RNN on a long lag", {"task": "adding", "adding_lag": "30", "compare": "1"}),
 ]
 columns = st.columns(3)
 for k, (path, label, query) in enumerate(LESSONS):

@@ -37,6 +37,7 @@ MAX_EDIT = 4  # the matrix editor is offered up to this input and hidden size
 PLAY_SECONDS = 1.0
 READABLE_SCALE = 0.8  # a wide drawing shrinks to at most this: 12 pt labels stay >= 12 px on screen
 HL_KEY = f"{PAGE}:hl"
+TRAINED = "trained_model"  # set by the Train page: {"params", "x", "label"}
 # runs in a same-origin component iframe: scroll the graph box (not the page) to the step's cell
 SCROLL_TO_STEP = """<script>
 setTimeout(() => {
@@ -145,6 +146,10 @@ def edit_first_layer(params: rnnviz.Params, key: str) -> rnnviz.Params:
     return replace(params, layers=(new,) + params.layers[1:])
 
 
+def forget_trained() -> None:
+    st.session_state.pop(TRAINED, None)
+
+
 def step_back() -> None:
     st.session_state[HL_KEY] = max(st.session_state.get(HL_KEY, 0) - 1, 0)
 
@@ -170,11 +175,15 @@ st.caption(
     "and the state h_t carries what the network remembers to the next step."
 )
 
+trained = st.session_state.get(TRAINED)  # a model from the Train page, unless a file is loaded
 from_file = st.session_state.get(f"{PAGE}:upload") is not None  # a loaded file sets the network
 with st.sidebar:
     st.header("Network")
     if from_file:
         st.caption("Set by the loaded weights file (see *Load weights from a file*).")
+    elif trained is not None:
+        st.caption("Set by the model trained on the Train page.")
+    from_file = from_file or trained is not None
     off = {"disabled": from_file}
     cell = state.widget(
         PAGE, "cell", st.selectbox, "Cell", options=list(CELL_LABELS), format_func=CELL_LABELS.get, **off
@@ -240,13 +249,18 @@ if f"{PAGE}:file_params" in st.session_state:
         f"H = {params.hidden_size}, L = {params.num_layers}. Remove the file to go back to seeded weights."
     )
 
+if trained is not None and f"{PAGE}:file_params" not in st.session_state:
+    params = trained["params"]
+    alerts.info(f"Showing the model trained on the Train page ({trained['label']}) on its first validation sequence.")
+    alerts.button("Back to random weights", on_click=forget_trained, icon=":material/undo:")
+
 if params.hidden_size <= MAX_EDIT and params.input_size <= MAX_EDIT:
     with st.expander("Edit the weights of layer 1"):
         st.caption(
             "Rows are the gate units (PyTorch order), columns the inputs x or the previous state h. "
             "Edits are kept until the network or its seed changes; they are not in the link."
         )
-        source = st.session_state.get(f"{PAGE}:file_params", ("seeded", None))[0]
+        source = st.session_state.get(f"{PAGE}:file_params", ("trained" if trained else "seeded", None))[0]
         params = edit_first_layer(params, f"{PAGE}:edit:{source}:{cell}:{D}:{H}:{L}:{seed}:{scale}:{preset}")
 
 try:
@@ -255,6 +269,8 @@ try:
 except ValueError as err:
     alerts.error(f"The custom signal cannot be used: {err}. Showing the last signal that worked.")
     x = signals.make_signal(kind, T, params.input_size, custom=st.session_state.get(f"{PAGE}:good_custom", "0"))
+if trained is not None and f"{PAGE}:file_params" not in st.session_state:
+    x = trained["x"][:T]  # the task's own input: the first validation sequence
 
 # Step highlight and step-through: 0 means no step is highlighted.
 if st.session_state.pop(f"{PAGE}:advance", False):

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 from .presets import CELL_CHOICES, PRESETS
+from .tasks import TASKS, task_options
 
 MAX_TEXT = 500  # characters kept from a text parameter
 
@@ -28,6 +29,23 @@ class Setting:
 
 SIGNALS = ("impulse", "step", "sine", "random", "custom")
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
+# the Train page's task options, named "<task>_<option>" in the URL, with the task's own ranges
+TASK_CONTROLS = {
+    "sine": ("freq", "noise"),
+    "stock": ("drift", "volatility", "seasonal", "period", "mean_reversion"),
+    "chars": ("length",),
+    "adding": ("lag",),
+}
+
+
+def _task_settings() -> list[Setting]:
+    out = []
+    for task, names in TASK_CONTROLS.items():
+        for name in names:
+            default, low, high = task_options(task)[name]
+            out.append(Setting(f"{task}_{name}", "int" if isinstance(default, int) else "float", default, low, high))
+    return out
+
 
 SETTINGS = {
     s.name: s
@@ -61,6 +79,18 @@ SETTINGS = {
         Setting("radius", "float", 1.0, 0.0, 3.0),
         Setting("clip", "float", 0.0, 0.0, 100.0),
         Setting("trunc", "int", 0, 0, 100),
+        # training (the Train page); epochs and lr default to the sine task's budget
+        Setting("task", "choice", "sine", choices=TASKS),
+        *_task_settings(),
+        Setting("hidden", "int", 16, 1, 64),
+        Setting("layers", "int", 1, 1, 3),
+        Setting("epochs", "int", 20, 1, 100),
+        Setting("lr", "float", 0.01, 0.0001, 1.0),
+        Setting("opt", "choice", "adam", choices=("adam", "sgd")),
+        Setting("tclip", "float", 1.0, 0.0, 10.0),
+        Setting("bptt", "int", 0, 0, 200),
+        Setting("patience", "int", 0, 0, 50),
+        Setting("compare", "bool", False),
     ]
 }
 

@@ -1,0 +1,221 @@
+"""AppTest of the Train page: defaults, training from the page, every task, comparison mode, a stop
+that keeps the model so far, the trained model in the graph and gates pages, the URL, bad input."""
+
+from __future__ import annotations
+
+import base64
+import json
+import pathlib
+
+import numpy as np
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+import rnnviz
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PAGE = "pages/train.py"
+
+
+def open_page(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.switch_page(PAGE)
+    return at.run()
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def train_button(at: AppTest):
+    return next(b for b in at.button if b.label.startswith("Train"))
+
+
+def charts(at: AppTest) -> dict[str, dict]:
+    """Plotly figures by the end of their element id (the widget key)."""
+    return {c.proto.id.split("-")[-1]: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+
+
+def points(trace: dict) -> int:
+    """How many y values a plotly trace holds (a list, or plotly's typed-array encoding)."""
+    y = trace["y"]
+    if isinstance(y, dict) and "bdata" in y:
+        return np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"]).size
+    return len(y)
+
+
+def results(at: AppTest) -> dict:
+    store = at.session_state["train:results"]
+    assert len(store) >= 1
+    return list(store.values())[-1]
+
+
+def test_defaults_ask_for_training():
+    at = open_page()
+    assert_clean(at)
+    assert at.title[0].value == "Train a model"
+    assert train_button(at).label == "Train the LSTM"
+    assert any("Press" in i.value for i in at.info)
+    assert not at.metric and not at.get("plotly_chart")
+
+
+def test_training_from_the_page_fills_plots_and_metrics():
+    at = open_page()
+    at.slider(key="train:epochs").set_value(3).run()
+    train_button(at).click().run()
+    assert_clean(at)
+    result = results(at)["LSTM"]
+    assert result.epochs_run == 3 and result.stopped == "completed"
+    figs = charts(at)
+    assert set(figs) == {"train:loss", "train:prediction"}, "the live chart is gone, the final ones are drawn"
+    assert [points(d) for d in figs["train:loss"]["data"]] == [3, 3]
+    assert {d["name"] for d in figs["train:prediction"]["data"]} == {"target", "prediction", "baseline"}
+    labels = [m.label for m in at.metric]
+    assert labels[:2] == ["Validation MSE", "Naive: next = current"]
+    assert float(at.metric[0].value) == pytest.approx(result.metrics["val_mse"], rel=1e-3)
+    # a rerun (or coming back to the page) shows the kept result without training again
+    at.run()
+    assert_clean(at)
+    assert results(at)["LSTM"] is result
+    assert any("Trained already" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("task", ["stock", "chars", "adding"])
+def test_every_task_trains_and_shows_its_baseline(task):
+    at = open_page({"task": task, "epochs": "1"})
+    assert_clean(at)
+    train_button(at).click().run()
+    assert_clean(at)
+    labels = [m.label for m in at.metric]
+    if task == "stock":
+        assert "Naive: tomorrow = today" in labels
+        assert "pure random walk" in at.warning[0].value.lower()
+    if task == "chars":
+        assert labels[0] == "Bits per character" and "Uniform guess" in labels
+        sample = at.get("code")[0].value
+        assert sample.startswith("the ") and len(sample) == 304
+        at.slider(key="train:temperature").set_value(0.0).run()
+        assert_clean(at)
+    if task == "adding":
+        assert "Naive: always answer 1" in labels and "Answers within 0.04" in labels
+
+
+def test_stock_with_mean_reversion_is_not_called_a_random_walk():
+    at = open_page({"task": "stock", "stock_mean_reversion": "0.3"})
+    assert_clean(at)
+    assert not at.warning
+    assert any("predictable" in i.value for i in at.info)
+
+
+def test_comparison_mode_trains_three_cells():
+    at = open_page({"task": "adding", "adding_lag": "5", "compare": "1", "epochs": "2", "hidden": "4"})
+    assert train_button(at).label == "Train RNN, LSTM and GRU"
+    train_button(at).click().run()
+    assert_clean(at)
+    assert list(results(at)) == ["RNN", "LSTM", "GRU"]
+    names = [d["name"] for d in charts(at)["train:curves"]["data"]]
+    assert names == ["RNN", "LSTM", "GRU"]
+    table = at.dataframe[0].value
+    assert list(table["cell"]) == ["RNN", "LSTM", "GRU"] and list(table["epochs"]) == [2, 2, 2]
+    at.radio(key="train:chosen").set_value("GRU").run()
+    assert_clean(at)
+    assert at.subheader[-4].value.startswith("GRU")
+
+
+def test_a_stop_mid_training_keeps_the_model_so_far(monkeypatch):
+    """A click on Stop makes Streamlit end the run at the next drawing call (a rerun request):
+    simulate it with st.rerun() from inside the epoch callback after epoch 2 of 5."""
+    fit = rnnviz.fit
+
+    def interrupted_fit(task, cell, *, callback, **kwargs):
+        def stop_after_two(info):
+            callback(info)
+            if info.epoch == 2:
+                st.rerun()
+
+        return fit(task, cell, callback=stop_after_two, **kwargs)
+
+    at = open_page({"epochs": "5"})
+    monkeypatch.setattr(rnnviz, "fit", interrupted_fit)
+    train_button(at).click().run()
+    assert_clean(at)
+    assert "train:running" not in at.session_state
+    result = results(at)["LSTM"]
+    assert result.epochs_run == 2 and result.stopped == "callback"
+    assert "stopped" in at.warning[0].value and "LSTM 2 of 5" in at.warning[0].value
+    assert [m.label for m in at.metric][0] == "Validation MSE"
+    assert [points(d) for d in charts(at)["train:loss"]["data"]] == [2, 2]
+    trace = rnnviz.forward(result.params, rnnviz.make_task("sine").x_val[:, :2])  # a usable model
+    assert trace.output.shape == (60, 2, 16)
+
+
+@pytest.mark.parametrize("target,title", [("unfolded", "The unfolded graph"), ("gates", "Gates and states")])
+def test_the_trained_model_opens_in_the_graph_and_gates_pages(target, title):
+    at = open_page({"epochs": "1", "hidden": "3"})
+    train_button(at).click().run()
+    label = "Open in the unfolded graph" if target == "unfolded" else "Open in gates and states"
+    next(b for b in at.button if b.label == label).click().run()
+    assert_clean(at)
+    assert at.title[0].value == title
+    assert "trained on the Train page" in at.info[0].value
+    assert at.session_state["trained_model"]["params"].hidden_size == 3
+    if target == "unfolded":
+        assert "step-" in at.session_state["unfolded_dot"]
+    next(b for b in at.button if b.label == "Back to random weights").click().run()
+    assert_clean(at)
+    assert "trained_model" not in at.session_state
+    assert not any("trained on the Train page" in i.value for i in at.info)
+
+
+def test_url_round_trip():
+    query = {"task": "stock", "stock_volatility": "0.02", "stock_seasonal": "0.05", "cell": "gru", "hidden": "8"}
+    query |= {"layers": "2", "epochs": "7", "lr": "0.003", "opt": "sgd", "tclip": "2.5", "bptt": "10", "seed": "3"}
+    at = open_page(query)
+    assert_clean(at)
+    assert not at.warning
+    assert at.selectbox(key="train:task").value == "stock"
+    assert at.slider(key="train:stock_volatility").value == pytest.approx(0.02)
+    assert at.selectbox(key="train:cell").value == "gru"
+    assert at.number_input(key="train:lr").value == pytest.approx(0.003)
+    assert at.radio(key="train:opt").value == "sgd"
+    for key, value in query.items():
+        assert at.query_params[key] in (value, [value]), key
+
+
+def test_a_link_with_only_a_task_gets_that_tasks_budget():
+    at = open_page({"task": "chars"})
+    assert_clean(at)
+    budget = rnnviz.make_task("chars").budget
+    assert at.slider(key="train:epochs").value == budget.epochs
+    assert at.number_input(key="train:lr").value == pytest.approx(budget.lr)
+
+
+def test_changing_the_task_resets_the_budget():
+    at = open_page()
+    at.selectbox(key="train:task").set_value("adding").run()
+    assert_clean(at)
+    assert at.slider(key="train:epochs").value == rnnviz.make_task("adding").budget.epochs
+    assert at.slider(key="train:adding_lag").value == 30
+
+
+def test_bad_settings_are_refused_without_an_exception():
+    at = open_page({"task": "banana", "epochs": "100000", "lr": "-1", "hidden": "x", "adding_lag": "1e9"})
+    assert not at.exception
+    notice = at.warning[0].value
+    assert "task=banana" in notice and "epochs=100000" in notice and "lr=-1" in notice and "hidden=x" in notice
+    assert at.slider(key="train:epochs").value == 100
+    assert at.number_input(key="train:lr").value == pytest.approx(0.0001)
+
+
+@pytest.mark.parametrize("task", ["sine", "stock", "chars", "adding"])
+def test_task_options_at_their_extremes(task):
+    at = open_page({"task": task})
+    for name in [k for k in at.session_state["settings"] if k.startswith(f"{task}_")]:
+        slider = at.slider(key=f"train:{name}")
+        for value in (slider.min, slider.max):
+            slider.set_value(value).run()
+            assert_clean(at)
