@@ -15,4 +15,6 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq "${need[@]}" fonts-dejavu-core >/dev/null
 fi
 python3 -m pip install -q -r requirements-dev.txt
+# one BLAS thread: the core's matrices are small, and threads only contend on 2 cores
+export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
 python3 -m pytest "$@"
