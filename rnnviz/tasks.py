@@ -160,8 +160,8 @@ def _check_options(name: str, options: dict) -> dict[str, float]:
         value = options.get(key, default)
         try:
             value = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"{key} must be a number, got {value!r}") from None
+        except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond float64
+            raise ValueError(f"{key} must be a number, got {value!r:.60}") from None
         if not np.isfinite(value) or not low <= value <= high:
             raise ValueError(f"{key} must be between {low} and {high}, got {value}")
         if isinstance(default, int):

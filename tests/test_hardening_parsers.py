@@ -1,0 +1,347 @@
+"""Property-based tests of every parser of user input: a valid value or a ValueError, nothing else.
+
+The custom signal text, URL query parameters, uploaded weight files (valid-looking state
+dicts of random shapes and dtypes, random JSON documents, random .npy headers) and the
+training task options. Sizes are bounded and every example has a deadline, so a hang or a
+slow path fails the test instead of stalling CI.
+"""
+
+import io
+import json
+import math
+import string
+import zipfile
+
+import numpy as np
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+import rnnviz
+from rnnviz import share, signals
+from rnnviz.cells import GATE_COUNT, NONLINEARITIES
+from rnnviz.tasks import TASKS, task_options
+
+FAST = settings(max_examples=200, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+SLOW = settings(max_examples=100, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+
+
+def refused(call, *args, **kwargs):
+    """Run a parser; return its value, or None when it raised ValueError with a message."""
+    try:
+        value = call(*args, **kwargs)
+    except ValueError as err:
+        assert str(err).strip(), "a refusal must say what is wrong"
+        event("refused with ValueError")
+        return None
+    event("accepted")
+    return value
+
+
+# ----- the custom signal text
+
+NUMBER_TEXT = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(-(10**30), 10**30).map(str),
+    st.sampled_from(["1_000", "١٢", "0x10", "1e400", "-1e-400", "+.5", "5.", "−1", "1,5", "1e6", "-1e6", "1000001"]),
+    st.text(alphabet="0123456789.eE+-_ ", max_size=12),
+)
+SEPARATOR = st.sampled_from([",", ", ", ";", " ", "\t", "\n", " ,; ", "，", "|"])
+
+
+@st.composite
+def signal_texts(draw) -> str:
+    """Lists of number-like tokens joined by real and fake separators, sometimes near the size limits."""
+    count = draw(st.sampled_from([0, 1, 2, 5, 40, signals.MAX_CUSTOM_VALUES, signals.MAX_CUSTOM_VALUES + 1]))
+    tokens = draw(st.lists(NUMBER_TEXT, min_size=min(count, 5), max_size=max(min(count, 5), 5)))
+    tokens = (tokens * (count // max(len(tokens), 1) + 1))[:count] if tokens else []
+    parts = []
+    for token in tokens:
+        parts += [token, draw(SEPARATOR)]
+    return draw(st.sampled_from(["", " ", "\n"])) + "".join(parts)
+
+
+@FAST
+@given(st.one_of(signal_texts(), st.text(max_size=200), st.text(min_size=1, max_size=4).map(lambda s: s * 600)))
+def test_custom_signal_text_gives_finite_values_or_value_error(text):
+    values = refused(signals.parse_custom, text)
+    if values is not None:
+        assert values.ndim == 1 and 1 <= values.size <= signals.MAX_CUSTOM_VALUES
+        assert np.all(np.isfinite(values)) and np.all(np.abs(values) <= signals.MAX_ABS_VALUE)
+
+
+@FAST
+@given(
+    kind=st.one_of(st.sampled_from(share.SIGNALS), st.text(max_size=10)),
+    steps=st.integers(-3, 120),
+    features=st.integers(-2, 10),
+    seed=st.one_of(st.integers(0, 2**64), st.integers(-5, -1)),
+    custom=st.one_of(signal_texts(), st.text(max_size=50), st.none(), st.integers()),
+)
+def test_make_signal_gives_a_sequence_or_value_error(kind, steps, features, seed, custom):
+    x = refused(signals.make_signal, kind, steps, features, seed=seed, custom=custom)
+    if x is not None:
+        assert x.shape == (steps, features) and np.all(np.isfinite(x))
+
+
+# ----- URL query parameters
+
+
+def value_text_for(spec: share.Setting) -> st.SearchStrategy:
+    near = []
+    if spec.kind in ("int", "float"):
+        near = [spec.low, spec.high, spec.low - 1, spec.high + 1, (spec.low + spec.high) / 2, spec.high + 1e-9]
+    words = st.sampled_from([*spec.choices, "1", "0", "on", "off", "true", "nan", "inf", "-inf", "1e309", "", " "])
+    return st.one_of(
+        words,
+        st.sampled_from(near or ["x"]).map(repr),
+        st.floats(allow_nan=True, allow_infinity=True).map(str),
+        st.integers(-(10**20), 10**20).map(str),
+        st.text(max_size=40),
+        st.text(max_size=5).map(lambda s: s * 200),  # longer than share.MAX_TEXT
+    )
+
+
+@st.composite
+def queries(draw) -> dict[str, str]:
+    names = draw(st.lists(st.sampled_from(sorted(share.SETTINGS)), max_size=12, unique=True))
+    query = {name: draw(value_text_for(share.SETTINGS[name])) for name in names}
+    junk = draw(st.dictionaries(st.text(max_size=15), st.text(max_size=30), max_size=3))
+    return {**junk, **query}
+
+
+def assert_valid(name: str, value) -> None:
+    spec = share.SETTINGS[name]
+    if spec.kind == "int":
+        assert type(value) is int and spec.low <= value <= spec.high
+    elif spec.kind == "float":
+        assert type(value) is float and math.isfinite(value) and spec.low <= value <= spec.high
+    elif spec.kind == "bool":
+        assert type(value) is bool
+    elif spec.kind == "choice":
+        assert value in spec.choices
+    else:
+        assert isinstance(value, str) and len(value) <= share.MAX_TEXT
+
+
+@FAST
+@given(queries())
+def test_any_link_gives_valid_settings_that_round_trip(query):
+    """parse_query never raises; what it keeps is valid and survives to_query -> parse_query unchanged."""
+    values, notices = share.parse_query(query)
+    assert set(values) <= set(share.SETTINGS)
+    for name, value in values.items():
+        assert_valid(name, value)
+    assert all(isinstance(n, str) and 0 < len(n) < 400 for n in notices)
+    again, again_notices = share.parse_query(share.to_query(values, values))
+    assert again == values and again_notices == []
+
+
+@FAST
+@given(
+    st.sampled_from(sorted(share.SETTINGS)).flatmap(
+        lambda name: st.tuples(st.just(name), value_text_for(share.SETTINGS[name]))
+    )
+)
+def test_each_setting_accepts_or_reports(pair):
+    name, raw = pair
+    value, notice = share.parse_value(share.SETTINGS[name], raw)
+    assert_valid(name, value)
+    assert notice is None or 0 < len(notice) < 400
+    assert share.parse_value(share.SETTINGS[name], share.format_value(value)) == (value, None)
+
+
+# ----- uploaded weights files
+
+DTYPES = ["<f8", ">f8", "<f4", "<f2", "<i4", ">i8", "<u1", "|b1", "<c16", "<U3", "|S2"]
+
+
+@st.composite
+def state_dicts(draw) -> tuple[dict, str]:
+    """A state_dict that looks right, with a random cell, sizes, dtypes and some damage."""
+    cell = draw(st.sampled_from(sorted(GATE_COUNT)))
+    L, H, D = draw(st.integers(1, 3)), draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    damaged = draw(st.booleans())  # half the examples are valid files of random sizes and number types
+    G = draw(st.integers(0, 5)) if damaged and draw(st.booleans()) else GATE_COUNT[cell]
+    sd = {}
+    for k in range(L):
+        shapes = {
+            f"weight_ih_l{k}": (G * H, D if k == 0 else H),
+            f"weight_hh_l{k}": (G * H, H),
+            f"bias_ih_l{k}": (G * H,),
+            f"bias_hh_l{k}": (G * H,),
+        }
+        for key, shape in shapes.items():
+            if damaged and draw(st.integers(0, 9)) == 0:
+                continue  # a missing key
+            if damaged and draw(st.integers(0, 6)) == 0:
+                shape = tuple(draw(st.lists(st.integers(0, 6), max_size=3)))
+            dtype = draw(st.sampled_from(DTYPES if damaged else DTYPES[:7]))
+            values = draw(st.sampled_from([0.0, 1.0, -1e6, 1e300, np.nan, np.inf]))
+            a = np.random.default_rng(draw(st.integers(0, 99))).normal(size=shape)
+            if damaged and draw(st.integers(0, 5)) == 0 and a.size:
+                a.flat[0] = values
+            with np.errstate(all="ignore"):
+                sd[key] = a.astype(dtype)
+    if damaged and draw(st.integers(0, 8)) == 0:
+        sd[draw(st.sampled_from(["weight_ih_l0_reverse", "bias", "weight_ih_l99", "x"]))] = np.zeros(2)
+    return sd, cell
+
+
+def npz_bytes(sd: dict, extra: dict, compressed: bool) -> bytes:
+    buffer = io.BytesIO()
+    (np.savez_compressed if compressed else np.savez)(buffer, **sd, **extra)
+    return buffer.getvalue()
+
+
+def check_params(params) -> None:
+    """Loaded weights are usable: finite, consistent, and forward runs on them."""
+    if params is None:
+        return
+    for lp in params.layers:
+        assert all(np.all(np.isfinite(a)) for a in (lp.W_ih, lp.W_hh, lp.b_ih, lp.b_hh))
+    trace = rnnviz.forward(params, np.ones((3, params.input_size)))
+    assert trace.output.shape == (3, params.hidden_size)
+
+
+@SLOW
+@given(
+    state_dicts(),
+    st.sampled_from([None, None, None, "rnn", "lstm", "gru", "LSTM", "", "pickle"]),
+    st.sampled_from([None, None, *NONLINEARITIES, "sigmoid", ""]),
+    st.booleans(),
+)
+def test_npz_state_dicts_of_random_shapes(drawn, cell, nonlinearity, compressed):
+    sd, _ = drawn
+    extra = {}
+    if cell is not None:
+        extra["cell"] = np.array(cell)
+    if nonlinearity is not None:
+        extra["nonlinearity"] = np.array(nonlinearity)
+    check_params(refused(rnnviz.load_weights, npz_bytes(sd, extra, compressed), "weights.npz"))
+
+
+def json_value(value: np.ndarray):
+    return value.tolist() if value.dtype.kind in "iufb" else value.astype(str).tolist()
+
+
+@SLOW
+@given(state_dicts(), st.sampled_from([None, None, "rnn", "lstm", "gru", 3, [], "relu"]), st.booleans())
+def test_json_state_dicts_of_random_shapes(drawn, cell, bare):
+    sd, _ = drawn
+    arrays = {key: json_value(a) for key, a in sd.items()}
+    doc = arrays if bare else {"state_dict": arrays, **({} if cell is None else {"cell": cell})}
+    data = json.dumps(doc, allow_nan=True).encode()  # NaN/Infinity tokens are not JSON but do get typed
+    check_params(refused(rnnviz.load_weights, data, "weights.json"))
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers(-(10**20), 10**20) | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=14), children, max_size=5),
+    max_leaves=40,
+)
+KEYS = st.sampled_from(["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_hh_l1", "cell"])
+
+
+@SLOW
+@given(
+    st.one_of(
+        JSON,
+        st.fixed_dictionaries({"state_dict": st.dictionaries(KEYS, JSON, max_size=5)}, optional={"cell": JSON}),
+        st.dictionaries(KEYS, JSON, max_size=5),
+    )
+)
+def test_random_json_structures(doc):
+    check_params(refused(rnnviz.load_weights, json.dumps(doc).encode(), "weights.json"))
+
+
+@st.composite
+def npy_members(draw) -> bytes:
+    """One .npy member with a hand-written header: any dtype text, shape and order, any amount of data."""
+    descr = draw(st.sampled_from(["'<f8'", "'>i2'", "'|O'", "'<U9'", "'V8'", "[('a', '<f8')]", "'<M8[s]'", "'q'"]))
+    shape = draw(st.sampled_from(["()", "(2,)", "(4, 1)", "(-1, 2)", "(2**40,)", "(3, 3, 3)", "'x'", "(1,)*40"]))
+    order = draw(st.sampled_from(["False", "True", "1", "None"]))
+    header = f"{{'descr': {descr}, 'fortran_order': {order}, 'shape': {shape}, }}"
+    header = header.encode("latin1")
+    header += b" " * (63 - (len(header) + 10) % 64) + b"\n"
+    version = draw(st.sampled_from([b"\x01\x00", b"\x02\x00", b"\x03\x00", b"\x09\x09"]))
+    size = len(header).to_bytes(2 if version == b"\x01\x00" else 4, "little")
+    body = draw(st.binary(max_size=64))
+    return b"\x93NUMPY" + version + size + header + body
+
+
+@SLOW
+@given(st.dictionaries(st.sampled_from(["weight_ih_l0", "weight_hh_l0", "cell", "bias_ih_l0"]), npy_members()))
+def test_npz_members_with_hostile_headers(members):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for key, member in members.items():
+            archive.writestr(f"{key}.npy", member)
+    check_params(refused(rnnviz.load_weights, buffer.getvalue(), "weights.npz"))
+
+
+@FAST
+@given(st.binary(max_size=300), st.sampled_from(["w.npz", "w.json", "w.NPZ", "w.pt", "w", ".json", "a/b\\c.npz"]))
+def test_random_bytes(data, name):
+    check_params(refused(rnnviz.load_weights, data, name))
+
+
+@FAST
+@given(st.one_of(st.text(max_size=80), st.none(), st.integers(), st.binary(max_size=10)))
+def test_random_file_names(name):
+    refused(rnnviz.load_weights, b'{"state_dict": {}}', name)
+
+
+# ----- training task options
+
+SIZE_OPTIONS = {"length", "train_size", "val_size", "stride", "lag"}
+
+
+def option_value(low: float, high: float, integer: bool, small: bool) -> st.SearchStrategy:
+    if small:  # a size: keep examples fast, but try both ends of the range and beyond
+        inside = st.integers(int(low), int(min(high, low + 24)))
+    elif integer:
+        inside = st.integers(int(low), int(high))
+    else:
+        inside = st.floats(low, high)
+    return st.one_of(
+        inside,
+        inside,
+        inside,
+        st.sampled_from([low, low - 1, high + 1, low - 1e-9, math.nan, math.inf, -math.inf, 10**400, 2.5]),
+        st.sampled_from([None, "1", "x", True, [1], complex(1, 1), np.float32(low), np.int64(low), b"1"]),
+    )
+
+
+@st.composite
+def task_requests(draw) -> tuple[str, object, dict]:
+    name = draw(st.sampled_from(TASKS)) if draw(st.integers(0, 5)) else draw(st.text(max_size=8))
+    seed = draw(st.integers(0, 2**70)) if draw(st.integers(0, 5)) else draw(st.sampled_from([-1, 1.5, "3", None, True]))
+    options = {}
+    if name in TASKS:
+        for key, (default, low, high) in task_options(name).items():
+            if draw(st.integers(0, 3)) == 0:
+                integer = isinstance(default, int)
+                options[key] = draw(option_value(low, high, integer, key in SIZE_OPTIONS))
+    if draw(st.integers(0, 6)) == 0:
+        options[draw(st.text(string.ascii_lowercase, min_size=1, max_size=8))] = 1
+    return name, seed, options
+
+
+@SLOW
+@given(task_requests())
+def test_task_options_give_a_task_or_value_error(request):
+    name, seed, options = request
+    task = refused(rnnviz.make_task, name, seed, **options)
+    if task is None:
+        return
+    T, N, D = task.x_train.shape
+    assert T == task.length >= 1 and N >= 1 and D == task.input_size
+    assert task.x_val.shape[0] == T and task.x_val.shape[2] == D
+    assert np.all(np.isfinite(task.x_train)) and np.all(np.isfinite(task.x_val))
+    if task.loss == "xent":
+        assert task.y_train.shape == (T, N) and task.y_train.max() < task.output_size
+    elif task.loss == "mse":
+        assert task.y_train.shape == (T, N, task.output_size)
+    else:
+        assert task.y_train.shape == (N, task.output_size)
+    assert 0 <= task.warmup < T
