@@ -15,8 +15,24 @@ def open_page(pg, app_url: str, path: str, query: str = "", plots: int = 3) -> N
     wait_for_app(pg)
     pg.goto(f"{app_url}/{path}{query}")
     wait_for_app(pg)
-    pg.wait_for_function(f"() => document.querySelectorAll('{PLOT}').length >= {plots}", timeout=30_000)
+    pg.wait_for_function(f"() => document.querySelectorAll('{PLOT}').length >= {plots}", timeout=90_000)
     pg.wait_for_timeout(500)  # plotly draws after the element appears
+
+
+def choose(pg, label: str, option: str) -> None:
+    """Pick an option of a selectbox the way a user does: open it, click the option."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    box = pg.get_by_role("combobox", name=label)
+    for _ in range(3):  # a rerun still in flight can close the list right after it opens
+        box.click()
+        try:
+            pg.get_by_role("option", name=option).click(timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            pg.keyboard.press("Escape")
+            wait_for_app(pg)
+    raise AssertionError(f"could not choose {option!r} in {label!r}")
 
 
 def plot_titles(pg) -> list[str]:
@@ -40,8 +56,7 @@ def test_gates_latch_preset_from_a_link(page, app_url):
 
 def test_gates_choosing_a_preset_switches_the_cell(page, app_url):
     open_page(page, app_url, "gates")
-    page.get_by_role("combobox", name="Lesson preset").click()
-    page.get_by_role("option", name="leaky integrator (GRU)").click()
+    choose(page, "Lesson preset", "leaky integrator (GRU)")
     page.wait_for_function("() => location.search.includes('preset=leaky')", timeout=30_000)
     wait_for_app(page)
     assert "cell=gru" in page.url
@@ -61,7 +76,7 @@ def test_gates_page_at_the_largest_size(page, app_url):
 
 def test_bptt_page_renders_plots_and_the_gradient_graph(page, app_url):
     open_page(page, app_url, "bptt")
-    page.wait_for_selector(GRAPH, timeout=30_000)
+    page.wait_for_selector(GRAPH, timeout=60_000)
     assert page.locator(EXCEPTION).count() == 0
     titles = plot_titles(page)
     assert any("||dL/dh_t||" in t for t in titles) and "||∂h_T/∂h_t||" in titles
@@ -72,7 +87,7 @@ def test_bptt_page_renders_plots_and_the_gradient_graph(page, app_url):
 
 def test_bptt_page_with_truncation_and_clipping(page, app_url):
     open_page(page, app_url, "bptt", "?cell=rnn_tanh&T=40&H=8&radius=1.4&trunc=10&clip=1&loss=every")
-    page.wait_for_selector(GRAPH, timeout=30_000)
+    page.wait_for_selector(GRAPH, timeout=60_000)
     assert page.locator(EXCEPTION).count() == 0
     assert page.get_by_text("After clipping at 1").count() == 1
     screenshot(page, "bptt-trunc-clip")
