@@ -53,7 +53,11 @@ LESSONS = [
     ("pages/unfolded.py", "Inside an LSTM step", {"cell": "lstm", "T": "2", "H": "1", "level": "operations"}),
     ("pages/gates.py", "An LSTM memory latch", {"cell": "lstm", "preset": "latch", "T": "20", "signal": "impulse"}),
     ("pages/bptt.py", "Vanishing gradients", {"cell": "rnn_tanh", "T": "40", "radius": "0.5", "H": "8"}),
-    ("pages/bptt.py", "Exploding gradients", {"cell": "rnn_tanh", "T": "40", "radius": "1.8", "H": "8"}),
+    (
+        "pages/bptt.py",
+        "Exploding gradients",
+        {"cell": "rnn_relu", "T": "40", "radius": "2", "H": "8", "signal": "sine"},
+    ),
     ("pages/train.py", "LSTM vs RNN on a long lag", {"task": "adding", "adding_lag": "30", "compare": "1"}),
 ]
 columns = st.columns(3)
