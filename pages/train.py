@@ -353,23 +353,24 @@ key = (task_key, tuple(cells.values()), tuple(sorted(fit_args.items())))
 
 st.subheader(task.title)
 st.markdown(task.description)
-if task.name == "stock" and not (options["seasonal"] or options["mean_reversion"]):
+random_walk = task.name == "stock" and not (options["seasonal"] or options["mean_reversion"])
+if random_walk:
     st.warning(f"**A pure random walk.** {task.note}", icon=":material/casino:")
 else:
     st.info(task.note, icon=":material/lightbulb:")
 
-buttons = st.columns([2, 2, 5], vertical_alignment="center")
+buttons = st.columns([3, 2, 4], vertical_alignment="center")
 label = "Train RNN, LSTM and GRU" if compare else f"Train the {CELL_LABELS[cell]}"
 # a flag set by a callback, not the button's value: the value would not survive a rerun
 buttons[0].button(label, type="primary", icon=":material/play_arrow:", width="stretch", on_click=request_training)
 clicked = st.session_state.pop(GO, False)
-stop_slot = buttons[1].empty()
+stop_slot, hint_slot = buttons[1].empty(), buttons[2].empty()
 live = st.empty()  # the progress bar and the live loss curves while training
 results = st.session_state.get(RESULTS, {}).get(key)
 
 if clicked:
     stop_slot.button("Stop", icon=":material/stop:", width="stretch", key=f"{PAGE}:stop")
-    buttons[2].caption("Stop keeps the model after the last finished epoch.")
+    hint_slot.caption("Stop keeps the model after the last finished epoch.")
     try:
         train(key, task_key, cells, fit_args, live)
     except ValueError as err:  # a setting fit refuses
@@ -378,10 +379,10 @@ if clicked:
         st.error(f"Training cannot start: {err}.")
     st.session_state.pop(SHOWN_STOP, None)
     stop_slot.empty()
-    buttons[2].empty()
+    hint_slot.empty()
     results = st.session_state.get(RESULTS, {}).get(key)
 elif results:
-    buttons[2].caption("Trained already with these settings: the results below are kept from that run.")
+    hint_slot.caption("Trained already with these settings: the results below are kept from that run.")
 
 if not results:
     st.info(f"Press **{label}** to start. The default budget trains in a few seconds.", icon=":material/school:")
@@ -414,17 +415,20 @@ if len(results) > 1 or compare:
     st.dataframe(table, hide_index=True, width="stretch")
     if task.name == "adding":
         st.caption(
-            "Always answering 1 scores an MSE of about "
-            f"{task.baselines['baseline_val_mse']:.3f}: a cell near it has not carried the first number "
+            f"Always answering 1 scores an MSE of {task.baselines['baseline_val_mse']:.3f} on these validation "
+            "sequences: a cell near it has not carried the first number "
             f"across the lag of {options['lag']} steps."
         )
-    chosen = st.radio("Look closer at", list(results), horizontal=True, key=f"{PAGE}:chosen")
+    best = min(results, key=lambda lab: results[lab].metrics[main])
+    chosen = st.radio("Look closer at", list(results), index=list(results).index(best), horizontal=True)
 else:
     chosen = next(iter(results))
 result = results[chosen]
 
 st.subheader(f"{chosen}: how well it does")
 metric_row(result, task)
+if random_walk:
+    st.caption("As it must be on a random walk: the model does no better than 'tomorrow = today'.")
 st.subheader("Loss over the epochs")
 st.plotly_chart(figures.loss_figure(result.history), width="stretch", key=f"{PAGE}:loss")
 how = {"completed": "every epoch ran", "early_stopping": "stopped early", "callback": "stopped by you"}

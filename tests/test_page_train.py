@@ -121,7 +121,7 @@ def test_comparison_mode_trains_three_cells():
     assert names == ["RNN", "LSTM", "GRU"]
     table = at.dataframe[0].value
     assert list(table["cell"]) == ["RNN", "LSTM", "GRU"] and list(table["epochs"]) == [2, 2, 2]
-    at.radio(key="train:chosen").set_value("GRU").run()
+    at.radio[0].set_value("GRU").run()
     assert_clean(at)
     assert at.subheader[-4].value.startswith("GRU")
 
