@@ -381,7 +381,7 @@ if clicked:
     stop_slot.empty()
     hint_slot.empty()
     results = st.session_state.get(RESULTS, {}).get(key)
-elif results:
+elif results and st.session_state.get(SHOWN_STOP) != key:
     hint_slot.caption("Trained already with these settings: the results below are kept from that run.")
 
 if not results:
