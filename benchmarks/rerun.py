@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import statistics
 import sys
 import time
@@ -29,14 +30,14 @@ MAXIMUM = {
     "unfolded": {**NETWORK_MAX, "level": "operations", "values": "1", "grads": "1", "shared": "1", "hl": "100"},
     "gates": {**NETWORK_MAX},
     "bptt": {**NETWORK_MAX, "loss": "every", "radius": "3", "clip": "100"},
-    "train": {**NETWORK_MAX},
+    "train": {"task": "chars", "hidden": "64", "layers": "3", "epochs": "100", "bptt": "200", "compare": "1"},
 }
 MAX_NOTE = {
     "neuron": "T=100, step 100, random input",
     "unfolded": "T=100, H=32, L=3, D=8, operations, values, gradients, sharing, highlight",
     "gates": "T=100, H=32, L=3, D=8, random input, scale 5",
     "bptt": "T=100, H=32, L=3, D=8, loss on every step, ρ=3, clip",
-    "train": "T=100, H=32, L=3, D=8 (where the page reads them)",
+    "train": "chars, H=64, 3 layers, 100 epochs, BPTT 200, compare cells (page only: training waits for its button)",
 }
 
 
@@ -77,6 +78,7 @@ def main() -> None:
     parser.add_argument("--json", help="write the results here too")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
+    logging.getLogger("streamlit").setLevel(logging.ERROR)
     pages = args.pages or ["home", *app_pages()]
     results = {}
     for page in pages:

@@ -70,12 +70,15 @@ class Tab:
         before = self.signature()
         self.slider.focus()
         self.page.keyboard.press("ArrowRight")
-        self.page.wait_for_timeout(300)
-        wait_settled(self.page)
-        self.page.wait_for_timeout(1500)
-        wait_settled(self.page)
-        after = self.signature()
-        self.watch = [i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b]
+        self.watch = []
+        for _ in range(8):  # until the set of changed elements stops growing (a busy machine is slow)
+            self.page.wait_for_timeout(1000)
+            wait_settled(self.page)
+            after = self.signature()
+            changed = [i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b]
+            if changed and changed == self.watch:
+                break
+            self.watch = changed
         self.page.keyboard.press("ArrowLeft")  # back to the start value
         self.page.wait_for_timeout(300)
         wait_settled(self.page)
@@ -105,6 +108,13 @@ def cold_load(browser, url: str, expected: int) -> float:
     elapsed = time.perf_counter() - start
     context.close()
     return elapsed
+
+
+def save(results: dict, path: str | None) -> None:
+    """Write what has been measured so far (a run stopped by a time limit keeps its figures)."""
+    if path:
+        with open(path, "w") as f:
+            json.dump(results, f, indent=1)
 
 
 def stats(ms: list[float]) -> dict:
@@ -148,6 +158,7 @@ def main() -> None:
                 row = {k: stats(v) for k, v in times.items()}
                 row["watched"] = watched
                 results["roundtrip"][name] = row
+                save(results, args.json)
                 print(
                     f"roundtrip {name}: ours p50 {row['ours']['p50']:.0f} p95 {row['ours']['p95']:.0f} ms, "
                     f"bare p50 {row['bare']['p50']:.0f} p95 {row['bare']['p95']:.0f} ms (watched {watched})",
@@ -166,14 +177,13 @@ def main() -> None:
                     ms["ours"].append(1000 * cold_load(browser, f"{app.url}/{name}", expected[name]))
                     ms["bare"].append(1000 * cold_load(browser, bare.url, expected["bare"]))
                 results["load"][name or "home"] = {k: statistics.median(v) for k, v in ms.items()}
+                save(results, args.json)
                 print(f"load {name or 'home'}: {results['load'][name or 'home']}", file=sys.stderr)
             browser.close()
     finally:
         app.stop()
         bare.stop()
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+    save(results, args.json)
     print("| page | rnnviz p50 / p95 (ms) | new values p50 | seen values p50 | bare p50 / p95 (ms) | ratio p50 |")
     print("|---|---|---|---|---|---|")
     for name, r in results["roundtrip"].items():

@@ -180,7 +180,7 @@ def main() -> None:
         "roundtrip": (
             "roundtrip",
             ["--changes", "3" if q else "11", "--loads", "1" if q else "4", "--json", "-"],
-            600,
+            900,
             sys.executable,
         ),
         "core": ("core_vs_torch", ["--repeats", "2" if q else "7"], 300, torch_py),
