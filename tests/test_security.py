@@ -188,3 +188,34 @@ def test_every_streamlit_cache_is_bounded():
                         if "max_entries" not in keys:
                             unbounded.append(f"{rel(path)}:{node.lineno} {node.name}")
     assert not unbounded, f"caches without max_entries: {unbounded}"
+
+
+LINK_IMAGE = "![t](http://127.0.0.1:9/track.png)"
+
+
+def test_markup_literal_keeps_untrusted_text_inert():
+    """Escaped, no markdown construct survives; the text reads the same once the escapes are dropped."""
+    from rnnviz.markup import literal
+
+    for text in [LINK_IMAGE, "[click](https://evil.example)", ":red[x] $x^2$ <b>b</b> **s** `c` # h", "a\nb"]:
+        escaped = literal(text)
+        assert not re.search(r"(?<!\\)[\[\]()!*`$<>:#]", escaped), escaped
+        assert re.sub(r"\\(.)", r"\1", escaped) == text.replace("\n", " ")
+
+
+@pytest.mark.xfail(strict=True, reason="ui/state.py shows link notices as markdown: a link can embed an image")
+def test_link_notices_do_not_render_markdown_from_the_link():
+    """A shared link with an image in a parameter must not make the viewer's browser fetch it.
+
+    Verified in chromium: /neuron?wx=![t](http://127.0.0.1:9/track.png) renders an <img> in the
+    warning and the browser requests the image. Fix: escape each notice (rnnviz.markup.literal).
+    """
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params["wx"] = LINK_IMAGE
+    at.switch_page("pages/neuron.py")
+    at.run()
+    shown = " ".join(w.value for w in at.warning)
+    assert "wx=" in shown
+    assert "![t](" not in shown, "the link's text reaches st.warning as live markdown"
