@@ -88,6 +88,7 @@ def run(name: str, args: list[str], timeout: float, python: str = sys.executable
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
         text = proc.stdout.strip()
+        text = re.sub(r"^([^|\n][^\n]*)\n(?=\|)", r"\1\n\n", text, flags=re.M)  # a blank line before a table
         if proc.returncode:
             text += f"\n\n(exited with {proc.returncode}: {proc.stderr.strip()[-600:]})"
     except subprocess.TimeoutExpired as err:
