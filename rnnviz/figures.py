@@ -13,6 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
+
+try:  # plotly finds pandas in sys.modules, even half-imported by another thread: import it whole first
+    import pandas  # noqa: F401
+except ImportError:  # plotly works without pandas
+    pass
 from plotly.subplots import make_subplots
 
 from .forward import Trace

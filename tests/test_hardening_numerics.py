@@ -7,7 +7,10 @@ overflow is reported in words by ``rnnviz.numerics.describe_overflow``.
 
 import base64
 import json
+import pathlib
 import re
+import subprocess
+import sys
 import warnings
 from dataclasses import replace
 
@@ -212,3 +215,10 @@ def test_describe_overflow_is_silent_for_finite_traces():
     trace = rnnviz.forward(params, signals.make_signal("random", 12, 3))
     assert numerics.first_overflow(trace) is None
     assert numerics.describe_overflow(trace, bptt.loss_backward(params, trace, "every")) is None
+
+
+def test_figures_import_pandas_whole_before_plotly_looks_it_up():
+    """Concurrent first page views on a fresh server raised "partially initialized module 'pandas'"
+    (benchmarks/load_test.py): plotly takes pandas from sys.modules while another thread imports it."""
+    code = "import sys, rnnviz.figures; assert hasattr(sys.modules['pandas'], 'Series')"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=pathlib.Path(__file__).resolve().parent.parent)
