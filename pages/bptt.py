@@ -7,6 +7,7 @@ import streamlit as st
 import rnnviz
 from rnnviz import bptt, figures, presets, signals
 from rnnviz import graph as rgraph
+from rnnviz.markup import literal
 from ui import show, state
 
 PAGE = "bptt"
@@ -151,7 +152,7 @@ try:
     run(**args)
     st.session_state[f"{PAGE}:good"] = args
 except ValueError as err:
-    st.error(f"The input cannot be used: {err}. Showing the last input that worked.")
+    st.error(f"The input cannot be used: {literal(err)}. Showing the last input that worked.")
     args = st.session_state.get(f"{PAGE}:good", {**args, "signal": "impulse"})
 
 with st.sidebar:

@@ -5,6 +5,7 @@ import streamlit as st
 
 import rnnviz
 from rnnviz import figures, presets, signals
+from rnnviz.markup import literal
 from ui import state
 
 PAGE = "gates"
@@ -183,7 +184,7 @@ try:
     run(**args)
     st.session_state[f"{PAGE}:good"] = args
 except ValueError as err:
-    st.error(f"The input cannot be used: {err}. Showing the last input that worked.")
+    st.error(f"The input cannot be used: {literal(err)}. Showing the last input that worked.")
     args = st.session_state.get(f"{PAGE}:good", {**args, "signal": "impulse"})
 
 if preset != "random" and trained is None:

@@ -6,6 +6,7 @@ import streamlit as st
 import rnnviz
 from rnnviz import figures, neuron, signals
 from rnnviz import graph as rgraph
+from rnnviz.markup import literal
 from ui import show, state
 
 PAGE = "neuron"
@@ -50,7 +51,7 @@ try:
     x = signals.make_signal(kind, T, 1, seed=seed, custom=custom)
     st.session_state["neuron_last_x"] = (kind, T, x)
 except ValueError as err:
-    st.error(f"The custom signal cannot be used: {err}. Showing the last signal that worked.")
+    st.error(f"The custom signal cannot be used: {literal(err)}. Showing the last signal that worked.")
     last = st.session_state.get("neuron_last_x")
     x = last[2][:T] if last else np.zeros((T, 1))
     if len(x) < T:

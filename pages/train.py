@@ -8,6 +8,7 @@ import streamlit as st
 import rnnviz
 from rnnviz import figures, share, tasks
 from rnnviz import train as rtrain
+from rnnviz.markup import literal
 from ui import state
 
 PAGE = "train"
@@ -208,7 +209,7 @@ def show_predictions(result: rnnviz.FitResult, task: rnnviz.Task, label: str) ->
         try:
             text = rnnviz.sample(result, task, 300, temperature, seed=0, prompt=prompt)
         except ValueError as err:
-            st.error(f"This prompt cannot be used: {err}.")
+            st.error(f"This prompt cannot be used: {literal(err)}.")
             return
         st.code(text, language=None, wrap_lines=True)
         st.caption("300 characters generated one at a time, each fed back as the next input.")
@@ -334,7 +335,7 @@ task_key = (task_name, seed, tuple(sorted(options.items())))
 try:
     task = make_task(*task_key)
 except ValueError as err:
-    st.error(f"This task cannot be made: {err}.")
+    st.error(f"This task cannot be made: {literal(err)}.")
     st.stop()
 
 cells = COMPARED if compare else {CELL_LABELS[cell]: cell}
@@ -376,7 +377,7 @@ if clicked:
     except ValueError as err:  # a setting fit refuses
         st.session_state.pop(RUNNING, None)
         live.empty()
-        st.error(f"Training cannot start: {err}.")
+        st.error(f"Training cannot start: {literal(err)}.")
     st.session_state.pop(SHOWN_STOP, None)
     stop_slot.empty()
     hint_slot.empty()

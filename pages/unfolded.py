@@ -11,6 +11,7 @@ import streamlit.components.v1 as components
 import rnnviz
 from rnnviz import bptt, presets, signals
 from rnnviz import graph as rgraph
+from rnnviz.markup import literal
 from ui import show, state
 
 PAGE = "unfolded"
@@ -227,7 +228,7 @@ try:
     st.session_state[f"{PAGE}:good_params"] = params
 except ValueError as err:
     params = st.session_state.get(f"{PAGE}:good_params") or seeded_params(cell, D, H, L, seed, scale, "random")
-    alerts.error(f"These weights cannot be made: {err}. Showing the last weights that worked.")
+    alerts.error(f"These weights cannot be made: {literal(err)}. Showing the last weights that worked.")
 
 with st.expander("Load weights from a file"):
     st.caption(
@@ -241,7 +242,7 @@ else:
     try:
         st.session_state[f"{PAGE}:file_params"] = (upload.name, uploaded_params(upload.getvalue(), upload.name))
     except ValueError as err:
-        alerts.error(f"This file cannot be used: {err}. Keeping the previous weights.")
+        alerts.error(f"This file cannot be used: {literal(err)}. Keeping the previous weights.")
 if f"{PAGE}:file_params" in st.session_state:
     name, params = st.session_state[f"{PAGE}:file_params"]
     alerts.info(
@@ -267,7 +268,7 @@ try:
     x = signals.make_signal(kind, T, params.input_size, seed=seed, custom=custom)
     st.session_state[f"{PAGE}:good_custom"] = custom
 except ValueError as err:
-    alerts.error(f"The custom signal cannot be used: {err}. Showing the last signal that worked.")
+    alerts.error(f"The custom signal cannot be used: {literal(err)}. Showing the last signal that worked.")
     x = signals.make_signal(kind, T, params.input_size, custom=st.session_state.get(f"{PAGE}:good_custom", "0"))
 if trained is not None and f"{PAGE}:file_params" not in st.session_state:
     x = trained["x"][:T]  # the task's own input: the first validation sequence
@@ -346,7 +347,7 @@ with st.expander("Export"):
             data = weights_file(params, fmt)
             col.download_button(f"Weights (.{fmt})", data, f"weights.{fmt}", width="stretch", on_click="ignore")
         except ValueError as err:
-            col.caption(f"Weights as .{fmt}: {err}")
+            col.caption(f"Weights as .{fmt}: {literal(err)}")
     st.caption("The CSV has one row per step t, layer, quantity (x, gates, c, h, gradients) and unit.")
 
 with st.expander("How to read this graph"):

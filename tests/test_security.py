@@ -203,12 +203,11 @@ def test_markup_literal_keeps_untrusted_text_inert():
         assert re.sub(r"\\(.)", r"\1", escaped) == text.replace("\n", " ")
 
 
-@pytest.mark.xfail(strict=True, reason="ui/state.py shows link notices as markdown: a link can embed an image")
 def test_link_notices_do_not_render_markdown_from_the_link():
     """A shared link with an image in a parameter must not make the viewer's browser fetch it.
 
-    Verified in chromium: /neuron?wx=![t](http://127.0.0.1:9/track.png) renders an <img> in the
-    warning and the browser requests the image. Fix: escape each notice (rnnviz.markup.literal).
+    Before ui/state.py escaped the notices, /neuron?wx=![t](http://127.0.0.1:9/track.png) rendered
+    an <img> in the warning and chromium requested the image.
     """
     from streamlit.testing.v1 import AppTest
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from rnnviz import share
+from rnnviz.markup import literal
 from ui import use_app_navigation
 
 
@@ -32,7 +33,7 @@ def load_url(page: str) -> None:
         st.session_state["_notices"] = notices
     notices = st.session_state.pop("_notices", [])
     if notices:
-        st.warning("Some link parameters were adjusted:\n\n" + "\n".join(f"- {n}" for n in notices))
+        st.warning("Some link parameters were adjusted:\n\n" + "\n".join(f"- {literal(n)}" for n in notices))
 
 
 def widget(page: str, name: str, fn, label: str, **kwargs):
