@@ -201,9 +201,20 @@ def _lstm_recurrence(W_hh, v, dh_ext, dc_last, cut):
     i, f, g, o, c, c_prev = v["i"], v["f"], v["g"], v["o"], v["c"], v["c_prev"]
     T, B, H = c.shape
     tanh_c = np.tanh(c)
-    # d(pre-activation)/d(c_t) for i, f, g and d/d(h_t) for o, at every step at once: (T, B, 4, H)
-    local = np.stack([g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g), tanh_c * o * (1 - o)], axis=2)
-    dc_from_h = o * (1 - tanh_c * tanh_c)  # (T, B, H): d c_t's share of d h_t
+    # d(pre-activation)/d(c_t) for i, f, g and d/d(h_t) for o, every step at once, in place: (T, B, 4, H)
+    local = np.empty((T, B, 4, H))
+    for k, (gate, factor) in enumerate(((i, g), (f, c_prev), (g, i), (o, tanh_c))):
+        block = local[:, :, k]
+        if k == 2:
+            np.multiply(gate, gate, out=block)
+            np.subtract(1.0, block, out=block)  # tanh' = 1 - g^2
+        else:
+            np.subtract(1.0, gate, out=block)
+            block *= gate  # sigmoid' = s (1 - s)
+        block *= factor
+    dc_from_h = np.multiply(tanh_c, tanh_c)
+    np.subtract(1.0, dc_from_h, out=dc_from_h)
+    dc_from_h *= o  # (T, B, H): d c_t's share of d h_t, o * (1 - tanh(c_t)^2)
     dZ = np.empty((T, B, 4, H))
     dh_rec, dc_rec = np.empty_like(c), np.empty_like(c)
     dh_next = np.zeros((B, H))
@@ -224,9 +235,21 @@ def _lstm_recurrence(W_hh, v, dh_ext, dc_last, cut):
 def _gru_recurrence(W_hh, v, dh_ext, cut):
     r, z, n, hn, h_prev = v["r"], v["z"], v["n"], v["hn"], v["h_prev"]
     T, B, H = n.shape
-    dn = (1 - z) * (1 - n * n)  # d h_t / d(n's pre-activation)
     # dL/d(pre-activations) = dL/dh_t * local, input side (r, z, n) and hidden side (r, z, r * n)
-    local_x = np.stack([dn * hn * r * (1 - r), (h_prev - n) * z * (1 - z), dn], axis=2)  # (T, B, 3, H)
+    local_x = np.empty((T, B, 3, H))
+    dn = local_x[:, :, 2]
+    np.multiply(n, n, out=dn)
+    np.subtract(1.0, dn, out=dn)
+    dn *= 1.0 - z  # d h_t / d(n's pre-activation) = (1 - z) (1 - n^2)
+    dr = local_x[:, :, 0]
+    np.subtract(1.0, r, out=dr)
+    dr *= r
+    dr *= hn
+    dr *= dn  # through n: r's pre-activation moves r * (W_hn h + b_hn)
+    dz = local_x[:, :, 1]
+    np.subtract(1.0, z, out=dz)
+    dz *= z
+    dz *= h_prev - n  # h_t = n + z (h_{t-1} - n)
     local_h = local_x.copy()
     local_h[:, :, 2] *= r
     dh_rec = np.empty_like(n)

@@ -193,11 +193,13 @@ def _lstm_layer(lp: LayerParams, x, h0, c0, nonlinearity) -> LayerTrace:
     W_hh_T = lp.W_hh.T
     for t in range(T):
         z[t] += h_prev[t] @ W_hh_T
-        sigmoid(z[t], out=act[t])
-        np.tanh(z[t, :, 2 * H : 3 * H], out=act[t, :, 2 * H : 3 * H])
+        sigmoid(z[t, :, : 2 * H], out=act[t, :, : 2 * H])  # i, f
+        np.tanh(z[t, :, 2 * H : 3 * H], out=act[t, :, 2 * H : 3 * H])  # g
+        sigmoid(z[t, :, 3 * H :], out=act[t, :, 3 * H :])  # o
         i, f, g, o = (act[t, :, k * H : (k + 1) * H] for k in range(4))
         np.multiply(f, c_prev[t], out=c[t])
-        c[t] += i * g  # c_t = f * c_{t-1} + i * g
+        np.multiply(i, g, out=tanh_c)
+        c[t] += tanh_c  # c_t = f * c_{t-1} + i * g
         np.tanh(c[t], out=tanh_c)
         np.multiply(o, tanh_c, out=h[t])  # h_t = o * tanh(c_t)
     names = "ifgo"
