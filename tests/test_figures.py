@@ -273,10 +273,22 @@ def all_figures():
     ]
 
 
+def assert_white_template(fig):
+    """plotly_white, cut to what the figure draws: its layout settings, and its defaults for every trace type used."""
+    white = pio.templates["plotly_white"].to_plotly_json()
+    used = fig.layout.template.to_plotly_json()
+    for key, value in used["layout"].items():
+        assert value == white["layout"][key], key
+    unused_subplots = {"polar", "ternary", "scene", "geo", "mapbox", "map"}
+    assert {key for key in white["layout"] if key not in used["layout"]} <= unused_subplots
+    for kind in {trace.type for trace in fig.data} | {"scatter", "heatmap"}:
+        assert used["data"][kind] == white["data"][kind], kind
+
+
 def test_every_figure_is_projector_ready_and_deterministic():
     for fig, again in zip(all_figures(), all_figures(), strict=True):
         assert fig.to_json() == again.to_json()
-        assert fig.layout.template == pio.templates["plotly_white"]
+        assert_white_template(fig)
         assert fig.layout.font.size >= 14 and fig.layout.height >= 300
         x_titles = [axis.title.text for axis in fig.select_xaxes()]
         assert fig.layout.title.text and set(x_titles) & {"time step t", "epoch"}
