@@ -2,8 +2,8 @@
 
 For each page: open it through app.py (as the server does) with the settings in the URL, run
 once (imports, first build), then time further runs: "warm" reruns the script with its caches
-filled (what a rerun that changes nothing heavy costs), "cold" calls st.cache_data.clear()
-before each run (what a never-seen setting costs). The median of --repeats runs is shown.
+filled (what a rerun that changes nothing heavy costs), "cold" calls st.cache_data.clear() and
+st.cache_resource.clear() before each run (what a never-seen setting costs). The median of --repeats runs is shown.
 "Maximum" puts every control at its most expensive end (the query below). AppTest's own
 overhead (building the element tree) is included, as a server would pay for serialising it.
 Run: python benchmarks/rerun.py [--repeats 5] [--pages neuron gates] [--json out.json]
@@ -60,6 +60,7 @@ def measure(page: str, query: dict[str, str], repeats: int) -> dict:
         at.run()
         warm.append(time.perf_counter() - start)
         st.cache_data.clear()
+        st.cache_resource.clear()  # the pages keep their figures there
         start = time.perf_counter()
         at.run()
         cold.append(time.perf_counter() - start)

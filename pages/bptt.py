@@ -22,6 +22,9 @@ SIGNAL_LABELS = {
 }
 LOSS_LABELS = {"last": "on the last step", "every": "on every step"}
 LOSS_LATEX = {"last": r"L = \sum_j h_T[j]", "every": r"L = \sum_{t=1}^{T} \sum_j h_t[j]"}
+# Figures are cached as shared objects (st.cache_resource): a cache_data hit unpickles and
+# revalidates a copy, 5-40 ms a figure. The page never changes a figure after building it.
+FIGURE_TTL = 3600  # s
 
 
 @st.cache_data(max_entries=48, show_spinner=False)
@@ -38,7 +41,7 @@ def gradients(args: dict, loss: str, trunc: int) -> rnnviz.Grads:
     return bptt.loss_backward(params, trace, loss, truncate=trunc or None)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=32, ttl=FIGURE_TTL, show_spinner=False)
 def norms_plot(args: dict, loss: str, trunc: int):
     lines = {f"layer {k + 1}": n for k, n in enumerate(gradients(args, loss, trunc).dh_norm)}
     if trunc:
@@ -46,7 +49,7 @@ def norms_plot(args: dict, loss: str, trunc: int):
     return figures.grad_norm_figure(lines, title=f"{CELL_LABELS[args['choice']]}: ||dL/dh_t||")
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=32, ttl=FIGURE_TTL, show_spinner=False)
 def cells_plot(args: dict, loss: str, trunc: int):
     rnn = args["choice"] if args["choice"].startswith("rnn") else "rnn_tanh"
     compared = {"RNN": rnn, "LSTM": "lstm", "GRU": "gru"}
@@ -54,7 +57,7 @@ def cells_plot(args: dict, loss: str, trunc: int):
     return figures.grad_norm_figure(lines, title="||dL/dh_t||, three cells")
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=32, ttl=FIGURE_TTL, show_spinner=False)
 def jacobian_plot(args: dict):
     # ||dh_T/dh_t|| depends on the trace only, not on the loss or truncation
     lines = {f"layer {k + 1}": n for k, n in enumerate(gradients(args, "last", 0).jacobian_norms)}

@@ -37,6 +37,9 @@ LOOK_FOR = {
 }
 COMPARED = {"RNN": "rnn_tanh", "LSTM": "lstm", "GRU": "gru"}
 TRAINED = "trained_model"  # set by the Train page: {"params", "x", "label"}
+# Figures are cached as shared objects (st.cache_resource): a cache_data hit unpickles and
+# revalidates a copy, 5-40 ms a figure. The page never changes a figure after building it.
+FIGURE_TTL = 3600  # s
 
 
 @st.cache_data(max_entries=48, show_spinner=False)
@@ -60,17 +63,17 @@ def run(
     return rnnviz.forward(params, x)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=32, ttl=FIGURE_TTL, show_spinner=False)
 def heatmaps(args: dict, layer: int):
     return figures.gates_figure(run(**args), layer)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=32, ttl=FIGURE_TTL, show_spinner=False)
 def unit_lines(args: dict, layer: int, units: tuple[int, ...]):
     return figures.units_figure(run(**args), layer, units)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=32, ttl=FIGURE_TTL, show_spinner=False)
 def three_cells(args: dict, layer: int, unit: int):
     traces = {label: run(**{**args, "preset": "random", "choice": c, "trained": None}) for label, c in COMPARED.items()}
     return figures.compare_figure(traces, "h", unit, layer=layer)

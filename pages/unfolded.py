@@ -72,11 +72,6 @@ def unfolded_dot(params: rnnviz.Params, x: np.ndarray, level: str, values: bool,
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def svg_file(dot_source: str) -> str:
-    return rgraph.render_svg(graphviz.Source(dot_source))
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
 def trace_csv(params: rnnviz.Params, x: np.ndarray, grads: bool) -> bytes:
     return trace_table(params, x, grads).to_csv(index=False).encode()
 
@@ -335,7 +330,7 @@ with st.expander("Export"):
         "Graph (DOT)", dot_source, "unfolded.dot", "text/vnd.graphviz", width="stretch", on_click="ignore"
     )
     if rgraph.graphviz_available():
-        svg = svg_file(dot_source)
+        svg = show.svg_document(dot_source)  # laid out once, for the drawing above and this file
         cols[1].download_button("Graph (SVG)", svg, "unfolded.svg", "image/svg+xml", width="stretch", on_click="ignore")
     else:
         cols[1].caption("SVG needs Graphviz's `dot` program.")

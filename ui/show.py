@@ -14,8 +14,17 @@ _SIZE = re.compile(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"')
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
+def svg_document(dot: str) -> str:
+    """The SVG file dot makes of a DOT source (XML prolog included), laid out once per source.
+
+    The page's drawing and its SVG download share this cache, so a new graph runs dot once.
+    """
+    return rgraph.render_svg(graphviz.Source(dot))
+
+
 def _svg(dot: str) -> str:
-    return _PROLOG.sub("", rgraph.render_svg(graphviz.Source(dot)))
+    """The drawing for inline HTML: the SVG element without the XML prolog."""
+    return _PROLOG.sub("", svg_document(dot))
 
 
 def _scalable(svg: str, min_scale: float) -> str:
