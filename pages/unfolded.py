@@ -9,7 +9,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 import rnnviz
-from rnnviz import bptt, presets, signals
+from rnnviz import bptt, numerics, presets, signals
 from rnnviz import graph as rgraph
 from rnnviz.markup import literal
 from ui import show, state
@@ -68,7 +68,7 @@ def unfolded_dot(params: rnnviz.Params, x: np.ndarray, level: str, values: bool,
     digraph = rgraph.unfolded_graph(
         trace, grads=g, level=level, values=values, shared_weights=shared, highlight_step=hl or None
     )
-    return digraph.source
+    return digraph.source, numerics.describe_overflow(trace, g)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -306,8 +306,10 @@ def play_timer() -> None:
 st.session_state[f"{PAGE}:ticks"] = 0
 play_timer()
 
-dot_source = unfolded_dot(params, x, level, values, grads, shared, hl)
+dot_source, overflow = unfolded_dot(params, x, level, values, grads, shared, hl)
 st.session_state["unfolded_dot"] = dot_source
+if overflow:
+    alerts.warning(overflow)  # uploaded or edited weights can make the states grow past float64
 notes = []
 if level == "operations":
     notes.append("Inside each step: the matrix products, the sum with the bias, the gates and the pointwise products.")

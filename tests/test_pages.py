@@ -92,3 +92,21 @@ def test_settings_carry_from_page_to_page():
     at.switch_page("pages/unfolded.py").run()
     assert not at.exception
     assert at.session_state["settings"]["T"] == 9
+
+
+def test_unfolded_page_reports_overflow_in_words():
+    """Weights that make a ReLU network's states pass float64's range give a warning, not NaN or a crash."""
+    import numpy as np
+
+    import rnnviz
+    from rnnviz import presets
+
+    params = presets.rescale_recurrent(rnnviz.init_params("rnn", 1, 3, nonlinearity="relu", seed=1), 1e6)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["trained_model"] = {"params": params, "x": np.ones((60, 1)), "label": "overflow test"}
+    at.query_params["T"] = "60"
+    at.switch_page("pages/unfolded.py")
+    at.run()
+    assert not at.exception
+    assert any("largest number" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert "nan" not in at.session_state["unfolded_dot"].lower()
