@@ -221,7 +221,7 @@ st.caption(
 
 st.subheader("Gradients on the unfolded graph")
 st.caption("Edges are coloured and thickened by the gradient they carry back; nodes show ||dL/dv||.")
-st.session_state["bptt_dot"] = show.graph(graphviz.Source(gradient_dot(args, loss, trunc)))
+st.session_state["bptt_dot"] = show.graph(graphviz.Source(gradient_dot(args, loss, trunc)), min_scale=0.8)
 
 st.subheader("Check one weight by finite differences")
 finite_difference_section(args, loss, trunc)

@@ -27,9 +27,9 @@ params = neuron.neuron_params(0.8, 0.5, 0.0, "tanh")
 trace = rnnviz.forward(params, signals.make_signal("impulse", 3), h0=[[0.0]])
 left, right = st.columns([1, 3])
 with left:
-    show.graph(rgraph.folded_graph(params, neuron=True, activation_label="tanh"), max_height=360)
+    show.graph(rgraph.folded_graph(params, neuron=True, activation_label="tanh"), max_height=360, min_scale=0.6)
 with right:
-    show.graph(rgraph.unfolded_graph(trace, neuron=True, values=True), max_height=360)
+    show.graph(rgraph.unfolded_graph(trace, neuron=True, values=True), max_height=360, min_scale=0.6)
 
 st.header("The pages")
 PAGES = [

@@ -64,7 +64,7 @@ y = trace.output[:, 0]
 left, right = st.columns([2, 3])
 with left:
     st.subheader("Folded")
-    show.graph(rgraph.folded_graph(params, neuron=True, activation_label=act), max_height=420)
+    show.graph(rgraph.folded_graph(params, neuron=True, activation_label=act), max_height=420, min_scale=0.7)
     st.caption("The loop is the feedback: the output y goes back in, weighted by W_y, at the next step.")
 with right:
     st.subheader("Input and output over time")
@@ -76,7 +76,7 @@ if state.settings()["step"] > T or st.session_state.get(f"{PAGE}:step", 1) > T:
     state.set_value(PAGE, "step", T)  # the sequence got shorter than the chosen step
 step = state.widget(PAGE, "step", st.slider, "Step to look at", min_value=1, max_value=max(T, 2), disabled=T == 1)
 step = min(step, T)
-dot = show.graph(rgraph.unfolded_graph(trace, neuron=True, values=True, highlight_step=step))
+dot = show.graph(rgraph.unfolded_graph(trace, neuron=True, values=True, highlight_step=step), min_scale=0.8)
 st.session_state["neuron_dot"] = dot
 
 st.markdown(f"**Step {step}, with the numbers:**")

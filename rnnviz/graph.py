@@ -991,7 +991,7 @@ def _folded_neuron(g: graphviz.Digraph, params: Params, act: str, values: bool) 
     g.node("y", label="yₜ", shape="box", fillcolor=FILL["output"], **{"class": "output folded"})
     g.edge("x", "neuron", label=weight("W<SUB>x</SUB>", wx), **{"class": "input folded"})
     g.edge("neuron", "y", **{"class": "cell folded"})
-    loop = weight("W<SUB>y</SUB>", wy)[:-1] + "<BR/>(yₜ₋₁ fed back)>"
+    loop = "<(yₜ₋₁ fed back)<BR/>" + weight("W<SUB>y</SUB>", wy)[1:]  # the subscript's line last: it hangs low
     g.edge("neuron", "neuron", label=loop, **{"class": "output folded"})
 
 
