@@ -25,11 +25,15 @@ st.caption(
 
 params = neuron.neuron_params(0.8, 0.5, 0.0, "tanh")
 trace = rnnviz.forward(params, signals.make_signal("impulse", 3), h0=[[0.0]])
-left, right = st.columns([1, 3])
+left, right = st.columns([1.3, 4])
 with left:
-    show.graph(rgraph.folded_graph(params, neuron=True, activation_label="tanh"), max_height=360, min_scale=0.6)
+    show.graph(
+        rgraph.folded_graph(params, neuron=True, activation_label="tanh"), max_height=360, min_scale=0.65
+    )  # 14 pt labels stay >= 12 px
 with right:
-    show.graph(rgraph.unfolded_graph(trace, neuron=True, values=True), max_height=360, min_scale=0.6)
+    show.graph(
+        rgraph.unfolded_graph(trace, neuron=True, values=True), max_height=360, min_scale=0.65
+    )  # 14 pt labels stay >= 12 px
 
 st.header("The pages")
 PAGES = [
