@@ -6,7 +6,9 @@ In CI (CI=true) a missing browser is a failure; elsewhere those tests are skippe
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import os
 import pathlib
 import shutil
@@ -16,6 +18,7 @@ import sys
 import time
 import urllib.request
 
+import numpy as np
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -120,3 +123,44 @@ def screenshot(pg, name: str) -> pathlib.Path:
     path = ARTIFACTS / f"{name}.png"
     pg.screenshot(path=str(path), full_page=True)
     return path
+
+
+def run_page(path: str, query: dict[str, str] | None = None, *, timeout: float = 120) -> AppTest:  # noqa: F821
+    """AppTest of app.py opened on ``path`` with the given link parameters, after its first run."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.switch_page(path)
+    return at.run()
+
+
+def assert_clean(at) -> None:
+    """No exception and no st.error on the page."""
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def json_numbers(fig) -> np.ndarray:
+    """Every number in fig.to_json(), typed arrays (plotly's "bdata") decoded; NaN/inf tokens raise."""
+
+    def reject(token):
+        raise AssertionError(f"{token} in the figure's JSON")
+
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict) and "bdata" in node and "dtype" in node:
+            found.extend(np.frombuffer(base64.b64decode(node["bdata"]), dtype=node["dtype"]).astype(float))
+        elif isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+        elif isinstance(node, int | float) and not isinstance(node, bool):
+            found.append(float(node))
+
+    walk(json.loads(fig.to_json(), parse_constant=reject))
+    return np.array(found)

@@ -1,11 +1,9 @@
 """Figures: the plotted data is the trace's data, steps are 1-based, nothing non-finite reaches plotly."""
 
-import base64
-import json
-
 import numpy as np
 import plotly.io as pio
 import pytest
+from conftest import json_numbers
 
 import rnnviz
 from rnnviz.figures import (
@@ -32,30 +30,6 @@ def make_trace(cell: str, batched: bool = False, num_layers: int = 1):
     params = rnnviz.init_params(cell, D, H, num_layers, seed=3)
     shape = (T, B, D) if batched else (T, D)
     return rnnviz.forward(params, np.random.default_rng(1).normal(size=shape))
-
-
-def json_numbers(fig) -> np.ndarray:
-    """Every number in fig.to_json(), typed arrays (plotly's "bdata") decoded; NaN/inf tokens raise."""
-
-    def reject(token):
-        raise AssertionError(f"{token} in the figure's JSON")
-
-    found = []
-
-    def walk(node):
-        if isinstance(node, dict) and "bdata" in node and "dtype" in node:
-            found.extend(np.frombuffer(base64.b64decode(node["bdata"]), dtype=node["dtype"]).astype(float))
-        elif isinstance(node, dict):
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-        elif isinstance(node, int | float) and not isinstance(node, bool):
-            found.append(float(node))
-
-    walk(json.loads(fig.to_json(), parse_constant=reject))
-    return np.array(found)
 
 
 def assert_serialisable(fig) -> None:

@@ -5,7 +5,6 @@ warning escapes the core, no NaN or inf reaches a figure's JSON or a graph label
 overflow is reported in words by ``rnnviz.numerics.describe_overflow``.
 """
 
-import base64
 import json
 import pathlib
 import re
@@ -16,6 +15,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from conftest import json_numbers
 
 import rnnviz
 from rnnviz import bptt, figures, neuron, numerics, presets, signals
@@ -32,30 +32,6 @@ def strict_floats():
         warnings.simplefilter("error")
         with np.errstate(over="raise", invalid="raise", divide="raise"):
             yield
-
-
-def json_numbers(fig) -> np.ndarray:
-    """Every number in the figure's JSON, plotly's base64 typed arrays decoded; NaN/Infinity tokens fail."""
-
-    def reject(token):
-        raise AssertionError(f"{token} in the figure's JSON")
-
-    found = []
-
-    def walk(node):
-        if isinstance(node, dict) and "bdata" in node and "dtype" in node:
-            found.extend(np.frombuffer(base64.b64decode(node["bdata"]), dtype=node["dtype"]).astype(float))
-        elif isinstance(node, dict):
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-        elif isinstance(node, int | float) and not isinstance(node, bool):
-            found.append(float(node))
-
-    walk(json.loads(fig.to_json(), parse_constant=reject))
-    return np.array(found)
 
 
 def assert_clean_figure(fig):

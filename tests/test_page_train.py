@@ -11,6 +11,7 @@ import re
 import numpy as np
 import pytest
 import streamlit as st
+from conftest import assert_clean, run_page
 from streamlit.testing.v1 import AppTest
 
 import rnnviz
@@ -20,16 +21,7 @@ PAGE = "pages/train.py"
 
 
 def open_page(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.switch_page(PAGE)
-    return at.run()
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    return run_page(PAGE, query, timeout=180)
 
 
 def train_button(at: AppTest):

@@ -6,6 +6,7 @@ import pathlib
 import re
 
 import pytest
+from conftest import assert_clean, run_page
 from streamlit.testing.v1 import AppTest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -13,12 +14,7 @@ PAGE = "pages/unfolded.py"
 
 
 def open_page(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.switch_page(PAGE)
-    at.run()
-    return at
+    return run_page(PAGE, query, timeout=120)
 
 
 def steps(at: AppTest) -> list[int]:
@@ -29,11 +25,6 @@ def by_label(elements, label: str):
     matches = [e for e in elements if e.label == label]
     assert len(matches) == 1, f"expected one widget labelled {label!r}, found {len(matches)}"
     return matches[0]
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def test_defaults_render_without_exception():

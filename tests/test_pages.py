@@ -4,18 +4,11 @@ import pathlib
 import re
 
 import pytest
+from conftest import run_page
 from streamlit.testing.v1 import AppTest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PAGES = ["pages/home.py", "pages/neuron.py", "pages/unfolded.py", "pages/gates.py", "pages/bptt.py"]
-
-
-def run_page(path: str, query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.switch_page(path)
-    return at.run()
 
 
 def steps_in(dot: str) -> set[int]:
