@@ -26,13 +26,10 @@ import asyncio
 import os
 import pathlib
 import re
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -41,15 +38,9 @@ sys.path.insert(0, str(ROOT))
 import rnnviz  # noqa: E402
 from rnnviz import presets  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import CHROMIUM, CHROMIUM_ARGS, Server  # noqa: E402
+
 PAGES = ("unfolded", "neuron", "bptt", "gates")
 CELLS = ("lstm", "gru", "rnn_tanh", "rnn_relu")
 SIGNALS = ("impulse (1, 0, 0, ...)", "step (1, 1, 1, ...)", "sine (period 8)")
@@ -94,31 +85,6 @@ class Sampler(threading.Thread):
         while self.running:
             self.peak = max(self.peak, rss_mb(self.pid))
             time.sleep(0.25)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server() -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless=true"]
-    cmd += [f"--server.port={port}", "--server.address=127.0.0.1", "--server.fileWatcherType=none"]
-    env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("the Streamlit server did not become healthy within 60 s")
 
 
 @dataclass
@@ -297,7 +263,8 @@ async def warm_up(url: str, timeout: float) -> None:
 
 def load_test(sessions: int, changes: int, settle: float, timeout: float = 900) -> dict:
     """Run the test; returns the figures and every session's errors."""
-    proc, url = start_server()
+    server = Server(ROOT / "app.py")
+    proc, url = server.proc, server.url
     try:
         with tempfile.TemporaryDirectory() as folder:
             runs = make_sessions(sessions, pathlib.Path(folder))
@@ -333,11 +300,7 @@ def load_test(sessions: int, changes: int, settle: float, timeout: float = 900) 
                 "trail": trail,
             }
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        server.stop()
 
 
 def report(result: dict) -> str:
