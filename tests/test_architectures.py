@@ -1,0 +1,335 @@
+"""Wirings (rnnviz.architectures): gradients by central finite differences, a hand-computed
+output layer, the wirings' structural properties, and input validation."""
+
+from __future__ import annotations
+
+import inspect
+import math
+
+import numpy as np
+import pytest
+
+import rnnviz
+from rnnviz import architectures as arch
+
+D, H, O = 3, 2, 4  # all different, so a transposed matrix fails loudly
+T_IN, T_OUT, B = 3, 4, 2
+HAS_BIDIRECTIONAL = "bidirectional" in inspect.signature(rnnviz.init_params).parameters
+needs_bidirectional = pytest.mark.skipif(
+    not HAS_BIDIRECTIONAL, reason="rnnviz.init_params has no bidirectional argument yet (another engineer's change)"
+)
+
+
+def _inputs(wiring, batched, rng):
+    if wiring == "one_to_many":
+        return rng.normal(size=(B, D) if batched else (D,))
+    return rng.normal(size=(T_IN, B, D) if batched else (T_IN, D))
+
+
+def _target(model, wtrace, rng, one_hot=False):
+    lead = wtrace.logits.shape[:-1]
+    if not model.softmax:
+        return rng.normal(size=wtrace.logits.shape)
+    ids = rng.integers(0, model.output_size, size=lead)
+    return np.eye(model.output_size)[ids] if one_hot else ids
+
+
+def _states(model, batched, rng):
+    rows = model.num_layers * (2 if model.bidirectional else 1)
+    shape = (rows, B, H) if batched else (rows, H)
+    h0 = rng.normal(size=shape)
+    c0 = rng.normal(size=shape) if model.cell == "lstm" else None
+    return h0, c0
+
+
+def _check_gradients(model, x, target, *, steps_out=None, h0=None, c0=None, teacher=None, eps=1e-6):
+    """Compare backprop with central differences of loss, element by element, for every
+    parameter array of the model and for x, h0 and c0."""
+
+    def f():
+        wt = arch.run(model, x, steps_out=steps_out, h0=h0, c0=c0, teacher=teacher)
+        return arch.loss(wt, target)
+
+    wtrace = arch.run(model, x, steps_out=steps_out, h0=h0, c0=c0, teacher=teacher)
+    grads = arch.backprop(model, wtrace, target)
+    pairs = [
+        (name, a, g) for (name, a), (_, g) in zip(arch.named_arrays(model), arch.named_arrays(grads.model), strict=True)
+    ]
+    pairs.append(("x", x, grads.x))
+    if h0 is not None:
+        pairs.append(("h0", h0, grads.h0))
+    if c0 is not None:
+        pairs.append(("c0", c0, grads.c0))
+    for name, a, g in pairs:
+        assert g.shape == a.shape, name
+        numeric = np.empty_like(a)
+        for idx in np.ndindex(a.shape):
+            old = a[idx]
+            a[idx] = old + eps
+            up = f()
+            a[idx] = old - eps
+            down = f()
+            a[idx] = old
+            numeric[idx] = (up - down) / (2 * eps)
+        np.testing.assert_allclose(g, numeric, rtol=1e-5, atol=1e-8, err_msg=name)
+    return grads
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["single", "batched"])
+@pytest.mark.parametrize("softmax", [False, True], ids=["values", "softmax"])
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("wiring", arch.WIRINGS)
+def test_gradients_match_finite_differences(wiring, cell, softmax, batched):
+    rng = np.random.default_rng([len(wiring), len(cell), softmax, batched])
+    model = arch.init_model(wiring, cell, D, H, O, softmax=softmax, seed=3)
+    x = _inputs(wiring, batched, rng)
+    h0, c0 = _states(model, batched, rng)
+    steps_out = T_OUT if wiring in ("one_to_many", "encoder_decoder") else None
+    wtrace = arch.run(model, x, steps_out=steps_out)
+    target = _target(model, wtrace, rng)
+    _check_gradients(model, x, target, steps_out=steps_out, h0=h0, c0=c0)
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["single", "batched"])
+@pytest.mark.parametrize("softmax", [False, True], ids=["values", "softmax"])
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_teacher_forcing_gradients(cell, softmax, batched):
+    rng = np.random.default_rng([len(cell), softmax, batched, 7])
+    model = arch.init_model("encoder_decoder", cell, D, H, O, softmax=softmax, seed=5)
+    x = _inputs("encoder_decoder", batched, rng)
+    wtrace = arch.run(model, x, steps_out=T_OUT)
+    target = _target(model, wtrace, rng, one_hot=softmax and batched)
+    teacher = target if softmax else target.copy()  # ids or one-hot rows, or values
+    h0 = _states(model, batched, rng)[0]
+    grads = _check_gradients(model, x, target, teacher=teacher, h0=h0)
+    # teacher forcing has no feedback path: the decoder's logits gradient is the loss's own
+    wt = arch.run(model, x, teacher=teacher, h0=h0)
+    np.testing.assert_array_equal(grads.d_logits, arch.loss_and_grad(wt, target)[1])
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_one_to_many_feed_first_gradients(cell):
+    rng = np.random.default_rng(11)
+    model = arch.init_model("one_to_many", cell, D, H, O, feed="first", seed=2)
+    x = rng.normal(size=(B, D))
+    wtrace = arch.run(model, x, steps_out=T_OUT)
+    assert np.all(wtrace.encoder.x[1:] == 0) and np.array_equal(wtrace.encoder.x[0], x)
+    _check_gradients(model, x, _target(model, wtrace, rng), steps_out=T_OUT)
+
+
+@pytest.mark.parametrize("wiring", arch.WIRINGS)
+def test_two_layer_gradients(wiring):
+    """The state carried between layers and (encoder_decoder) from encoder to decoder, per layer."""
+    rng = np.random.default_rng(13)
+    model = arch.init_model(wiring, "lstm", D, H, O, num_layers=2, softmax=True, seed=4)
+    x = _inputs(wiring, True, rng)
+    h0, c0 = _states(model, True, rng)
+    steps_out = 2 if wiring in ("one_to_many", "encoder_decoder") else None
+    wtrace = arch.run(model, x, steps_out=steps_out)
+    _check_gradients(model, x, _target(model, wtrace, rng), steps_out=steps_out, h0=h0, c0=c0)
+
+
+def test_relu_rnn_gradients():
+    rng = np.random.default_rng(17)
+    model = arch.init_model("many_to_many", "rnn", D, H, O, nonlinearity="relu", seed=1)
+    x = rng.normal(size=(T_IN, D))
+    _check_gradients(model, x, rng.normal(size=(T_IN, O)))
+
+
+@needs_bidirectional
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("wiring", arch.BIDIRECTIONAL_WIRINGS)
+def test_bidirectional_gradients(wiring, cell):
+    rng = np.random.default_rng([len(wiring), len(cell), 19])
+    model = arch.init_model(wiring, cell, D, H, O, num_layers=2, bidirectional=True, softmax=True, seed=6)
+    assert model.output.W_hy.shape == (O, 2 * H)
+    x = _inputs(wiring, True, rng)
+    h0, c0 = _states(model, True, rng)
+    wtrace = arch.run(model, x)
+    _check_gradients(model, x, _target(model, wtrace, rng), h0=h0, c0=c0)
+
+
+@needs_bidirectional
+def test_bidirectional_many_to_one_reads_both_ends():
+    """The forward direction's h_T and the reverse direction's state after reading x_1."""
+    rng = np.random.default_rng(23)
+    model = arch.init_model("many_to_one", "gru", D, H, O, bidirectional=True, seed=8)
+    x = rng.normal(size=(T_IN, D))
+    wt = arch.run(model, x)
+    out = wt.encoder.output  # (T, 2H)
+    np.testing.assert_allclose(wt.features[0], np.concatenate([out[-1, :H], out[0, H:]]))
+
+
+# ---------- the output layer by hand
+
+
+def _neuron_model(wiring="many_to_one", softmax=False, O=1):  # noqa: N803
+    layer = rnnviz.LayerParams(np.array([[0.5]]), np.array([[-0.3]]), np.array([0.1]), np.array([0.2]))
+    W_hy = np.array([[2.0], [-1.5]])[:O]
+    b_y = np.array([-1.0, 0.25])[:O]
+    return arch.Model(wiring, rnnviz.Params("rnn", (layer,)), arch.OutputLayer(W_hy, b_y), softmax=softmax)
+
+
+def test_output_layer_by_hand_regression():
+    h1 = math.tanh(0.5 * 1.0 + 0.3)
+    h2 = math.tanh(0.5 * 2.0 - 0.3 * h1 + 0.3)
+    y = 2.0 * h2 - 1.0
+    model = _neuron_model()
+    wt = arch.run(model, [[1.0], [2.0]])
+    assert wt.logits.shape == (1, 1) and wt.output_steps == (2,)
+    assert wt.y[0, 0] == pytest.approx(y, abs=1e-15)
+    target = 0.7
+    assert arch.loss(wt, [target]) == pytest.approx((y - target) ** 2, abs=1e-15)
+    g = arch.backprop(model, wt, [target])
+    assert g.model.output.W_hy[0, 0] == pytest.approx(2 * (y - target) * h2, abs=1e-15)
+    assert g.model.output.b_y[0] == pytest.approx(2 * (y - target), abs=1e-15)
+    # and dL/dh_2 = 2 (y - t) W_hy reaches the recurrent weight's last step as 2 (y - t) W_hy (1 - h2^2) h1 + ...
+    d_a2 = 2 * (y - target) * 2.0 * (1 - h2**2)
+    d_a1 = d_a2 * -0.3 * (1 - h1**2)
+    assert g.model.encoder.layers[0].W_hh[0, 0] == pytest.approx(d_a2 * h1, abs=1e-14)
+    assert g.model.encoder.layers[0].W_ih[0, 0] == pytest.approx(d_a2 * 2.0 + d_a1 * 1.0, abs=1e-14)
+
+
+def test_output_layer_by_hand_softmax():
+    h1 = math.tanh(0.8)
+    z = [2.0 * h1 - 1.0, -1.5 * h1 + 0.25]
+    p1 = math.exp(z[1]) / (math.exp(z[0]) + math.exp(z[1]))
+    model = _neuron_model("many_to_many", softmax=True, O=2)
+    wt = arch.run(model, [[1.0]])
+    np.testing.assert_allclose(wt.y[0], [1 - p1, p1], rtol=1e-14)
+    assert arch.loss(wt, [1]) == pytest.approx(-math.log(p1), rel=1e-14)
+    g = arch.backprop(model, wt, [1])
+    np.testing.assert_allclose(g.d_logits[0], [1 - p1, p1 - 1], rtol=1e-13)
+    np.testing.assert_allclose(g.model.output.W_hy[:, 0], [(1 - p1) * h1, (p1 - 1) * h1], rtol=1e-13)
+
+
+# ---------- what each wiring reads and feeds
+
+
+def test_many_to_one_is_the_last_output_of_many_to_many():
+    rng = np.random.default_rng(29)
+    m2m = arch.init_model("many_to_many", "lstm", D, H, O, seed=9)
+    m2o = arch.Model("many_to_one", m2m.encoder, m2m.output)
+    x = rng.normal(size=(5, B, D))
+    np.testing.assert_allclose(arch.run(m2o, x).logits[0], arch.run(m2m, x).logits[-1], rtol=1e-14)
+    trace = rnnviz.forward(m2m.encoder, x)
+    np.testing.assert_allclose(arch.run(m2m, x).logits, trace.output @ m2m.output.W_hy.T + m2m.output.b_y)
+
+
+def test_one_to_many_feeds_the_vector_at_every_step():
+    model = arch.init_model("one_to_many", "gru", D, H, O, seed=1)
+    v = np.array([0.3, -1.0, 2.0])
+    wt = arch.run(model, v, steps_out=6)
+    assert wt.encoder.x.shape == (6, D) and np.all(wt.encoder.x == v)
+    assert wt.logits.shape == (6, O) and wt.steps_in == 1 and wt.output_steps == (1, 2, 3, 4, 5, 6)
+
+
+@pytest.mark.parametrize("softmax", [False, True])
+def test_encoder_decoder_feeds_back_its_output(softmax):
+    rng = np.random.default_rng(31)
+    model = arch.init_model("encoder_decoder", "lstm", D, H, O, num_layers=2, softmax=softmax, seed=2)
+    x = rng.normal(size=(T_IN, B, D))
+    wt = arch.run(model, x, steps_out=5)
+    np.testing.assert_array_equal(wt.decoder.h0, wt.encoder.h_n)
+    np.testing.assert_array_equal(wt.decoder.c0, wt.encoder.c_n)
+    assert np.all(wt.decoder_inputs[0] == 0)  # the start vector
+    np.testing.assert_allclose(wt.decoder_inputs[1:], wt.y[:-1], rtol=1e-12, atol=1e-15)
+    if softmax:
+        np.testing.assert_allclose(wt.y.sum(axis=-1), 1.0, rtol=1e-14)
+    assert wt.output_steps == (1, 2, 3, 4, 5) and wt.steps_in == T_IN and wt.steps_out == 5
+    assert arch.run(model, x).steps_out == T_IN  # default: as many outputs as inputs
+
+
+def test_encoder_decoder_teacher_forcing_feeds_the_targets():
+    rng = np.random.default_rng(37)
+    model = arch.init_model("encoder_decoder", "gru", D, H, O, softmax=True, seed=2)
+    x = rng.normal(size=(T_IN, D))
+    ids = np.array([3, 0, 2, 1, 1])
+    wt = arch.run(model, x, teacher=ids)
+    np.testing.assert_array_equal(wt.decoder_inputs[1:], np.eye(O)[ids[:-1]])
+    assert wt.steps_out == 5
+    # a teacher equal to the free-running model's own outputs reproduces the free run
+    free = arch.run(model, x, steps_out=5)
+    forced = arch.run(model, x, teacher=free.y)
+    np.testing.assert_allclose(forced.logits, free.logits, rtol=1e-12)
+
+
+def test_parameter_count_and_names():
+    model = arch.init_model("encoder_decoder", "gru", D, H, O, seed=0)
+    names = [n for n, _ in arch.named_arrays(model)]
+    assert names[:5] == [f"encoder.layers[0].{k}" for k in ("W_ih", "W_hh", "b_ih", "b_hh")] + ["output.W_hy"]
+    assert names[5:] == ["output.b_y"] + [f"decoder.layers[0].{k}" for k in ("W_ih", "W_hh", "b_ih", "b_hh")]
+    enc = 3 * H * (D + H + 2)
+    dec = 3 * H * (O + H + 2)
+    assert arch.parameter_count(model) == enc + dec + O * H + O
+
+
+def test_everything_is_float64():
+    model = arch.init_model("many_to_many", "gru", D, H, O, softmax=True)
+    wt = arch.run(model, np.ones((2, D), dtype=np.float32))
+    g = arch.backprop(model, wt, [0, 1])
+    for a in (wt.logits, wt.y, g.x, g.d_logits, *(a for _, a in arch.named_arrays(g.model))):
+        assert a.dtype == np.float64
+
+
+# ---------- validation
+
+
+def _m(wiring="many_to_many", **kw):
+    return arch.init_model(wiring, "gru", D, H, O, **kw)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: _m("sideways"), "unknown wiring"),
+        (lambda: arch.init_model("many_to_one", "cnn", D, H, O), "unknown cell"),
+        (lambda: _m(hidden_size=0) if False else arch.init_model("many_to_one", "gru", D, 0, O), "hidden_size"),
+        (lambda: _m("encoder_decoder", bidirectional=True), "bidirectional"),
+        (lambda: _m("one_to_many", bidirectional=True), "bidirectional"),
+        (lambda: _m("one_to_many", feed="sometimes"), "unknown feed"),
+        (lambda: arch.run(_m(), np.full((2, D), np.nan)), "NaN"),
+        (lambda: arch.run(_m(), np.ones((2, D + 1))), "input size"),
+        (lambda: arch.run(_m(), np.ones((arch.MAX_STEPS + 1, D))), "from 1 to 60 steps"),
+        (lambda: arch.run(_m(), np.ones((0, D))), "from 1 to 60 steps"),
+        (lambda: arch.run(_m(), np.ones(D)), "dimensions"),
+        (lambda: arch.run(_m(), [["a"] * D]), "numeric"),
+        (lambda: arch.run(_m(), np.ones((2, D)), steps_out=3), "steps_out"),
+        (lambda: arch.run(_m("one_to_many"), np.ones(D)), "needs steps_out"),
+        (lambda: arch.run(_m("one_to_many"), np.ones(D), steps_out=0), "steps_out"),
+        (lambda: arch.run(_m("one_to_many"), np.ones(D), steps_out=61), "steps_out"),
+        (lambda: arch.run(_m("one_to_many"), np.ones(D + 1), steps_out=2), "input size"),
+        (lambda: arch.run(_m("encoder_decoder"), np.ones((2, D)), steps_out=99), "steps_out"),
+        (lambda: arch.run(_m(), np.ones((2, D)), teacher=np.ones((2, O))), "teacher forcing is only"),
+        (lambda: arch.run(_m("encoder_decoder"), np.ones((2, D)), teacher=np.ones((2, O + 1))), "teacher must"),
+        (lambda: arch.run(_m("encoder_decoder"), np.ones((2, D)), teacher=np.ones((3, O)), steps_out=2), "differs"),
+        (lambda: arch.run(_m(), np.ones((2, D)), h0=np.ones((2, H))), "h0"),
+        (lambda: arch.loss(arch.run(_m(), np.ones((2, D))), np.ones((3, O))), "target must have shape"),
+        (lambda: arch.loss(arch.run(_m(softmax=True), np.ones((2, D))), [0, O]), "outside"),
+        (lambda: arch.loss(arch.run(_m(softmax=True), np.ones((2, D))), np.ones((2, O))), "sum"),
+        (lambda: arch.backprop(_m(seed=1), arch.run(_m(seed=2), np.ones((2, D))), np.ones((2, O))), "differs"),
+        (lambda: arch.run("model", np.ones((2, D))), "must be a Model"),
+    ],
+)
+def test_bad_input_raises_value_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_mismatched_parts_are_rejected():
+    gru = rnnviz.init_params("gru", D, H)
+    out = arch.OutputLayer(np.zeros((O, H)), np.zeros(O))
+    with pytest.raises(ValueError, match="needs a decoder"):
+        arch.Model("encoder_decoder", gru, out)
+    with pytest.raises(ValueError, match="decoder must have the encoder's cell"):
+        arch.Model("encoder_decoder", gru, out, decoder=rnnviz.init_params("lstm", O, H))
+    with pytest.raises(ValueError, match="input size must be 4"):
+        arch.Model("encoder_decoder", gru, out, decoder=rnnviz.init_params("gru", D, H))
+    with pytest.raises(ValueError, match="only the encoder_decoder"):
+        arch.Model("many_to_one", gru, out, decoder=gru)
+    with pytest.raises(ValueError, match="columns"):
+        arch.Model("many_to_one", gru, arch.OutputLayer(np.zeros((O, H + 1)), np.zeros(O)))
+    with pytest.raises(ValueError, match="same number of outputs"):
+        arch.OutputLayer(np.zeros((O, H)), np.zeros(O + 1))
+    with pytest.raises(ValueError, match="float64"):
+        arch.OutputLayer(np.zeros((O, H), dtype=np.float32), np.zeros(O))
