@@ -11,6 +11,7 @@ import pytest
 
 import rnnviz
 from rnnviz import architectures as arch
+from rnnviz import examples as ex
 
 D, H, O = 3, 2, 4  # all different, so a transposed matrix fails loudly
 T_IN, T_OUT, B = 3, 4, 2
@@ -333,3 +334,186 @@ def test_mismatched_parts_are_rejected():
         arch.OutputLayer(np.zeros((O, H)), np.zeros(O + 1))
     with pytest.raises(ValueError, match="float64"):
         arch.OutputLayer(np.zeros((O, H), dtype=np.float32), np.zeros(O))
+
+
+# ---------- the toy examples: data checked against the rules that define them
+
+
+def _sentiment_oracle(words):
+    """The label by the rules, read off the words: the last clause decides; 'not' flips its adjective."""
+    clause = words
+    for k in range(len(words) - 1, -1, -1):
+        if words[k] in ("and", "but"):
+            clause = words[k + 1 :]
+            break
+    positive = any(w in ("good", "great", "fun", "brilliant", "moving") for w in clause)
+    return int(positive != ("not" in clause))
+
+
+def test_sentiment_sentences_follow_their_rules():
+    example = ex.make_example("sentiment", n=300, length=12, seed=4)
+    info = example.info
+    assert set(info.lengths) == set(range(3, 13)) and example.x.shape == (12, 300, info.input_size)
+    assert 20 <= info.input_size <= 30 and info.output_vocab == ("negative", "positive")
+    for i in range(300):
+        x, target = ex.item(example, i)
+        words = ex.input_text(info, x).split()
+        assert len(words) == info.lengths[i] and target.shape == (1,)
+        assert target[0] == _sentiment_oracle(words), words
+    texts = [ex.input_text(info, ex.item(example, i)[0]) for i in range(300)]
+    assert any("not" in t for t in texts) and any(" but " in t for t in texts)
+
+
+def test_tags_follow_the_previous_word():
+    example = ex.make_example("tagging", n=200, seed=5)
+    info = example.info
+    for i in range(200):
+        x, target = ex.item(example, i)
+        words, tags = ex.input_text(info, x).split(), ex.target_text(info, target).split()
+        assert len(words) == len(tags) == info.lengths[i]
+        for prev, word, tag in zip(["and", *words[:-1]], words, tags, strict=True):
+            if word in ("fish", "duck", "watch", "walk", "book", "cook", "train"):
+                assert tag == ("VERB" if prev in ("i", "you", "we", "they") else "NOUN"), (words, tags)
+
+
+def test_reverse_and_translate_targets():
+    example = ex.make_example("reverse", n=50, length=7, seed=6)
+    for i in range(50):
+        x, target = ex.item(example, i)
+        assert ex.target_text(example.info, target) == " ".join(reversed(ex.input_text(example.info, x).split()))
+    example = ex.make_example("translate", n=200, length=9, seed=7)
+    feminine = {"car": "voiture", "house": "maison", "lamp": "lampe"}
+    for i in range(200):
+        x, target = ex.item(example, i)
+        english, french = ex.input_text(example.info, x).split(), ex.target_text(example.info, target).split()
+        assert len(english) == len(french)
+        for k, word in enumerate(english):
+            if word in ("the", "a"):  # the article takes the gender of the noun that ends its phrase
+                noun = next(w for w in english[k:] if w in ("cat", "dog", "bird", "car", "house", "lamp"))
+                want = {("the", True): "la", ("the", False): "le", ("a", True): "une", ("a", False): "un"}
+                assert french[k] == want[word, noun in feminine], (english, french)
+
+
+def test_wave_targets_are_the_described_sines():
+    example = ex.make_example("wave", n=20, length=9, seed=8)
+    for i in range(20):
+        v, target = ex.item(example, i)
+        a, w, s, c = v
+        phase = math.atan2(s, c)
+        expected = [a * math.sin(w * t + phase) for t in range(1, 10)]
+        np.testing.assert_allclose(target[:, 0], expected, atol=1e-12)
+    np.testing.assert_allclose(ex.encode(example.info, "0.5, 0.3, 1.0"), [0.5, 0.3, math.sin(1), math.cos(1)])
+
+
+def test_make_example_is_deterministic_and_padded_with_zeros():
+    a, b = ex.make_example("tagging", n=30, seed=3), ex.make_example("tagging", n=30, seed=3)
+    np.testing.assert_array_equal(a.x, b.x)
+    np.testing.assert_array_equal(a.target, b.target)
+    assert not np.array_equal(a.x, ex.make_example("tagging", n=30, seed=4).x)
+    for i in range(30):
+        pad = a.info.max_length - a.info.lengths[i]
+        assert not a.x[:pad, i].any() and np.all(a.target[:pad, i] == ex.PAD)
+        assert np.all(a.x[pad:, i].sum(axis=-1) == 1)
+
+
+def test_encode_and_describe():
+    info = ex.make_example("sentiment", n=4).info
+    x = ex.encode(info, "Not a good movie")
+    assert x.shape == (4, info.input_size) and ex.input_text(info, x) == "not a good movie"
+    model = ex.example_model(info, seed=1)
+    wt = arch.run(model, x)
+    p = wt.y[0]
+    k = int(p.argmax())
+    expected = f"input: 'not a good movie' -> predicted: {info.output_vocab[k]} (p = {p[k]:.2f})"
+    assert ex.describe(info, wt) == expected
+    assert ex.describe(info, wt, [0]).endswith("(target: negative)")
+    assert ex.prediction_text(info, np.array([[0.07, 0.93]])) == "positive (p = 0.93)"
+    rev = ex.make_example("reverse", n=4).info
+    assert ex.input_text(rev, ex.encode(rev, "abc")) == "a b c"
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: ex.make_example("poetry"), "unknown example"),
+        (lambda: ex.make_example("sentiment", n=0), "n must be"),
+        (lambda: ex.make_example("sentiment", length=2), "length must be"),
+        (lambda: ex.make_example("translate", length=10), "length must be"),
+        (lambda: ex.make_example("wave", seed=-1), "seed"),
+        (lambda: ex.encode(ex.make_example("sentiment", n=2).info, "a splendid movie"), "'splendid'"),
+        (lambda: ex.encode(ex.make_example("sentiment", n=2).info, "   "), "at least one word"),
+        (lambda: ex.encode(ex.make_example("wave", n=2).info, "1, 2"), "three numbers"),
+        (lambda: ex.encode(ex.make_example("wave", n=2).info, "0.5, 9, 0"), "frequency must be"),
+        (lambda: ex.train(_m(), ex.make_example("tagging", n=4)), "does not fit"),
+        (
+            lambda: ex.train(
+                ex.example_model(ex.make_example("reverse", n=4).info), ex.make_example("reverse", n=4), lr=0
+            ),
+            "lr",
+        ),
+        (
+            lambda: ex.train(
+                ex.example_model(ex.make_example("reverse", n=4).info), ex.make_example("reverse", n=4), steps=0
+            ),
+            "steps",
+        ),
+    ],
+)
+def test_example_bad_input_raises_value_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+# ---------- training
+
+
+TRAIN_STEPS = {"sentiment": 150, "wave": 200, "tagging": 100, "reverse": 250, "translate": 200}
+
+
+@pytest.mark.parametrize("name", ex.EXAMPLES)
+def test_training_beats_the_trivial_baseline(name):
+    """A short seeded run on 256 sequences, scored on 128 others (the encoder-decoder free-running)."""
+    train_set, test_set = ex.make_example(name, n=256, seed=0), ex.make_example(name, n=128, seed=1)
+    model = ex.example_model(train_set.info, seed=0)
+    trained, history = ex.train(model, train_set, steps=TRAIN_STEPS[name], seed=0)
+    assert len(history["loss"]) == TRAIN_STEPS[name]
+    assert np.mean(history["loss"][-10:]) < 0.5 * np.mean(history["loss"][:10])
+    score = ex.evaluate(trained, test_set)
+    if name == "wave":
+        assert score["mse"] < 0.2 * score["baseline_mse"]
+    else:
+        assert score["accuracy"] > score["baseline_accuracy"] + 0.3
+    if name == "tagging":
+        assert score["accuracy"] > score["unigram_accuracy"] + 0.05  # the previous word matters
+    # the caller's model is left untouched
+    assert all(
+        np.array_equal(a, b)
+        for (_, a), (_, b) in zip(
+            arch.named_arrays(model), arch.named_arrays(ex.example_model(train_set.info, seed=0)), strict=True
+        )
+    )
+
+
+def test_training_is_seeded_and_stoppable():
+    data = ex.make_example("reverse", n=64, seed=2)
+    model = ex.example_model(data.info, cell="lstm", seed=3)
+    _, h1 = ex.train(model, data, steps=5, seed=9)
+    _, h2 = ex.train(model, data, steps=5, seed=9)
+    assert h1["loss"] == h2["loss"]
+    seen = []
+    _, h3 = ex.train(model, data, steps=50, callback=lambda step, value: seen.append((step, value)) or step < 3)
+    assert len(h3["loss"]) == 3 and [s for s, _ in seen] == [1, 2, 3]
+
+    def stop(step, value):
+        if step == 2:
+            raise rnnviz.StopTraining
+
+    assert len(ex.train(model, data, steps=50, callback=stop)[1]["loss"]) == 2
+
+
+@needs_bidirectional
+def test_bidirectional_sentiment_trains():
+    data = ex.make_example("sentiment", n=128, seed=0)
+    model = ex.example_model(data.info, bidirectional=True, seed=0)
+    trained, _ = ex.train(model, data, steps=60, seed=0)
+    assert ex.evaluate(trained, data)["loss"] < ex.evaluate(model, data)["loss"]
