@@ -10,7 +10,18 @@ order, both biases), so weights copy one to one::
 """
 
 from .backward import Grads, backward
-from .cells import CELLS, GATE_NAMES, LayerParams, Params, gru_step, init_params, lstm_step, rnn_step, sigmoid
+from .cells import (
+    CELLS,
+    GATE_NAMES,
+    LayerParams,
+    Params,
+    gru_step,
+    init_params,
+    lstm_step,
+    require_unidirectional,
+    rnn_step,
+    sigmoid,
+)
 from .forward import LayerTrace, Trace, forward
 from .graph import (
     GraphvizUnavailable,
@@ -66,6 +77,7 @@ __all__ = [
     "lstm_step",
     "make_task",
     "predict",
+    "require_unidirectional",
     "rnn_step",
     "sample",
     "sigmoid",

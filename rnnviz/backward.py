@@ -23,19 +23,25 @@ from .numerics import quiet_overflow, row_norms
 
 @dataclass(frozen=True, eq=False)
 class Grads:
-    """Gradients of the loss; array layouts follow the trace (batched or not)."""
+    """Gradients of the loss; array layouts follow the trace (batched or not).
+
+    Per-step arrays (``dh``, ``dc``, ``jacobian_norms``) hold one entry per direction-layer,
+    in the order of ``params.layers``, and in real time order like ``trace.hidden``: entry t
+    is about the state at time t+1. For a reverse direction, "from t+1" in the comments below
+    means from the step it processes next, which is the one at time t-1.
+    """
 
     params: Params  # dL/dW in the params layout: to_state_dict(grads.params) gives torch's .grad
     x: np.ndarray  # (T, [B,] D)
-    h0: np.ndarray  # (L, [B,] H)
-    c0: np.ndarray | None  # (L, [B,] H), LSTM only
-    dh: tuple[np.ndarray, ...]  # per layer (T, [B,] H): dL/dh_t, total (from above and from t+1)
-    dc: tuple[np.ndarray, ...] | None  # per layer (T, [B,] H): dL/dc_t, LSTM only
+    h0: np.ndarray  # (L * num_directions, [B,] H)
+    c0: np.ndarray | None  # (L * num_directions, [B,] H), LSTM only
+    dh: tuple[np.ndarray, ...]  # per direction-layer (T, [B,] H): dL/dh_t, total (from above and from t+1)
+    dc: tuple[np.ndarray, ...] | None  # per direction-layer (T, [B,] H): dL/dc_t, LSTM only
     trace: Trace = field(repr=False)
 
     @property
     def dh_norm(self) -> tuple[np.ndarray, ...]:
-        """Per layer (T,): ||dL/dh_t|| over the batch and the units, steps t = 1..T."""
+        """Per direction-layer (T,): ||dL/dh_t|| over the batch and the units, steps t = 1..T."""
         return tuple(_step_norms(d) for d in self.dh)
 
     @property
@@ -46,13 +52,16 @@ class Grads:
 
     @cached_property
     def jacobian_norms(self) -> tuple[np.ndarray, ...]:
-        """Per layer (T,) or batched (T, B): spectral norm of dh_T/dh_t for t = 1..T.
+        """Per direction-layer (T,) or batched (T, B): spectral norm of dh_T/dh_t for t = 1..T.
 
         The product of the step Jacobians from t to T inside one layer (for the LSTM, with
-        c_t held fixed, as dL/dh_t does): how much a change of h_t still moves h_T.
+        c_t held fixed, as dL/dh_t does): how much a change of h_t still moves h_T. For a
+        reverse direction the last state it computes is h_1, so entry t is ||dh_1/dh_t||,
+        in real time order like everything else.
         """
-        pairs = zip(self.trace.params.layers, self.trace.layers, strict=True)
-        return tuple(jacobian_norms(lp, lt, self.trace) for lp, lt in pairs)
+        tr = self.trace
+        pairs = enumerate(zip(tr.params.layers, tr.layers, strict=True))
+        return tuple(tr.in_time_order(j, jacobian_norms(lp, lt, tr)) for j, (lp, lt) in pairs)
 
 
 def _step_norms(d: np.ndarray) -> np.ndarray:
@@ -91,9 +100,9 @@ def backward(
     Args:
         params: the weights the trace was computed with.
         trace: the result of ``forward``.
-        d_output: dL/d(output), shaped like ``trace.output``; None means zeros.
+        d_output: dL/d(output), shaped like ``trace.output`` ((T, [B,] 2H) bidirectional); None means zeros.
         d_h_n, d_c_n: dL/d(h_n) and dL/d(c_n) (LSTM), shaped like ``trace.h_n``; None means zeros.
-        truncate: if set, truncated BPTT with chunks of this many steps.
+        truncate: if set, truncated BPTT with chunks of this many steps (unidirectional networks only).
     Returns:
         Grads with the parameter, input and initial-state gradients and per-step dL/dh_t.
     """
@@ -101,10 +110,15 @@ def backward(
         raise ValueError("truncate must be a positive number of steps")
     if params is not trace.params and params != trace.params:
         raise ValueError("params differ from the ones the trace was computed with")
+    if truncate is not None and params.bidirectional:
+        raise ValueError(
+            "truncated BPTT is for unidirectional networks: the reverse direction of a bidirectional "
+            "layer starts from the end of the sequence, so there is no chunk to stop at"
+        )
     batched = trace.batched
     out_shape = trace.output.shape
-    L = params.num_layers
-    state_shape = (L,) + out_shape[1:]
+    n, nd, H = len(params.layers), params.num_directions, params.hidden_size
+    state_shape = (n,) + out_shape[1:-1] + (H,)
     d_out = np.zeros(out_shape) if d_output is None else _check_grad("d_output", d_output, out_shape)
     d_hn = np.zeros(state_shape) if d_h_n is None else _check_grad("d_h_n", d_h_n, state_shape)
     if d_c_n is not None and params.cell != "lstm":
@@ -113,26 +127,44 @@ def backward(
     if params.cell == "lstm":
         d_cn = np.zeros(state_shape) if d_c_n is None else _check_grad("d_c_n", d_c_n, state_shape)
 
-    layer_grads: list[LayerParams] = [None] * L  # type: ignore[list-item]
-    dh_all: list[np.ndarray] = [None] * L  # type: ignore[list-item]
-    dc_all: list[np.ndarray] = [None] * L  # type: ignore[list-item]
+    layer_grads: list[LayerParams] = [None] * n  # type: ignore[list-item]
+    dh_all: list[np.ndarray] = [None] * n  # type: ignore[list-item]
+    dc_all: list[np.ndarray] = [None] * n  # type: ignore[list-item]
     dh0 = np.empty(state_shape)
     dc0 = np.empty(state_shape) if params.cell == "lstm" else None
-    d_above = _batch(d_out, batched)  # (T, B, H): gradient reaching the layer's h_t from above
-    for k in reversed(range(L)):
-        lp, lt = params.layers[k], trace.layers[k]
-        dh_last = d_hn[k] if batched else d_hn[k][None]
-        dc_last = None if d_cn is None else (d_cn[k] if batched else d_cn[k][None])
-        res = _layer_backward(params.cell, params.nonlinearity, lp, lt, batched, d_above, dh_last, dc_last, truncate)
-        layer_grads[k], d_above, dh_rec, dc_rec, dh_first, dc_first = res
-        unb = (lambda a: a) if batched else (lambda a: None if a is None else a[:, 0])
-        dh_all[k], dc_all[k] = unb(dh_rec), unb(dc_rec)
-        dh0[k] = dh_first if batched else dh_first[0]
-        if dc0 is not None:
-            dc0[k] = dc_first if batched else dc_first[0]
+    unb = (lambda a: a) if batched else (lambda a: None if a is None else a[:, 0])
+    d_above = _batch(d_out, batched)  # (T, B, nd*H): gradient reaching the layer's output from above
+    for k in reversed(range(n // nd)):
+        d_below = None  # (T, B, D): dL/d(the layer's input), summed over the directions
+        for d in range(nd):
+            j = k * nd + d
+            lp, lt = params.layers[j], trace.layers[j]
+            d_dir = d_above[..., d * H : (d + 1) * H]
+            dh_last = d_hn[j] if batched else d_hn[j][None]
+            dc_last = None if d_cn is None else (d_cn[j] if batched else d_cn[j][None])
+            res = _layer_backward(
+                params.cell,
+                params.nonlinearity,
+                lp,
+                lt,
+                batched,
+                d_dir[::-1] if d else d_dir,
+                dh_last,
+                dc_last,
+                truncate,
+            )
+            layer_grads[j], dx, dh_rec, dc_rec, dh_first, dc_first = res
+            dh_all[j] = trace.in_time_order(j, unb(dh_rec))
+            dc_all[j] = None if dc_rec is None else trace.in_time_order(j, unb(dc_rec))
+            dx = dx[::-1] if d else dx
+            d_below = dx if d_below is None else np.add(d_below, dx, out=d_below)
+            dh0[j] = dh_first if batched else dh_first[0]
+            if dc0 is not None:
+                dc0[j] = dc_first if batched else dc_first[0]
+        d_above = d_below
     dx = d_above if batched else d_above[:, 0]
     return Grads(
-        params=Params(params.cell, tuple(layer_grads), params.nonlinearity),
+        params=Params(params.cell, tuple(layer_grads), params.nonlinearity, params.bidirectional),
         x=dx,
         h0=dh0,
         c0=dc0,

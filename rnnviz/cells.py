@@ -39,11 +39,17 @@ class LayerParams:
 
 @dataclass(frozen=True, eq=False)
 class Params:
-    """A stack of recurrent layers of one cell kind ("rnn", "lstm" or "gru")."""
+    """A stack of recurrent layers of one cell kind ("rnn", "lstm" or "gru").
+
+    With ``bidirectional=True`` (torch's ``bidirectional=True``) ``layers`` holds 2L
+    LayerParams in torch's order: layer 0 forward, layer 0 reverse, layer 1 forward, ...;
+    every layer after the first then reads 2H inputs (both directions' states side by side).
+    """
 
     cell: str
     layers: tuple[LayerParams, ...]
     nonlinearity: str = "tanh"  # rnn only: tanh or relu (as torch), or sigmoid or linear
+    bidirectional: bool = False  # layers alternate forward, reverse (torch's "_reverse" keys)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -61,8 +67,18 @@ class Params:
         return self.layers[0].W_ih.shape[1]
 
     @property
+    def num_directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    @property
     def num_layers(self) -> int:
-        return len(self.layers)
+        """Layers as torch counts them: a bidirectional layer (two LayerParams) is one."""
+        return len(self.layers) // self.num_directions
+
+    @property
+    def layer_suffixes(self) -> tuple[str, ...]:
+        """Each LayerParams' key suffix in a torch state_dict: "_l0", "_l0_reverse", "_l1", ..."""
+        return tuple(layer_suffix(j, self.num_directions) for j in range(len(self.layers)))
 
     @property
     def gate_names(self) -> tuple[str, ...]:
@@ -71,10 +87,11 @@ class Params:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Params):
             return NotImplemented
-        if (self.cell, self.nonlinearity, self.num_layers) != (
+        if (self.cell, self.nonlinearity, self.bidirectional, len(self.layers)) != (
             other.cell,
             other.nonlinearity,
-            other.num_layers,
+            other.bidirectional,
+            len(other.layers),
         ):
             return False
         return all(
@@ -86,6 +103,21 @@ class Params:
     __hash__ = None  # type: ignore[assignment]
 
 
+def layer_suffix(j: int, num_directions: int = 1) -> str:
+    """The torch key suffix of the j-th LayerParams: "_l{k}", or "_l{k}_reverse" for a reverse direction."""
+    k, direction = divmod(j, num_directions)
+    return f"_l{k}" + ("_reverse" if direction else "")
+
+
+def require_unidirectional(params: Params, where: str) -> Params:
+    """Return params unchanged, or raise ValueError if they are bidirectional and ``where`` cannot show them."""
+    if params.bidirectional:
+        raise ValueError(
+            f"bidirectional weights: {where} draws one direction only; open them on the Architectures page"
+        )
+    return params
+
+
 def validate(params: Params) -> None:
     """Raise ValueError unless the shapes of every layer fit together."""
     if params.cell not in CELLS:
@@ -94,16 +126,29 @@ def validate(params: Params) -> None:
         raise ValueError(f"unknown nonlinearity {params.nonlinearity!r}; expected one of {', '.join(NONLINEARITIES)}")
     if params.cell != "rnn" and params.nonlinearity != "tanh":
         raise ValueError("a nonlinearity can only be chosen for the 'rnn' cell")
+    if not isinstance(params.bidirectional, (bool, np.bool_)):
+        raise ValueError(f"bidirectional must be True or False, got {params.bidirectional!r:.40}")
     if not params.layers:
         raise ValueError("a network needs at least one layer")
+    nd = params.num_directions
+    if len(params.layers) % nd:
+        raise ValueError(
+            f"a bidirectional network needs a forward and a reverse LayerParams per layer, "
+            f"got an odd number ({len(params.layers)})"
+        )
     G = GATE_COUNT[params.cell]
-    H = params.layers[0].W_hh.shape[-1] if params.layers[0].W_hh.ndim == 2 else 0
+    W_hh0 = getattr(params.layers[0], "W_hh", None)
+    H = W_hh0.shape[-1] if isinstance(W_hh0, np.ndarray) and W_hh0.ndim == 2 else 0
     if H < 1:
         raise ValueError("weight_hh_l0 must be a matrix of shape (G*H, H) with H >= 1")
-    for k, layer in enumerate(params.layers):
-        D = layer.W_ih.shape[1] if layer.W_ih.ndim == 2 else -1
-        if k > 0 and D != H:
-            raise ValueError(f"weight_ih_l{k} must have {H} columns (the hidden size), got {D}")
+    for j, layer in enumerate(params.layers):
+        suffix = layer_suffix(j, nd)
+        if not isinstance(layer, LayerParams):
+            raise ValueError(f"layer {suffix[1:]} must be a LayerParams, got {type(layer).__name__}")
+        D = layer.W_ih.shape[1] if isinstance(layer.W_ih, np.ndarray) and layer.W_ih.ndim == 2 else -1
+        if j >= nd and D != nd * H:
+            what = "both directions' hidden sizes, 2H" if nd == 2 else "the hidden size"
+            raise ValueError(f"weight_ih{suffix} must have {nd * H} columns ({what}), got {D}")
         expected = {
             "weight_ih": (G * H, D),
             "weight_hh": (G * H, H),
@@ -121,10 +166,10 @@ def validate(params: Params) -> None:
             if not isinstance(a, np.ndarray) or a.shape != shape or D < 1:
                 got = getattr(a, "shape", type(a).__name__)
                 raise ValueError(
-                    f"{name}_l{k} of a {params.cell} with hidden size {H} must have shape {shape}, got {got}"
+                    f"{name}{suffix} of a {params.cell} with hidden size {H} must have shape {shape}, got {got}"
                 )
             if a.dtype != np.float64:
-                raise ValueError(f"{name}_l{k} must be float64, got {a.dtype}")
+                raise ValueError(f"{name}{suffix} must be float64, got {a.dtype}")
 
 
 def init_params(
@@ -136,6 +181,7 @@ def init_params(
     nonlinearity: str = "tanh",
     seed: int = 0,
     scale: float = 1.0,
+    bidirectional: bool = False,
 ) -> Params:
     """Seeded initialisation as PyTorch does it: every weight uniform in ±scale/sqrt(H)."""
     if cell not in CELLS:
@@ -144,15 +190,16 @@ def init_params(
         raise ValueError("input size, hidden size and layers must all be at least 1")
     rng = np.random.default_rng(seed)
     G, H = GATE_COUNT[cell], hidden_size
+    nd = 2 if bidirectional else 1
     bound = scale / np.sqrt(H)
     layers = []
-    for k in range(num_layers):
-        D = input_size if k == 0 else H
+    for j in range(num_layers * nd):  # torch's order: layer 0 forward, layer 0 reverse, layer 1 forward, ...
+        D = input_size if j < nd else nd * H
         W_ih, W_hh, b_ih, b_hh = (
             rng.uniform(-bound, bound, size=shape) for shape in ((G * H, D), (G * H, H), (G * H,), (G * H,))
         )
         layers.append(LayerParams(W_ih, W_hh, b_ih, b_hh))
-    return Params(cell, tuple(layers), nonlinearity)
+    return Params(cell, tuple(layers), nonlinearity, bool(bidirectional))
 
 
 def rnn_step(lp: LayerParams, x: np.ndarray, h: np.ndarray, nonlinearity: str = "tanh"):

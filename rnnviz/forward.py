@@ -9,6 +9,7 @@ time-major ``(T, D)`` unbatched or ``(T, B, D)`` batched, as ``torch.nn.RNN`` do
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -32,12 +33,21 @@ class LayerTrace:
 
 @dataclass(frozen=True, eq=False)
 class Trace:
-    """Everything ``forward`` computed. ``output``, ``h_n`` and ``c_n`` match torch's."""
+    """Everything ``forward`` computed. ``output``, ``h_n`` and ``c_n`` match torch's.
+
+    ``layers`` holds one LayerTrace per LayerParams, in the same order as ``params.layers``.
+    For a bidirectional network that is 2L of them in torch's order (layer 0 forward, layer 0
+    reverse, layer 1 forward, ...), and a reverse direction's LayerTrace is kept in its
+    processing order: its step 1 is time T, its ``x`` is the layer's input flipped in time
+    and its ``h[-1]`` is the state after reading x_1. ``hidden``, ``cell`` and ``gates``
+    give every direction-layer in real time order instead (reverse ones flipped back), so
+    that entry t of every one of them lines up with x_{t+1}.
+    """
 
     params: Params
     x: np.ndarray  # (T, [B,] D)
-    h0: np.ndarray  # (L, [B,] H)
-    c0: np.ndarray | None  # (L, [B,] H), LSTM only
+    h0: np.ndarray  # (L * num_directions, [B,] H)
+    c0: np.ndarray | None  # (L * num_directions, [B,] H), LSTM only
     layers: tuple[LayerTrace, ...]
     batched: bool
 
@@ -46,8 +56,19 @@ class Trace:
         return self.x.shape[0]
 
     @property
+    def num_directions(self) -> int:
+        return self.params.num_directions
+
+    def in_time_order(self, j: int, a: np.ndarray) -> np.ndarray:
+        """Direction-layer j's per-step array (T, ...) from processing order to real time order."""
+        return a[::-1] if j % self.num_directions else a
+
+    @cached_property
     def output(self) -> np.ndarray:
-        return self.layers[-1].h
+        """(T, [B,] H), or (T, [B,] 2H) bidirectional: the forward and reverse h_t side by side."""
+        if self.num_directions == 1:
+            return self.layers[-1].h
+        return _side_by_side(self.layers[-2].h, self.layers[-1].h)
 
     @property
     def h_n(self) -> np.ndarray:
@@ -61,17 +82,22 @@ class Trace:
 
     @property
     def gates(self) -> tuple[dict[str, np.ndarray], ...]:
-        return tuple(lt.gates for lt in self.layers)
+        return tuple({k: self.in_time_order(j, v) for k, v in lt.gates.items()} for j, lt in enumerate(self.layers))
 
     @property
     def hidden(self) -> tuple[np.ndarray, ...]:
-        return tuple(lt.h for lt in self.layers)
+        return tuple(self.in_time_order(j, lt.h) for j, lt in enumerate(self.layers))
 
     @property
     def cell(self) -> tuple[np.ndarray, ...] | None:
         if self.params.cell != "lstm":
             return None
-        return tuple(lt.c for lt in self.layers)
+        return tuple(self.in_time_order(j, lt.c) for j, lt in enumerate(self.layers))
+
+
+def _side_by_side(h_forward: np.ndarray, h_reverse: np.ndarray) -> np.ndarray:
+    """A bidirectional layer's output (T, [B,] 2H): forward h_t, then the reverse one at the same time t."""
+    return np.concatenate([h_forward, h_reverse[::-1]], axis=-1)
 
 
 def _as_array(name: str, a, ndim: tuple[int, ...]) -> np.ndarray:
@@ -86,14 +112,15 @@ def _as_array(name: str, a, ndim: tuple[int, ...]) -> np.ndarray:
     return arr
 
 
-def _initial_state(name: str, s, L: int, B: int, H: int, batched: bool) -> np.ndarray:
-    """Return the initial state as (L, B, H); None means zeros."""
+def _initial_state(name: str, s, n: int, B: int, H: int, batched: bool, bidirectional: bool) -> np.ndarray:
+    """Return the initial state as (n, B, H), n = L * num_directions; None means zeros."""
     if s is None:
-        return np.zeros((L, B, H))
+        return np.zeros((n, B, H))
     s = _as_array(name, s, (3,) if batched else (2,))
-    expected = (L, B, H) if batched else (L, H)
+    expected = (n, B, H) if batched else (n, H)
     if s.shape != expected:
-        raise ValueError(f"{name} must have shape {expected}, got {s.shape}")
+        hint = " (2 per layer: forward, reverse, as torch's bidirectional=True)" if bidirectional else ""
+        raise ValueError(f"{name} must have shape {expected}{hint}, got {s.shape}")
     return s if batched else s[:, None, :]
 
 
@@ -104,33 +131,39 @@ def forward(params: Params, x, h0=None, c0=None) -> Trace:
     Args:
         params: the network's weights.
         x: input sequence, (T, D) or batched (T, B, D), time-major.
-        h0: initial hidden state (L, H) or (L, B, H); zeros when None.
+        h0: initial hidden state (L, H) or (L, B, H); zeros when None. Bidirectional:
+            (2L, [B,] H) in torch's order (layer 0 forward, layer 0 reverse, ...).
         c0: initial cell state for the LSTM, same shape as h0; zeros when None.
     Returns:
-        A Trace; ``trace.output`` (T, [B,] H), ``trace.h_n`` and ``trace.c_n`` (L, [B,] H).
+        A Trace; ``trace.output`` (T, [B,] H) and ``trace.h_n``, ``trace.c_n`` (L, [B,] H).
+        Bidirectional: ``output`` is (T, [B,] 2H), each step's forward and reverse states
+        side by side, and ``h_n``, ``c_n`` are (2L, [B,] H); the reverse direction's final
+        state is the one after reading x_1, as in torch.
     """
     x = _as_array("x", x, (2, 3))
     batched = x.ndim == 3
     xb = x if batched else x[:, None, :]  # (T, B, D)
     T, B, D = xb.shape
-    L, H = params.num_layers, params.hidden_size
+    H, nd = params.hidden_size, params.num_directions
+    n = len(params.layers)  # L * num_directions
     if T < 1:
         raise ValueError("the sequence must have at least one step")
     if D != params.input_size:
         raise ValueError(f"x has {D} features per step but the network's input size is {params.input_size}")
     if c0 is not None and params.cell != "lstm":
         raise ValueError("c0 is only used by the LSTM")
-    h0b = _initial_state("h0", h0, L, B, H, batched)
-    c0b = _initial_state("c0", c0, L, B, H, batched) if params.cell == "lstm" else None
+    h0b = _initial_state("h0", h0, n, B, H, batched, params.bidirectional)
+    c0b = _initial_state("c0", c0, n, B, H, batched, params.bidirectional) if params.cell == "lstm" else None
 
+    run_layer = {"rnn": _rnn_layer, "lstm": _lstm_layer, "gru": _gru_layer}[params.cell]
     layers = []
     inp = xb
-    for k, lp in enumerate(params.layers):
-        c_init = c0b[k] if c0b is not None else None
-        step = {"rnn": _rnn_layer, "lstm": _lstm_layer, "gru": _gru_layer}[params.cell]
-        lt = step(lp, inp, h0b[k], c_init, params.nonlinearity)
-        layers.append(lt)
-        inp = lt.h
+    for j, lp in enumerate(params.layers):
+        reverse = j % nd == 1
+        c_init = c0b[j] if c0b is not None else None
+        layers.append(run_layer(lp, inp[::-1] if reverse else inp, h0b[j], c_init, params.nonlinearity))
+        if j % nd == nd - 1 and j < n - 1:  # the next layer reads this one's output
+            inp = _side_by_side(layers[-2].h, layers[-1].h) if reverse else layers[-1].h
     if not batched:
         layers = [_unbatch(lt) for lt in layers]
     return Trace(

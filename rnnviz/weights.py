@@ -17,21 +17,22 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from .cells import CELLS, GATE_COUNT, NONLINEARITIES, LayerParams, Params
+from .cells import CELLS, GATE_COUNT, NONLINEARITIES, LayerParams, Params, layer_suffix
 
 MAX_PARAMETERS = 4_000_000  # a sane cap for a teaching tool (about 32 MB of float64)
 MAX_LAYERS = 16
-_KEY = re.compile(r"^(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)$")
+_KEY = re.compile(r"^(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(_reverse)?$")
 _FIELDS = {"weight_ih": "W_ih", "weight_hh": "W_hh", "bias_ih": "b_ih", "bias_hh": "b_hh"}
 
 # Limits for uploaded files, all checked before anything big is read or inflated.
 MAX_FILE_BYTES = 50_000_000  # the raw upload
-_MAX_MEMBERS = 4 * MAX_LAYERS + 2  # four arrays per layer, plus "cell" and "nonlinearity"
+_MAX_MEMBERS = 2 * 4 * MAX_LAYERS + 2  # four arrays per layer and direction, plus "cell" and "nonlinearity"
 _MAX_UNPACKED_BYTES = 16 * MAX_PARAMETERS + 2**20  # declared size of all .npz members (zip bomb guard)
 _MAX_HEADER_BYTES = 10_000  # numpy's own cap on a .npy header
 _MAX_TEXT_BYTES = 64  # a "cell" or "nonlinearity" entry holds one short word
 _MAX_JSON_TOKENS = {b"[": 200_000, b"{": 100, b'"': 1_000, b",": MAX_PARAMETERS + 200_000}
 _TEXT_KEYS = ("cell", "nonlinearity")
+_JSON_KEYS = ("cell", "nonlinearity", "bidirectional", "state_dict")
 _SAVEZ = "save with np.savez(f, **{k: v.numpy() for k, v in model.state_dict().items()})"
 _PICKLE_HINT = f"it is a pickle, which can run code when loaded, so rnnviz never opens one; {_SAVEZ}"
 _EXTENSION_HINTS = {
@@ -75,8 +76,10 @@ def infer_cell(state_dict: dict) -> str:
 def from_state_dict(state_dict: dict, cell: str | None = None, nonlinearity: str = "tanh") -> Params:
     """Build Params from a PyTorch state_dict ({key: array}); layers and sizes come from the keys.
 
-    Missing bias keys mean zero biases (torch's ``bias=False``). Raises ValueError naming the
-    key and the expected shape when something does not fit.
+    Keys ending in ``_reverse`` (``weight_ih_l0_reverse``, ...) make a bidirectional network,
+    as torch's ``bidirectional=True``; then every layer needs them. Missing bias keys mean
+    zero biases (torch's ``bias=False``). Raises ValueError naming the key and the expected
+    shape when something does not fit.
     """
     if not isinstance(state_dict, dict):
         raise ValueError("a state_dict must be a mapping from PyTorch parameter names to arrays")
@@ -84,15 +87,45 @@ def from_state_dict(state_dict: dict, cell: str | None = None, nonlinearity: str
         cell = infer_cell(state_dict)
     if cell not in CELLS:
         raise ValueError(f"unknown cell {cell!r}; expected one of {', '.join(CELLS)}")
-    layer_ids = set()
+    L, bidirectional = _layer_count(state_dict)
+    total = sum(int(np.prod(getattr(v, "shape", ()) or (1,))) for v in state_dict.values())
+    if total > MAX_PARAMETERS:
+        raise ValueError(f"{total:,} parameters is more than the {MAX_PARAMETERS:,} rnnviz accepts")
+    G = GATE_COUNT[cell]
+    nd = 2 if bidirectional else 1
+    layers = []
+    for j in range(nd * L):
+        sfx = layer_suffix(j, nd)
+        for name in ("weight_ih", "weight_hh"):
+            if f"{name}{sfx}" not in state_dict:
+                raise ValueError(f"missing key {name}{sfx}")
+        W_hh = _to_float_array(f"weight_hh{sfx}", state_dict[f"weight_hh{sfx}"])
+        if W_hh.ndim != 2 or W_hh.shape[1] < 1 or W_hh.shape[0] != G * W_hh.shape[1]:
+            raise ValueError(f"weight_hh{sfx} of a {cell} must have shape ({G}*H, H) = ({G}H, H), got {W_hh.shape}")
+        H = W_hh.shape[1]
+        W_ih = _to_float_array(f"weight_ih{sfx}", state_dict[f"weight_ih{sfx}"])
+        if W_ih.ndim != 2 or W_ih.shape[1] < 1:
+            raise ValueError(f"weight_ih{sfx} must be a ({G}*H, D) matrix with D >= 1 inputs, got shape {W_ih.shape}")
+        arrays = {"weight_hh": W_hh, "weight_ih": W_ih}
+        for name in ("bias_ih", "bias_hh"):
+            key = f"{name}{sfx}"
+            arrays[name] = _to_float_array(key, state_dict[key]) if key in state_dict else np.zeros(G * H)
+        layers.append(LayerParams(**{_FIELDS[n]: a for n, a in arrays.items()}))
+    return Params(cell, tuple(layers), nonlinearity, bidirectional)
+
+
+def _layer_count(state_dict: dict) -> tuple[int, bool]:
+    """(L, bidirectional) from the keys alone; ValueError for unknown keys or a gap in the layers."""
+    forward_ids, reverse_ids = set(), set()
     for key in state_dict:
         m = _KEY.match(str(key))
         if m is None:
-            hint = " (bidirectional '_reverse' weights are not supported)" if "_reverse" in str(key) else ""
             raise ValueError(
-                f"unexpected key {key!r}{hint}; expected weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, ..."
+                f"unexpected key {key!r:.60}; expected weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, ... "
+                "(and weight_ih_l0_reverse, ... for a bidirectional network)"
             )
-        layer_ids.add(int(m.group(2)))
+        (reverse_ids if m.group(3) else forward_ids).add(int(m.group(2)))
+    layer_ids = forward_ids | reverse_ids
     if not layer_ids:
         raise ValueError("the state_dict is empty: expected weight_ih_l0, weight_hh_l0, ...")
     L = max(layer_ids) + 1
@@ -101,36 +134,25 @@ def from_state_dict(state_dict: dict, cell: str | None = None, nonlinearity: str
     if layer_ids != set(range(L)):
         missing = sorted(set(range(L)) - layer_ids)
         raise ValueError(f"layer {missing[0]} is missing: expected keys for layers 0..{L - 1}")
-    total = sum(int(np.prod(getattr(v, "shape", ()) or (1,))) for v in state_dict.values())
-    if total > MAX_PARAMETERS:
-        raise ValueError(f"{total:,} parameters is more than the {MAX_PARAMETERS:,} rnnviz accepts")
-    G = GATE_COUNT[cell]
-    layers = []
-    for k in range(L):
-        for name in ("weight_ih", "weight_hh"):
-            if f"{name}_l{k}" not in state_dict:
-                raise ValueError(f"missing key {name}_l{k}")
-        W_hh = _to_float_array(f"weight_hh_l{k}", state_dict[f"weight_hh_l{k}"])
-        if W_hh.ndim != 2 or W_hh.shape[1] < 1 or W_hh.shape[0] != G * W_hh.shape[1]:
-            raise ValueError(f"weight_hh_l{k} of a {cell} must have shape ({G}*H, H) = ({G}H, H), got {W_hh.shape}")
-        H = W_hh.shape[1]
-        W_ih = _to_float_array(f"weight_ih_l{k}", state_dict[f"weight_ih_l{k}"])
-        if W_ih.ndim != 2 or W_ih.shape[1] < 1:
-            raise ValueError(f"weight_ih_l{k} must be a ({G}*H, D) matrix with D >= 1 inputs, got shape {W_ih.shape}")
-        arrays = {"weight_hh": W_hh, "weight_ih": W_ih}
-        for name in ("bias_ih", "bias_hh"):
-            key = f"{name}_l{k}"
-            arrays[name] = _to_float_array(key, state_dict[key]) if key in state_dict else np.zeros(G * H)
-        layers.append(LayerParams(**{_FIELDS[n]: a for n, a in arrays.items()}))
-    return Params(cell, tuple(layers), nonlinearity)
+    if reverse_ids and reverse_ids != layer_ids:
+        k = min(layer_ids - reverse_ids)
+        have = ", ".join(f"l{i}" for i in sorted(reverse_ids))
+        raise ValueError(
+            f"bidirectional weights need '_reverse' keys for every layer, but they are there for {have} "
+            f"and not for layer {k} (weight_ih_l{k}_reverse, ...)"
+        )
+    if forward_ids != layer_ids:
+        k = min(layer_ids - forward_ids)
+        raise ValueError(f"layer {k} has only '_reverse' keys: missing key weight_ih_l{k}, weight_hh_l{k}")
+    return L, bool(reverse_ids)
 
 
 def to_state_dict(params: Params) -> dict[str, np.ndarray]:
-    """PyTorch keys to copies of the arrays, layer by layer, in torch's key order."""
+    """PyTorch keys to copies of the arrays, in torch's key order (a layer's reverse keys after its forward ones)."""
     sd = {}
-    for k, lp in enumerate(params.layers):
+    for sfx, lp in zip(params.layer_suffixes, params.layers, strict=True):
         for name, attr in _FIELDS.items():
-            sd[f"{name}_l{k}"] = getattr(lp, attr).copy()
+            sd[f"{name}{sfx}"] = getattr(lp, attr).copy()
     return sd
 
 
@@ -160,9 +182,13 @@ def load_weights(data: bytes, filename: str) -> Params:
     name = _display_name(filename)
     try:
         parse = _parser_for(name)
-        state_dict, cell, nonlinearity = parse(_file_bytes(data))
+        state_dict, cell, nonlinearity, bidirectional = parse(_file_bytes(data))
         _check_declared_cell(state_dict, cell)
-        return from_state_dict(state_dict, cell, nonlinearity or "tanh")
+        params = from_state_dict(state_dict, cell, nonlinearity or "tanh")
+        if bidirectional is not None and bidirectional != params.bidirectional:
+            has = "has no '_reverse' keys" if bidirectional else "has '_reverse' keys (weight_ih_l0_reverse, ...)"
+            raise ValueError(f'the file says "bidirectional": {json.dumps(bidirectional)}, but its state_dict {has}')
+        return params
     except ValueError as e:
         raise ValueError(f"{name}: {e}") from None
 
@@ -170,7 +196,9 @@ def load_weights(data: bytes, filename: str) -> Params:
 def dump_weights(params: Params, fmt: str = "npz") -> bytes:
     """Serialise params as .npz (a torch state_dict saved with np.savez) or .json.
 
-    Both hold "cell" and "nonlinearity" entries, and ``load_weights`` reads them back exactly.
+    Both hold "cell" and "nonlinearity" entries, and ``load_weights`` reads them back exactly;
+    bidirectional weights are told by their ``_reverse`` keys (a .json also says
+    ``"bidirectional": true``).
     """
     if not isinstance(fmt, str) or fmt not in ("npz", "json"):
         raise ValueError(f"unknown weights format {fmt!r}; expected 'npz' or 'json'")
@@ -180,6 +208,8 @@ def dump_weights(params: Params, fmt: str = "npz") -> bytes:
     _check_loadable(params, state_dict)
     if fmt == "json":
         doc = {"cell": params.cell, "nonlinearity": params.nonlinearity}
+        if params.bidirectional:
+            doc["bidirectional"] = True
         doc["state_dict"] = {key: a.tolist() for key, a in state_dict.items()}  # repr of a float round-trips
         data = json.dumps(doc).encode()
         if len(data) > MAX_FILE_BYTES:
@@ -257,11 +287,11 @@ def _check_declared_cell(state_dict: dict, cell: str | None) -> None:
 # .npz: a zip of .npy members, read one header at a time so nothing big is inflated unchecked
 
 
-def _parse_npz(data: bytes) -> tuple[dict[str, np.ndarray], str | None, str | None]:
+def _parse_npz(data: bytes) -> tuple[dict[str, np.ndarray], str | None, str | None, None]:
     arrays = _read_npz(data)
     cell = _choice(arrays.pop("cell", None), "cell", CELLS)
     nonlinearity = _choice(arrays.pop("nonlinearity", None), "nonlinearity", NONLINEARITIES)
-    return arrays, cell, nonlinearity
+    return arrays, cell, nonlinearity, None  # bidirectional or not: told by the keys
 
 
 def _read_npz(data: bytes) -> dict:
@@ -378,10 +408,10 @@ def _describe_dtype(dtype: np.dtype) -> str:
     return kinds.get(dtype.kind, f"its values have the type {dtype}")
 
 
-# .json: {"cell": ..., "nonlinearity": ..., "state_dict": {key: nested lists}}
+# .json: {"cell": ..., "nonlinearity": ..., ["bidirectional": true,] "state_dict": {key: nested lists}}
 
 
-def _parse_json(data: bytes) -> tuple[dict[str, np.ndarray], str | None, str | None]:
+def _parse_json(data: bytes) -> tuple[dict[str, np.ndarray], str | None, str | None, bool | None]:
     doc = _read_json(data)
     if not isinstance(doc, dict):
         raise ValueError(f'expected a JSON object {{"cell": ..., "state_dict": {{...}}}}, got {_json_kind(doc)}')
@@ -389,16 +419,21 @@ def _parse_json(data: bytes) -> tuple[dict[str, np.ndarray], str | None, str | N
         bare = any(_KEY.match(key) for key in doc)
         hint = ': put the arrays under a "state_dict" key' if bare else ""
         raise ValueError(f'missing key "state_dict"{hint}')
-    unknown = sorted(set(doc) - {"cell", "nonlinearity", "state_dict"})
+    unknown = sorted(set(doc) - set(_JSON_KEYS))
     if unknown:
-        raise ValueError(f'unexpected key {unknown[0]!r:.40}; expected "cell", "nonlinearity" and "state_dict"')
+        raise ValueError(
+            f'unexpected key {unknown[0]!r:.40}; expected "cell", "nonlinearity", "bidirectional" and "state_dict"'
+        )
+    bidirectional = doc.get("bidirectional")
+    if bidirectional is not None and not isinstance(bidirectional, bool):
+        raise ValueError(f'"bidirectional" must be true or false, got {_json_kind(bidirectional)}')
     state_dict = doc["state_dict"]
     if not isinstance(state_dict, dict):
         raise ValueError(f'"state_dict" must be an object {{key: nested lists}}, got {_json_kind(state_dict)}')
     arrays = {key: _json_array(key, value) for key, value in state_dict.items()}
     cell = _choice(doc.get("cell"), "cell", CELLS)
     nonlinearity = _choice(doc.get("nonlinearity"), "nonlinearity", NONLINEARITIES)
-    return arrays, cell, nonlinearity
+    return arrays, cell, nonlinearity, bidirectional
 
 
 def _read_json(data: bytes):
