@@ -33,6 +33,7 @@ import numpy as np
 from .backward import Grads, backward
 from .cells import CELLS, Params, init_params
 from .forward import Trace, forward
+from .numerics import quiet_overflow
 
 WIRINGS = ("many_to_one", "one_to_many", "many_to_many", "encoder_decoder")
 WIRING_LABELS = {
@@ -312,6 +313,7 @@ def _outputs(model: Model, features: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return logits, (softmax(logits) if model.softmax else logits)
 
 
+@quiet_overflow  # a state or output beyond float64 becomes inf or nan, without warnings
 def run(model: Model, x, *, steps_out: int | None = None, h0=None, c0=None, teacher=None) -> WiringTrace:
     """Run a wiring forward and keep every intermediate value.
 
@@ -410,6 +412,11 @@ def _run_encoder_decoder(model: Model, x, steps_out, h0, c0, teacher) -> WiringT
         steps_out = T_t
     T = _check_steps_out(T_in if steps_out is None else steps_out)
     enc = forward(model.encoder, x, h0, c0)
+    if not np.all(np.isfinite(enc.h_n)) or (enc.c_n is not None and not np.all(np.isfinite(enc.c_n))):
+        raise ValueError(
+            "the encoder's final state overflowed float64 (inf or nan), so it cannot start the decoder; "
+            "try smaller weights or inputs"
+        )
     O = model.output_size  # noqa: E741
     inputs = np.zeros((T,) + batch + (O,))  # (T_out, [B,] O); step 1 reads the zero "start" vector
     taught = None
@@ -422,6 +429,11 @@ def _run_encoder_decoder(model: Model, x, steps_out, h0, c0, teacher) -> WiringT
             step = forward(model.decoder, inputs[t : t + 1], h, c)
             h, c = step.h_n, step.c_n
             inputs[t + 1] = _outputs(model, step.output[0])[1]
+            if not np.all(np.isfinite(inputs[t + 1])):
+                raise ValueError(
+                    f"the decoder's output at step {t + 1} overflowed float64 (inf or nan), so it cannot be "
+                    "fed back; try smaller weights"
+                )
     dec = forward(model.decoder, inputs, enc.h_n, enc.c_n)
     logits, y = _outputs(model, dec.output)
     return WiringTrace(
@@ -457,6 +469,7 @@ def _targets(wtrace: WiringTrace, target) -> np.ndarray:
     return t
 
 
+@quiet_overflow  # a state or output beyond float64 becomes inf or nan, without warnings
 def loss_and_grad(wtrace: WiringTrace, target) -> tuple[float, np.ndarray]:
     """The loss and its gradient dL/d(logits), ignoring the decoder's feedback.
 
@@ -521,6 +534,7 @@ def _softmax_vjp(p: np.ndarray, g: np.ndarray) -> np.ndarray:
     return p * (g - np.sum(g * p, axis=-1, keepdims=True))
 
 
+@quiet_overflow  # a state or output beyond float64 becomes inf or nan, without warnings
 def backprop(model: Model, wtrace: WiringTrace, target) -> WiringGrads:
     """The gradient of ``loss(wtrace, target)`` w.r.t. every weight, the input and h0/c0.
 

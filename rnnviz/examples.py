@@ -430,7 +430,7 @@ def encode(info: ExampleInfo, text: str) -> np.ndarray:
         except ValueError:
             raise ValueError(f"not a number among {text!r:.80}") from None
         return wave_vector(*values)
-    words = list(text.replace(" ", "")) if info.name == "reverse" else text.lower().split()
+    words = list(text.lower().replace(" ", "")) if info.name == "reverse" else text.lower().split()
     if not words:
         raise ValueError("type at least one word")
     if len(words) > MAX_STEPS:

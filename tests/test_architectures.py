@@ -517,3 +517,18 @@ def test_bidirectional_sentiment_trains():
     model = ex.example_model(data.info, bidirectional=True, seed=0)
     trained, _ = ex.train(model, data, steps=60, seed=0)
     assert ex.evaluate(trained, data)["loss"] < ex.evaluate(model, data)["loss"]
+
+
+def test_overflow_in_the_encoder_decoder_is_reported_in_words():
+    """A relu stack with huge feedback weights overflows float64: the decoder cannot start from
+    (or read back) inf, so run says where it happened instead of failing inside forward."""
+    model = arch.init_model("encoder_decoder", "rnn", D, H, O, nonlinearity="relu", seed=0)
+    model.encoder.layers[0].W_hh[:] = 1e300
+    model.encoder.layers[0].b_ih[:] = 1.0  # every state positive, so relu passes the growth on
+    with pytest.raises(ValueError, match="encoder's final state overflowed"):
+        arch.run(model, np.ones((4, D)))
+    model = arch.init_model("encoder_decoder", "rnn", D, H, O, nonlinearity="relu", seed=0)
+    model.decoder.layers[0].W_hh[:] = 1e300
+    model.decoder.layers[0].b_ih[:] = 1.0
+    with pytest.raises(ValueError, match=r"decoder's output at step \d overflowed"):
+        arch.run(model, np.ones((2, D)), steps_out=5)
