@@ -19,6 +19,10 @@ float64 from a fixed seed, runs it, backpropagates
   layer by layer and step by step with single-layer modules holding layer k's weights;
 - ``gates.<k>.<name>``: LSTM i, f, g, o / GRU r, z, n, recomputed with torch ops from layer
   k's input and torch's own h_{t-1} (and c_{t-1});
+- bidirectional cases (``bidirectional=True``): k counts direction-layers in torch's order
+  (layer 0 forward, layer 0 reverse, layer 1 forward, ...), every per-step array is in real
+  time order (a reverse direction's h_t at index t is the state after reading x_T ... x_t),
+  and ``output``, ``d_output`` are (T, [B,] 2H), the states (2L, [B,] H);
 - ``grad.<key>`` for every parameter, ``grad.x``, ``grad.h0``, ``grad.c0`` (when given).
 
 Truncated-BPTT cases (``truncate=k``) run torch over chunks of k steps, detaching the state
@@ -45,7 +49,9 @@ GATES = {"rnn": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
 ALL_UPSTREAM = {"rnn": ("d_output", "d_h_n"), "lstm": ("d_output", "d_h_n", "d_c_n"), "gru": ("d_output", "d_h_n")}
 
 
-def case(kind, L, T, B, *, D=3, H=4, h0=False, bias=True, upstream="all", truncate=None, scale=1.0, tag=""):
+def case(
+    kind, L, T, B, *, D=3, H=4, h0=False, bias=True, upstream="all", truncate=None, scale=1.0, tag="", bidir=False
+):
     """One case spec. kind: rnn_tanh, rnn_relu, lstm, gru. B=None means unbatched."""
     cell, _, nl = kind.partition("_")
     nl = nl or "tanh"
@@ -57,7 +63,7 @@ def case(kind, L, T, B, *, D=3, H=4, h0=False, bias=True, upstream="all", trunca
         ups = tuple(u for u in ALL_UPSTREAM[cell] if u != "d_output")
     else:
         raise ValueError(upstream)
-    parts = [kind, f"L{L}", f"T{T}", f"B{B}" if B else "unb", f"D{D}H{H}"]
+    parts = [kind, f"L{L}" + ("bi" if bidir else ""), f"T{T}", f"B{B}" if B else "unb", f"D{D}H{H}"]
     parts += ["h0" if h0 else "noh0", "bias" if bias else "nobias", f"up-{upstream}"]
     if truncate:
         parts.append(f"trunc{truncate}")
@@ -70,6 +76,7 @@ def case(kind, L, T, B, *, D=3, H=4, h0=False, bias=True, upstream="all", trunca
         "cell": cell,
         "nonlinearity": nl,
         "num_layers": L,
+        "bidirectional": bidir,
         "input_size": D,
         "hidden_size": H,
         "T": T,
@@ -115,6 +122,20 @@ def cases() -> list[dict]:
         case("rnn_tanh", 3, 7, 2, h0=True, bias=False, upstream="all", truncate=1),  # k = 1: no recurrence
         case("rnn_relu", 2, 7, None, h0=True, bias=True, upstream="all", truncate=7),  # k = T: no cut
     ]
+    for kind in ("rnn_tanh", "rnn_relu", "lstm", "gru"):
+        # bidirectional=True: layers x batched x initial state x bias x upstream again, all sizes different.
+        out += [
+            case(kind, 1, 5, 2, h0=True, bias=True, upstream="all", bidir=True),
+            case(kind, 1, 6, None, h0=False, bias=False, upstream="all", bidir=True),
+            case(kind, 2, 6, 3, h0=False, bias=True, upstream="output", D=5, bidir=True),
+            case(kind, 2, 5, None, h0=True, bias=False, upstream="all", D=2, H=3, bidir=True),
+            case(kind, 2, 7, 2, h0=True, bias=True, upstream="state", bidir=True),
+        ]
+    out += [
+        case("lstm", 3, 30, 2, h0=True, bias=True, upstream="all", D=5, H=8, bidir=True),  # deeper and longer
+        case("gru", 3, 30, None, h0=True, bias=True, upstream="all", D=5, H=8, bidir=True),
+        case("rnn_tanh", 2, 1, 3, h0=True, bias=True, upstream="all", D=2, H=5, bidir=True),  # a single step
+    ]
     names = [c["name"] for c in out]
     assert len(names) == len(set(names)), "duplicate case names"
     return out
@@ -122,6 +143,8 @@ def cases() -> list[dict]:
 
 def build(c: dict) -> nn.Module:
     kwargs = {"num_layers": c["num_layers"], "bias": c["bias"], "dtype": torch.float64}
+    if c.get("bidirectional"):
+        kwargs["bidirectional"] = True
     if c["cell"] == "rnn":
         m = nn.RNN(c["input_size"], c["hidden_size"], nonlinearity=c["nonlinearity"], **kwargs)
     elif c["cell"] == "lstm":
@@ -154,67 +177,87 @@ def run(m: nn.Module, c: dict, x, h0, c0, truncate):
     return output, state, None
 
 
-def single_layer(m: nn.Module, c: dict, k: int) -> nn.Module:
-    """A one-layer torch module holding layer k's weights."""
-    D = c["input_size"] if k == 0 else c["hidden_size"]
-    one = build({**c, "num_layers": 1, "input_size": D, "weight_scale": 1.0})
+def single_layer(m: nn.Module, c: dict, k: int, reverse: bool = False) -> nn.Module:
+    """A one-layer, one-direction torch module holding layer k's weights (its reverse direction's if reverse)."""
+    nd = 2 if c.get("bidirectional") else 1
+    D = c["input_size"] if k == 0 else nd * c["hidden_size"]
+    one = build({**c, "num_layers": 1, "input_size": D, "weight_scale": 1.0, "bidirectional": False})
+    suffix = f"_l{k}_reverse" if reverse else f"_l{k}"
     sd = m.state_dict()
     with torch.no_grad():
-        one.load_state_dict({key.replace(f"_l{k}", "_l0"): v for key, v in sd.items() if key.endswith(f"_l{k}")})
+        one.load_state_dict({key[: -len(suffix)] + "_l0": v for key, v in sd.items() if key.endswith(suffix)})
     return one
 
 
+def one_direction(one: nn.Module, c: dict, inp, h0, c0):
+    """One layer's direction over inp (T, B, D) step by step: h_t, c_t (LSTM) and the gates, checked."""
+    cell = c["cell"]
+    T = inp.shape[0]
+    hs, cs = [], []
+    h, cc = h0, c0
+    for t in range(T):
+        if cell == "lstm":
+            _, (h, cc) = one(inp[t : t + 1], (h, cc))
+            cs.append(cc[0])
+        else:
+            _, h = one(inp[t : t + 1], h)
+        hs.append(h[0])
+    hseq = torch.stack(hs)  # (T, B, H)
+    # The same layer over the whole sequence at once must agree with the step-by-step run.
+    full, _ = one(inp, (h0, c0) if cell == "lstm" else h0)
+    assert torch.allclose(full, hseq, rtol=0, atol=1e-13), "step-by-step run differs from full run"
+    h_prev = torch.cat([h0, hseq[:-1]])
+    W_ih, W_hh = one.weight_ih_l0, one.weight_hh_l0
+    b_ih, b_hh = (one.bias_ih_l0, one.bias_hh_l0) if c["bias"] else (None, None)
+    gx = F.linear(inp, W_ih, b_ih)  # (T, B, G*H)
+    gh = F.linear(h_prev, W_hh, b_hh)
+    g, cseq = {}, None
+    if cell == "lstm":
+        cseq = torch.stack(cs)
+        c_prev = torch.cat([c0, cseq[:-1]])
+        zi, zf, zg, zo = (gx + gh).chunk(4, dim=-1)
+        g = {"i": torch.sigmoid(zi), "f": torch.sigmoid(zf), "g": torch.tanh(zg), "o": torch.sigmoid(zo)}
+        c_chk = g["f"] * c_prev + g["i"] * g["g"]
+        assert torch.allclose(c_chk, cseq, rtol=0, atol=1e-13)
+        assert torch.allclose(g["o"] * torch.tanh(c_chk), hseq, rtol=0, atol=1e-13)
+    elif cell == "gru":
+        xr, xz, xn = gx.chunk(3, dim=-1)
+        hr, hz, hn = gh.chunk(3, dim=-1)
+        r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
+        n = torch.tanh(xn + r * hn)
+        g = {"r": r, "z": z, "n": n}
+        assert torch.allclose((1 - z) * n + z * h_prev, hseq, rtol=0, atol=1e-13)
+    return hseq, cseq, g
+
+
 def layer_by_layer(m: nn.Module, c: dict, x, h0, c0):
-    """Per layer: h_t, c_t over time (torch's own, step by step) and the gates recomputed from them."""
-    cell, H = c["cell"], c["hidden_size"]
+    """Per direction-layer: h_t, c_t over time (torch's own, step by step) and the gates recomputed
+    from them, all in real time order (a reverse direction runs on the flipped input, then flips back)."""
+    H = c["hidden_size"]
     xb = x if x.dim() == 3 else x.unsqueeze(1)  # (T, B, D)
     T, B, _ = xb.shape
     L = c["num_layers"]
-    h0b = torch.zeros(L, B, H, dtype=torch.float64) if h0 is None else (h0 if h0.dim() == 3 else h0.unsqueeze(1))
-    c0b = torch.zeros(L, B, H, dtype=torch.float64) if c0 is None else (c0 if c0.dim() == 3 else c0.unsqueeze(1))
+    nd = 2 if c.get("bidirectional") else 1
+    h0b = torch.zeros(L * nd, B, H, dtype=torch.float64) if h0 is None else (h0 if h0.dim() == 3 else h0.unsqueeze(1))
+    c0b = torch.zeros(L * nd, B, H, dtype=torch.float64) if c0 is None else (c0 if c0.dim() == 3 else c0.unsqueeze(1))
     hidden, cells, gates = [], [], []
     inp = xb
     with torch.no_grad():
         for k in range(L):
-            one = single_layer(m, c, k)
-            hs, cs = [], []
-            h, cc = h0b[k : k + 1], c0b[k : k + 1]
-            for t in range(T):
-                if cell == "lstm":
-                    _, (h, cc) = one(inp[t : t + 1], (h, cc))
-                    cs.append(cc[0])
-                else:
-                    _, h = one(inp[t : t + 1], h)
-                hs.append(h[0])
-            hseq = torch.stack(hs)  # (T, B, H)
-            # The same layer over the whole sequence at once must agree with the step-by-step run.
-            full, _ = one(inp, (h0b[k : k + 1], c0b[k : k + 1]) if cell == "lstm" else h0b[k : k + 1])
-            assert torch.allclose(full, hseq, rtol=0, atol=1e-13), "step-by-step run differs from full run"
-            h_prev = torch.cat([h0b[k : k + 1], hseq[:-1]])
-            W_ih, W_hh = one.weight_ih_l0, one.weight_hh_l0
-            b_ih, b_hh = (one.bias_ih_l0, one.bias_hh_l0) if c["bias"] else (None, None)
-            gx = F.linear(inp, W_ih, b_ih)  # (T, B, G*H)
-            gh = F.linear(h_prev, W_hh, b_hh)
-            g = {}
-            if cell == "lstm":
-                cseq = torch.stack(cs)
-                c_prev = torch.cat([c0b[k : k + 1], cseq[:-1]])
-                zi, zf, zg, zo = (gx + gh).chunk(4, dim=-1)
-                g = {"i": torch.sigmoid(zi), "f": torch.sigmoid(zf), "g": torch.tanh(zg), "o": torch.sigmoid(zo)}
-                c_chk = g["f"] * c_prev + g["i"] * g["g"]
-                assert torch.allclose(c_chk, cseq, rtol=0, atol=1e-13)
-                assert torch.allclose(g["o"] * torch.tanh(c_chk), hseq, rtol=0, atol=1e-13)
-                cells.append(cseq)
-            elif cell == "gru":
-                xr, xz, xn = gx.chunk(3, dim=-1)
-                hr, hz, hn = gh.chunk(3, dim=-1)
-                r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
-                n = torch.tanh(xn + r * hn)
-                g = {"r": r, "z": z, "n": n}
-                assert torch.allclose((1 - z) * n + z * h_prev, hseq, rtol=0, atol=1e-13)
-            hidden.append(hseq)
-            gates.append(g)
-            inp = hseq
+            for d in range(nd):
+                j = k * nd + d
+                one = single_layer(m, c, k, reverse=d == 1)
+                seq = inp.flip(0) if d else inp
+                hseq, cseq, g = one_direction(one, c, seq, h0b[j : j + 1], c0b[j : j + 1])
+                if d:
+                    hseq = hseq.flip(0)
+                    cseq = None if cseq is None else cseq.flip(0)
+                    g = {name: a.flip(0) for name, a in g.items()}
+                hidden.append(hseq)
+                if cseq is not None:
+                    cells.append(cseq)
+                gates.append(g)
+            inp = torch.cat(hidden[-nd:], dim=-1)
     unb = (lambda a: a) if x.dim() == 3 else (lambda a: a[:, 0])
     return (
         [unb(a) for a in hidden],
@@ -223,14 +266,20 @@ def layer_by_layer(m: nn.Module, c: dict, x, h0, c0):
     )
 
 
+def final_states(seqs: list, nd: int):
+    """h_n (or c_n) from per direction-layer sequences in real time order: a reverse direction ends at t = 1."""
+    return torch.stack([s[0] if j % nd else s[-1] for j, s in enumerate(seqs)])
+
+
 def make(c: dict) -> dict[str, np.ndarray]:
     seed = zlib.crc32(c["name"].encode())
     torch.manual_seed(seed)
     m = build(c)
     rng = np.random.default_rng(seed)
     T, B, D, H, L = c["T"], c["B"], c["input_size"], c["hidden_size"], c["num_layers"]
+    nd = 2 if c.get("bidirectional") else 1
     lead = (T, B) if B else (T,)
-    state_shape = (L, B, H) if B else (L, H)
+    state_shape = (L * nd, B, H) if B else (L * nd, H)
 
     def tensor(shape, grad=False):
         return torch.tensor(rng.standard_normal(shape), dtype=torch.float64, requires_grad=grad)
@@ -239,7 +288,7 @@ def make(c: dict) -> dict[str, np.ndarray]:
     h0 = tensor(state_shape, grad=True) if c["has_h0"] else None
     c0 = tensor(state_shape, grad=True) if c["has_c0"] else None
     up = {
-        "d_output": tensor(lead + (H,)),
+        "d_output": tensor(lead + (nd * H,)),
         "d_h_n": tensor(state_shape),
         "d_c_n": tensor(state_shape) if c["cell"] == "lstm" else None,
     }
@@ -256,10 +305,10 @@ def make(c: dict) -> dict[str, np.ndarray]:
     hidden, cells, gates = layer_by_layer(m, c, x.detach(), None if h0 is None else h0.detach(), c0)
     with torch.no_grad():
         # torch's own layer-by-layer run must reproduce the stacked module's results.
-        assert torch.allclose(hidden[-1], output, rtol=0, atol=1e-13)
-        assert torch.allclose(torch.stack([h[-1] for h in hidden]), h_n, rtol=0, atol=1e-13)
+        assert torch.allclose(torch.cat(hidden[-nd:], dim=-1), output, rtol=0, atol=1e-13)
+        assert torch.allclose(final_states(hidden, nd), h_n, rtol=0, atol=1e-13)
         if c_n is not None:
-            assert torch.allclose(torch.stack([cc[-1] for cc in cells]), c_n, rtol=0, atol=1e-13)
+            assert torch.allclose(final_states(cells, nd), c_n, rtol=0, atol=1e-13)
 
     def np64(t):
         return np.ascontiguousarray(t.detach().numpy().astype(np.float64))
@@ -275,7 +324,7 @@ def make(c: dict) -> dict[str, np.ndarray]:
     arrays["h_n"] = np64(h_n)
     if c_n is not None:
         arrays["c_n"] = np64(c_n)
-    for k in range(L):
+    for k in range(L * nd):
         arrays[f"hidden.{k}"] = np64(hidden[k])
         if cells:
             arrays[f"cell.{k}"] = np64(cells[k])

@@ -48,13 +48,16 @@ def compare(case: dict) -> tuple[dict[str, float], dict[str, float]]:
     a = _load(case)
     sd = {k[3:]: v for k, v in a.items() if k.startswith("sd.")}
     params = rnnviz.from_state_dict(sd, cell=case["cell"], nonlinearity=case["nonlinearity"])
+    assert params.bidirectional == case["bidirectional"] and params.num_layers == case["num_layers"]
+    assert [k for k in rnnviz.to_state_dict(params) if k in sd] == list(sd), "torch's key order"
     trace = rnnviz.forward(params, a["x"], a.get("h0"), a.get("c0"))
     grads = rnnviz.backward(params, trace, a.get("d_output"), a.get("d_h_n"), a.get("d_c_n"), truncate=case["truncate"])
+    assert trace.num_directions == grads.params.num_directions == (2 if case["bidirectional"] else 1)
 
     fwd = {"output": _forward_err(trace.output, a["output"]), "h_n": _forward_err(trace.h_n, a["h_n"])}
     if case["cell"] == "lstm":
         fwd["c_n"] = _forward_err(trace.c_n, a["c_n"])
-    for k in range(case["num_layers"]):
+    for k in range(case["num_layers"] * (2 if case["bidirectional"] else 1)):  # direction-layers, torch's order
         fwd[f"hidden.{k}"] = _forward_err(trace.hidden[k], a[f"hidden.{k}"])
         if case["cell"] == "lstm":
             fwd[f"cell.{k}"] = _forward_err(trace.cell[k], a[f"cell.{k}"])
@@ -126,6 +129,22 @@ def test_manifest_coverage():
     assert any(c["upstream"] == ["d_h_n", "d_c_n"] for c in lstm), "lstm: final states only"
     assert any(c["truncate"] and c["T"] % c["truncate"] for c in CASES), "truncation with a partial last chunk"
     assert any(c["T"] == 1 for c in CASES) and any(c["B"] == 1 for c in CASES)
+
+
+def test_manifest_covers_bidirectional():
+    """bidirectional=True for every cell: 1 and 2 layers, batched or not, with and without h0 and biases."""
+    bidi = [c for c in CASES if c["bidirectional"]]
+    for kind in ("rnn-tanh", "rnn-relu", "lstm", "gru"):
+        cell, _, nl = kind.partition("-")
+        cs = [c for c in bidi if c["cell"] == cell and c["nonlinearity"] == (nl or "tanh")]
+        assert {c["num_layers"] for c in cs} >= {1, 2}, kind
+        assert {c["B"] is None for c in cs} == {True, False}, f"{kind}: batched and unbatched"
+        assert {c["has_h0"] for c in cs} == {True, False}, f"{kind}: with and without h0"
+        assert {c["bias"] for c in cs} == {True, False}, f"{kind}: with and without biases"
+        assert any("d_output" in c["upstream"] and "d_h_n" in c["upstream"] for c in cs), f"{kind}: all upstream"
+        assert not any(c["truncate"] for c in cs), "torch has no truncated BPTT for a bidirectional layer"
+    assert any(c["has_c0"] and "d_c_n" in c["upstream"] for c in bidi if c["cell"] == "lstm")
+    assert any(c["num_layers"] == 3 for c in bidi) and any(c["T"] == 1 for c in bidi)
 
 
 def worst_errors() -> tuple[tuple[float, str], tuple[float, str]]:

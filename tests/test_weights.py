@@ -10,6 +10,7 @@ import struct
 import tracemalloc
 import zipfile
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,11 +22,12 @@ from rnnviz.cells import NONLINEARITIES
 from rnnviz.weights import MAX_FILE_BYTES, MAX_PARAMETERS
 
 D, H = 3, 4  # all sizes differ, so a transposed matrix fails loudly
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "torch"
 
 
-def state_dict(cell: str = "rnn", num_layers: int = 1, **changes) -> dict:
+def state_dict(cell: str = "rnn", num_layers: int = 1, bidirectional: bool = False, **changes) -> dict:
     """A valid state_dict with some entries replaced (None deletes the key)."""
-    sd = to_state_dict(init_params(cell, D, H, num_layers, seed=1))
+    sd = to_state_dict(init_params(cell, D, H, num_layers, seed=1, bidirectional=bidirectional))
     sd.update(changes)
     return {k: v for k, v in sd.items() if v is not None}
 
@@ -114,6 +116,10 @@ GOOD_JSON = js(json_doc("rnn"))
 RNN_ARRAYS = state_dict("rnn")
 LSTM_ARRAYS = state_dict("lstm")
 BOMB_HEADER = npy(f8_header((10,)), bytes(80))
+BIDI_ARRAYS = state_dict("rnn", 2, bidirectional=True)
+BIDI_DOC = {"cell": "rnn", "state_dict": {k: v.tolist() for k, v in BIDI_ARRAYS.items()}}
+REVERSE_L0_ONLY = npz({k: v for k, v in BIDI_ARRAYS.items() if not k.endswith("_l1_reverse")})
+ONLY_REVERSE_L1 = npz({k: v for k, v in BIDI_ARRAYS.items() if not k.endswith("_l1")})
 
 
 # (id, file name, bytes, a substring the message must hold)
@@ -134,8 +140,8 @@ HOSTILE = [
     ("pickle renamed npz", "w.npz", b"\x80\x04\x95" + bytes(40), "damaged"),
     ("torch.save zip", "w.npz", one_member(b"\x80\x02}q\x00.", "archive/data.pkl"), "torch.save"),
     ("zip without entries", "w.npz", build_zip([]), "empty"),
-    ("too many directory signatures", "w.npz", b"PK\x01\x02" * 300, "too many entries"),
-    ("too many members", "w.npz", npz({f"x{i}": Z(1) for i in range(80)}), "80 entries"),
+    ("too many directory signatures", "w.npz", b"PK\x01\x02" * 600, "too many entries"),
+    ("too many members", "w.npz", npz({f"x{i}": Z(1) for i in range(140)}), "140 entries"),
     ("member not .npy", "w.npz", with_member(GOOD_NPZ, "notes.txt", b"hi"), "not a .npy"),
     ("member twice", "w.npz", build_zip([zip_entry("weight_hh_l0.npy", b"x")] * 2), "twice"),
     ("encrypted member", "w.npz", one_member(b"x", flags=1), "encrypted"),
@@ -165,7 +171,14 @@ HOSTILE = [
     ("missing weight_ih_l0", "w.npz", sd_npz(weight_ih_l0=None), "missing key weight_ih_l0"),
     ("missing weight_hh_l0", "w.npz", sd_npz(weight_hh_l0=None), "weight_hh_l0"),
     ("unknown key", "w.npz", sd_npz(foo=Z(1)), "unexpected key 'foo'"),
-    ("bidirectional key", "w.npz", sd_npz(weight_hh_l0_reverse=Z((H, H))), "bidirectional"),
+    ("reverse key without its pair", "w.npz", sd_npz(weight_hh_l0_reverse=Z((H, H))), "missing key weight_ih_l0_rev"),
+    ("reverse keys for layer 0 only", "w.npz", REVERSE_L0_ONLY, "'_reverse' keys for every layer.*not for layer 1"),
+    ("only reverse keys in layer 1", "w.npz", ONLY_REVERSE_L1, "layer 1 has only '_reverse' keys"),
+    ("reverse key of a missing layer", "w.npz", sd_npz(weight_hh_l2_reverse=Z((H, H))), "layer 1 is missing"),
+    ("reverse layer 1 reads H inputs", "w.npz", npz(BIDI_ARRAYS | {"weight_ih_l1": Z((H, H))}), "must have 8 columns"),
+    ("reverse weight_hh shape", "w.npz", npz(BIDI_ARRAYS | {"weight_hh_l0_reverse": Z((H, D))}), "hh_l0_reverse"),
+    ("17 bidirectional layers", "w.npz", npz(state_dict("rnn", 17, bidirectional=True)), "at most 130"),
+    ("misspelt reverse suffix", "w.npz", sd_npz(weight_hh_l0_backward=Z((H, H))), "unexpected key"),
     ("gate multiple 2", "w.npz", sd_npz(weight_hh_l0=Z((2 * H, H))), "gate multiple of 2"),
     ("rows not a multiple", "w.npz", sd_npz(weight_hh_l0=Z((H + 1, H))), "cannot tell the cell"),
     ("cell contradicts shapes", "w.npz", npz({**RNN_ARRAYS, "cell": np.array("lstm")}), "says the cell is 'lstm'"),
@@ -220,6 +233,9 @@ HOSTILE = [
     ("json duplicate key", "w.json", b'{"state_dict": {}, "state_dict": {}}', "appears twice"),
     ("json cell contradicts", "w.json", js({**json_doc("gru"), "cell": "lstm"}), "says the cell is 'lstm'"),
     ("json cell a number", "w.json", js({**json_doc(), "cell": 1}), '"cell" must be one of'),
+    ("json says bidirectional", "w.json", js({**json_doc(), "bidirectional": True}), "has no '_reverse' keys"),
+    ("json denies bidirectional", "w.json", js({**BIDI_DOC, "bidirectional": False}), "has '_reverse' keys"),
+    ("json bidirectional a string", "w.json", js({**json_doc(), "bidirectional": "yes"}), "true or false"),
     ("json empty lists", "w.json", sd_json({"weight_ih_l0": [], "weight_hh_l0": []}), "weight_hh_l0"),
     ("json missing layer 0", "w.json", sd_json({"weight_ih_l1": [[1]], "weight_hh_l1": [[1]]}), "weight_hh_l0"),
     # file names
@@ -277,6 +293,44 @@ def test_round_trip_is_exact(cell, nonlinearity, num_layers, fmt):
     loaded = load_weights(dump_weights(params, fmt), f"w.{fmt}")
     assert loaded == params
     assert (loaded.cell, loaded.nonlinearity, loaded.num_layers) == (cell, nonlinearity, num_layers)
+
+
+@pytest.mark.parametrize("fmt", ["npz", "json"])
+@pytest.mark.parametrize("num_layers", [1, 2, 3])
+@pytest.mark.parametrize("cell, nonlinearity", CONFIGS)
+def test_bidirectional_round_trip_is_exact(cell, nonlinearity, num_layers, fmt):
+    params = init_params(cell, D, H, num_layers, nonlinearity=nonlinearity, seed=num_layers, bidirectional=True)
+    data = dump_weights(params, fmt)
+    loaded = load_weights(data, f"w.{fmt}")
+    assert loaded == params and loaded.bidirectional
+    assert (loaded.cell, loaded.nonlinearity, loaded.num_layers, len(loaded.layers)) == (
+        cell,
+        nonlinearity,
+        num_layers,
+        2 * num_layers,
+    )
+    if fmt == "json":
+        doc = json.loads(data)
+        assert doc["bidirectional"] is True
+        del doc["bidirectional"]  # the keys alone tell it
+        assert load_weights(js(doc), "w.json") == params
+
+
+def test_bidirectional_keys_come_in_torchs_order():
+    params = init_params("lstm", D, H, 2, seed=4, bidirectional=True)
+    names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+    torch_order = [f"{n}_l{k}{s}" for k in range(2) for s in ("", "_reverse") for n in names]
+    assert list(to_state_dict(params)) == torch_order
+    assert list(json.loads(dump_weights(params, "json"))["state_dict"]) == torch_order
+    assert to_state_dict(params)["weight_ih_l1_reverse"].shape == (4 * H, 2 * H)
+    assert "bidirectional" not in json.loads(dump_weights(init_params("lstm", D, H), "json"))  # as before
+
+
+def test_the_largest_bidirectional_network_fits_the_member_cap():
+    params = init_params("rnn", 1, 1, 16, bidirectional=True)  # 16 layers x 2 directions x 4 arrays + 2 entries
+    assert load_weights(dump_weights(params, "npz"), "w.npz") == params
+    with pytest.raises(ValueError, match="17 layers"):
+        dump_weights(init_params("rnn", 1, 1, 17, bidirectional=True), "npz")
 
 
 @pytest.mark.parametrize("fmt", ["npz", "json"])
@@ -347,6 +401,17 @@ def test_torch_savez_layout_loads_with_the_inferred_cell(cell):
     assert (params.cell, params.nonlinearity, params.num_layers, params.hidden_size) == (cell, "tanh", 2, H)
     assert params == from_state_dict({k: v.astype(np.float64) for k, v in sd.items()}, cell)
     assert params.layers[0].W_ih.dtype == np.float64 and params.layers[0].W_ih.flags.writeable
+
+
+def test_torch_bidirectional_fixture_loads_from_its_savez_layout():
+    """A real torch bidirectional state_dict (from the fixtures), saved the way a torch user would."""
+    with np.load(FIXTURES / "gru_L2bi_T5_unb_D2H3_h0_nobias_up-all.npz", allow_pickle=False) as f:
+        sd = {k[3:]: f[k].astype(np.float32) for k in f.files if k.startswith("sd.")}
+    assert list(sd)[4:6] == ["weight_ih_l1", "weight_hh_l1"] and len(sd) == 8  # no biases: bias=False
+    params = load_weights(npz(sd), "bigru.npz")
+    assert params.bidirectional and (params.cell, params.num_layers, params.hidden_size) == ("gru", 2, 3)
+    assert params == from_state_dict({k: v.astype(np.float64) for k, v in sd.items()})
+    assert not params.layers[3].b_ih.any()
 
 
 def test_torch_layout_without_biases_means_zero_biases():
