@@ -58,7 +58,7 @@ def seeded_params(cell: str, D: int, H: int, L: int, seed: int, scale: float, pr
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def uploaded_params(data: bytes, filename: str) -> rnnviz.Params:
-    return rnnviz.load_weights(data, filename)
+    return rnnviz.require_unidirectional(rnnviz.load_weights(data, filename), "the Unfolded page")
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
