@@ -9,6 +9,8 @@ order, both biases), so weights copy one to one::
     grads = rnnviz.backward(params, trace, d_output)
 """
 
+from . import architectures, examples
+from .architectures import WIRING_LABELS, WIRINGS, Model, OutputLayer, WiringGrads, WiringTrace
 from .backward import Grads, backward
 from .cells import (
     CELLS,
@@ -22,6 +24,7 @@ from .cells import (
     rnn_step,
     sigmoid,
 )
+from .examples import EXAMPLES, make_example
 from .forward import LayerTrace, Trace, forward
 from .graph import (
     GraphvizUnavailable,
@@ -40,6 +43,16 @@ from .train import EpochInfo, FitConfig, FitResult, Prediction, Readout, StopTra
 from .weights import dump_weights, from_state_dict, load_weights, to_state_dict
 
 __all__ = [
+    "architectures",
+    "examples",
+    "WIRINGS",
+    "WIRING_LABELS",
+    "Model",
+    "OutputLayer",
+    "WiringGrads",
+    "WiringTrace",
+    "EXAMPLES",
+    "make_example",
     "unfolded_graph",
     "render_svg",
     "render",

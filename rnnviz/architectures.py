@@ -113,25 +113,16 @@ class Model:
 
     @property
     def num_layers(self) -> int:
-        return _num_layers(self.encoder)
+        return self.encoder.num_layers  # as torch counts them: a bidirectional layer is one
 
     @property
     def bidirectional(self) -> bool:
-        return _bidirectional(self.encoder)
+        return self.encoder.bidirectional
 
     @property
     def readout_size(self) -> int:
         """H_in, the width of the state the output layer reads: H, or 2H when bidirectional."""
         return self.hidden_size * (2 if self.bidirectional else 1)
-
-
-def _bidirectional(params: Params) -> bool:
-    return bool(getattr(params, "bidirectional", False))
-
-
-def _num_layers(params: Params) -> int:
-    # a bidirectional stack may keep both directions' layers; h_n has (1 or 2) * L rows either way
-    return params.num_layers
 
 
 def validate_model(model: Model) -> None:
@@ -165,7 +156,7 @@ def validate_model(model: Model) -> None:
         enc.nonlinearity,
         enc.hidden_size,
         enc.num_layers,
-    ) or _bidirectional(dec):
+    ) or dec.bidirectional:
         raise ValueError(
             "the decoder must have the encoder's cell, nonlinearity, hidden size and layers "
             "(the encoder's final state becomes the decoder's first)"
@@ -225,11 +216,7 @@ def init_model(
         raise ValueError(
             f"bidirectional is only for many_to_one and many_to_many, not {wiring} (its steps must run forward in time)"
         )
-    extra = {"bidirectional": True} if bidirectional else {}
-    try:
-        encoder = init_params(cell, D, H, L, nonlinearity=nonlinearity, seed=seed, **extra)
-    except TypeError:
-        raise ValueError("this version of rnnviz has no bidirectional layers") from None
+    encoder = init_params(cell, D, H, L, nonlinearity=nonlinearity, seed=seed, bidirectional=bool(bidirectional))
     decoder = None
     if wiring == "encoder_decoder":
         decoder = init_params(cell, O, H, L, nonlinearity=nonlinearity, seed=_subseed(seed, 1))

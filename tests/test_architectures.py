@@ -3,7 +3,6 @@ output layer, the wirings' structural properties, and input validation."""
 
 from __future__ import annotations
 
-import inspect
 import math
 
 import numpy as np
@@ -15,10 +14,6 @@ from rnnviz import examples as ex
 
 D, H, O = 3, 2, 4  # all different, so a transposed matrix fails loudly
 T_IN, T_OUT, B = 3, 4, 2
-HAS_BIDIRECTIONAL = "bidirectional" in inspect.signature(rnnviz.init_params).parameters
-needs_bidirectional = pytest.mark.skipif(
-    not HAS_BIDIRECTIONAL, reason="rnnviz.init_params has no bidirectional argument yet (another engineer's change)"
-)
 
 
 def _inputs(wiring, batched, rng):
@@ -137,7 +132,6 @@ def test_relu_rnn_gradients():
     _check_gradients(model, x, rng.normal(size=(T_IN, O)))
 
 
-@needs_bidirectional
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("wiring", arch.BIDIRECTIONAL_WIRINGS)
 def test_bidirectional_gradients(wiring, cell):
@@ -150,7 +144,6 @@ def test_bidirectional_gradients(wiring, cell):
     _check_gradients(model, x, _target(model, wtrace, rng), h0=h0, c0=c0)
 
 
-@needs_bidirectional
 def test_bidirectional_many_to_one_reads_both_ends():
     """The forward direction's h_T and the reverse direction's state after reading x_1."""
     rng = np.random.default_rng(23)
@@ -511,7 +504,6 @@ def test_training_is_seeded_and_stoppable():
     assert len(ex.train(model, data, steps=50, callback=stop)[1]["loss"]) == 2
 
 
-@needs_bidirectional
 def test_bidirectional_sentiment_trains():
     data = ex.make_example("sentiment", n=128, seed=0)
     model = ex.example_model(data.info, bidirectional=True, seed=0)
