@@ -362,6 +362,8 @@ def _run_one_to_many(model: Model, x, steps_out, h0, c0) -> WiringTrace:
     v = _as_array("x", x, (1, 2))
     if v.shape[-1] != model.input_size:
         raise ValueError(f"the input vector has {v.shape[-1]} values but the model's input size is {model.input_size}")
+    if v.ndim == 2 and v.shape[0] < 1:
+        raise ValueError("the batch is empty")
     if steps_out is None:
         raise ValueError("one_to_many needs steps_out, the number of outputs to generate")
     T = _check_steps_out(steps_out)

@@ -293,6 +293,8 @@ def _m(wiring="many_to_many", **kw):
         (lambda: arch.run(_m("one_to_many"), np.ones(D), steps_out=0), "steps_out"),
         (lambda: arch.run(_m("one_to_many"), np.ones(D), steps_out=61), "steps_out"),
         (lambda: arch.run(_m("one_to_many"), np.ones(D + 1), steps_out=2), "input size"),
+        (lambda: arch.run(_m("one_to_many"), np.ones((0, D)), steps_out=2), "batch is empty"),
+        (lambda: arch.run(_m(), np.ones((2, 0, D))), "batch is empty"),
         (lambda: arch.run(_m("encoder_decoder"), np.ones((2, D)), steps_out=99), "steps_out"),
         (lambda: arch.run(_m(), np.ones((2, D)), teacher=np.ones((2, O))), "teacher forcing is only"),
         (lambda: arch.run(_m("encoder_decoder"), np.ones((2, D)), teacher=np.ones((2, O + 1))), "teacher must"),
