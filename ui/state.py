@@ -20,11 +20,17 @@ def settings() -> dict[str, object]:
     return st.session_state["settings"]
 
 
-def load_url(page: str) -> None:
-    """Apply query parameters that came from outside (a link), then show what was refused."""
+def load_url(page: str) -> bool:
+    """Apply query parameters that came from outside (a link), then show what was refused.
+
+    Returns whether a link was applied. A rerun from this page's own widgets is never a link:
+    it carries the URL as the browser last heard it, which can lag the app's latest write.
+    """
     use_app_navigation()
     query = st.query_params.to_dict()
-    if query and query != st.session_state.get("_written_query"):
+    on_page = any(f"{page}:{name}" in st.session_state for name in settings())  # widgets drawn last run
+    from_link = bool(query) and not on_page and query != st.session_state.get("_written_query")
+    if from_link:
         values, notices = share.parse_query(query)
         settings().update(values)
         for name in values:
@@ -34,6 +40,7 @@ def load_url(page: str) -> None:
     notices = st.session_state.pop("_notices", [])
     if notices:
         st.warning("Some link parameters were adjusted:\n\n" + "\n".join(f"- {literal(n)}" for n in notices))
+    return from_link
 
 
 def widget(page: str, name: str, fn, label: str, **kwargs):
@@ -55,6 +62,7 @@ def set_value(page: str, name: str, value) -> None:
 def write_url(names) -> None:
     """Mirror this page's settings into the URL, so a copied link reproduces the view."""
     query = share.to_query(settings(), names)
-    if st.query_params.to_dict() != query:
+    # the browser may hold our last write rather than the URL this run came with
+    if query != st.query_params.to_dict() or query != st.session_state.get("_written_query"):
         st.query_params.from_dict(query)
     st.session_state["_written_query"] = query
