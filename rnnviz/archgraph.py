@@ -55,7 +55,7 @@ from .graph import (
 from .numerics import quiet_overflow
 
 DEFAULT_MAX_STEPS = 8  # visible steps per sequence (the encoder's and the decoder's each)
-NODE_WIDTH, NODE_HEIGHT = "0.75", "0.5"  # inches, in every wiring, so that drawings compare
+NODE_WIDTH, NODE_HEIGHT = "0.5", "0.5"  # inches, in every wiring, so that drawings compare
 # Every step of a row uses the same weights: one colour each. The reverse direction and the
 # decoder have weights of their own (a second colour pair; no wiring has both).
 WEIGHT_COLOR = {"W_ih": "#b85450", "W_hh": "#6c8ebf", "W_hy": "#4d8a2a", "W_ih2": "#d79b00", "W_hh2": "#9673a6"}
@@ -174,7 +174,6 @@ class _Drawing:
     rows: list[dict[tuple, str]] = field(default_factory=list)  # bottom to top: column -> node, rank=same
     named: set[str] = field(default_factory=set)  # weights already named on an edge
     name_weights: bool = True
-    compact: bool = False
 
     def node(self, n: _Node) -> str:
         self.nodes[n.id] = n
@@ -188,16 +187,14 @@ class _Drawing:
     def weight(self, weight: str, html_name: str, key: str, flat: bool = False) -> dict[str, str]:
         """An edge's colour by the weight it uses; the weight's name on its first edge only.
 
-        An edge within a row (``flat``) gets an external label: a label would change dot's
-        order of the row. So does every edge of a ``compact`` drawing, whose labels would
-        widen the columns (the bidirectional rows, crossed by edges between non-adjacent rows).
+        Between rows the name is an external label (``xlabel``), placed after the layout: a
+        label would bend its edge around it and widen its column. Within a row (``flat``) it
+        is a label, which dot puts beside the edge, clear of it.
         """
         attrs = {"color": WEIGHT_COLOR[weight]}
         if self.name_weights and key not in self.named:
             self.named.add(key)
-            attrs.update(
-                {"xlabel" if flat or self.compact else "label": f"<{html_name}>", "fontcolor": WEIGHT_COLOR[weight]}
-            )
+            attrs.update({"label" if flat else "xlabel": f"<{html_name}>", "fontcolor": WEIGHT_COLOR[weight]})
         return attrs
 
 
@@ -350,7 +347,7 @@ class _Inputs:
 class _Builder:
     def __init__(self, shape: Wiring, num: _Numbers | None, limit: int, name_weights: bool):
         self.shape, self.num, self.limit = shape, num, limit
-        self.d = _Drawing(name_weights=name_weights, compact=True)
+        self.d = _Drawing(name_weights=name_weights)
         self.dirs = 2 if shape.bidirectional else 1
         self.enc_dec = shape.name == "encoder_decoder"
         self.show = num is not None and num.values
@@ -608,7 +605,7 @@ def _columns(part: str, visible: list[int], _gaps, *, start: bool = False, end: 
 
 def _context_attrs(k: int, L: int) -> dict[str, str]:
     text = "context" + (f" (layer {k + 1})" if L > 1 else "")
-    return {"color": CONTEXT_COLOR, "penwidth": "2.4", "xlabel": text, "fontcolor": CONTEXT_COLOR}
+    return {"color": CONTEXT_COLOR, "penwidth": "2.4", "label": text, "fontcolor": CONTEXT_COLOR}
 
 
 # ----- legend and Graphviz output
@@ -620,21 +617,22 @@ def _legend(shape: Wiring, grads: bool, title: str | None) -> str:
     def weight(key: str, which: str, sup: str = "") -> str:
         return f'<FONT COLOR="{WEIGHT_COLOR[key]}">{_weight_html(which, sup, "")}</FONT>'
 
-    names = [weight("W_ih", "ih") + " input", weight("W_hh", "hh") + " recurrent"]
+    sp = "&#160;"  # a space an SVG viewer keeps at the start of a text run
+    names = [weight("W_ih", "ih") + sp + "input", weight("W_hh", "hh") + sp + "recurrent"]
     if shape.bidirectional:
-        names += [weight("W_ih2", "ih", "←") + ", " + weight("W_hh2", "hh", "←") + " reverse direction"]
+        names += [weight("W_ih2", "ih", "←") + "," + sp + weight("W_hh2", "hh", "←") + sp + "reverse direction"]
     if shape.name == "encoder_decoder":
         names = [
-            weight("W_ih", "ih") + ", " + weight("W_hh", "hh") + " encoder",
-            weight("W_ih2", "ih", "dec") + ", " + weight("W_hh2", "hh", "dec") + " decoder",
+            weight("W_ih", "ih") + "," + sp + weight("W_hh", "hh") + sp + "encoder",
+            weight("W_ih2", "ih", "dec") + "," + sp + weight("W_hh2", "hh", "dec") + sp + "decoder",
         ]
-    names.append(weight("W_hy", "hy") + " output layer")
+    names.append(weight("W_hy", "hy") + sp + "output layer")
     cell = f"{CELL_TITLE[shape.cell]} cells. " if shape.cell else ""
     rows = []
     if title:
         rows.append(f'<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="16">{html.escape(title)}</FONT></TD></TR>')
     rows.append(f'<TR><TD ALIGN="LEFT">{cell}Same colour, same weights at every step:</TD></TR>')
-    rows.append(f'<TR><TD ALIGN="LEFT">{",  ".join(names)}</TD></TR>')
+    rows.append(f'<TR><TD ALIGN="LEFT">{("," + sp + sp).join(names)}</TD></TR>')
     if grads:
         cells = "".join(
             f'<TD WIDTH="40" BGCOLOR="{grad_color(10.0**m)}"><FONT POINT-SIZE="11">{html.escape(text)}</FONT></TD>'
@@ -661,7 +659,7 @@ def _node_attrs(n: _Node) -> dict[str, str]:
     elif n.kind == "op":
         attrs.update(fontsize="13", height="0.36")
     elif "initial" in n.classes:
-        attrs.update(style="rounded,filled,dashed", width="0.5")
+        attrs.update(style="rounded,filled,dashed", width="0.4")
     if "decoder" in n.classes and n.kind == "state":
         attrs["fillcolor"] = DECODER_FILL
     if n.tooltip:
