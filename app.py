@@ -11,6 +11,7 @@ PAGES = [
     st.Page("pages/gates.py", title="Gates and states", icon=":material/tune:", url_path="gates"),
     st.Page("pages/bptt.py", title="Backprop through time", icon=":material/fast_rewind:", url_path="bptt"),
     st.Page("pages/train.py", title="Train a model", icon=":material/model_training:", url_path="train"),
+    st.Page("pages/architectures.py", title="Architectures", icon=":material/hub:", url_path="architectures"),
 ]
 
 st.navigation(PAGES).run()

@@ -46,6 +46,11 @@ PAGES = [
     ("pages/gates.py", "Gates and states", "heatmaps of every gate and state; latch, reset and leaky behaviours."),
     ("pages/bptt.py", "Backprop through time", "why gradients vanish or explode, and how LSTM and GRU cope."),
     ("pages/train.py", "Train a model", "train an RNN, LSTM or GRU on a toy task in the page and look inside it."),
+    (
+        "pages/architectures.py",
+        "Architectures",
+        "one cell wired four ways (many to one, one to many, many to many, encoder-decoder), on toy tasks.",
+    ),
 ]
 for path, label, what in PAGES:
     st.page_link(path, label=f"**{label}**: {what}")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .architectures import FEEDS, MAX_STEPS, WIRINGS
+from .examples import EXAMPLES
 from .presets import CELL_CHOICES, PRESETS
 from .tasks import TASKS, task_options
 
@@ -91,6 +93,15 @@ SETTINGS = {
         Setting("bptt", "int", 0, 0, 200),
         Setting("patience", "int", 0, 0, 50),
         Setting("compare", "bool", False),
+        # wirings (the Architectures page); also cell, hidden, seed, values and grads
+        Setting("wiring", "choice", "many_to_one", choices=WIRINGS),
+        Setting("example", "choice", "sentiment", choices=EXAMPLES),
+        Setting("bidir", "bool", False),
+        Setting("feed", "choice", "every", choices=FEEDS),
+        Setting("length", "int", 8, 1, MAX_STEPS),  # the example's longest sequence, clamped to its own range
+        Setting("item", "int", 1, 0, 50),  # the input: a sequence of the data set, 0 = the typed text
+        Setting("text", "text", ""),
+        Setting("tsteps", "int", 600, 10, 3000),
     ]
 }
 

@@ -1,0 +1,131 @@
+"""The Architectures page in a real browser: the four wirings side by side (SVGs with step
+classes, one scale, readable labels), a change of wiring, and training to completion.
+
+Screenshots go to test-artifacts/ (architectures-*.png).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from conftest import screenshot, wait_for_app
+
+GRAPHS = ".rnnviz-graph svg"
+EXCEPTION = '[data-testid="stException"]'
+PROGRESS = '[data-testid="stProgress"]'
+METRIC = '[data-testid="stMetric"]'
+# per drawing: its title, the steps of its input and output nodes, and its on-screen scale
+DRAWINGS = """() => [...document.querySelectorAll('.rnnviz-graph svg')].map(svg => {
+  const steps = sel => [...new Set([...svg.querySelectorAll(sel)].flatMap(e => [...e.classList])
+    .filter(c => /^step-\\d+$/.test(c)).map(c => +c.slice(5)))].sort((a, b) => a - b);
+  return {
+    title: svg.querySelector('title').textContent,
+    inputs: steps('g.node.input'),
+    encoderInputs: steps('g.node.input.encoder'),
+    outputs: steps('g.node.output'),
+    scale: svg.getBoundingClientRect().width / svg.viewBox.baseVal.width,
+    feedback: svg.querySelectorAll('g.edge.feedback').length,
+    context: svg.querySelectorAll('g.edge.context').length,
+  };
+})"""
+LABEL_PX = """(n) => [...document.querySelectorAll('.rnnviz-graph svg')].slice(0, n).flatMap(svg =>
+  [...svg.querySelectorAll('g.node text')].map(t =>
+    parseFloat(getComputedStyle(t).fontSize) * t.getBoundingClientRect().height / t.getBBox().height))"""
+
+
+def open_page(pg, app_url: str, query: str = "") -> None:
+    pg.goto(app_url)  # a fresh server serves st.navigation's url paths only after app.py has run once
+    wait_for_app(pg)
+    pg.goto(f"{app_url}/architectures{query}")
+    wait_for_app(pg, timeout=60_000)
+    pg.wait_for_selector(GRAPHS, timeout=30_000)
+
+
+def choose(pg, label: str, option: str) -> None:
+    """Pick an option of a selectbox the way a user does: open it, click the option."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    box = pg.get_by_role("combobox", name=label)
+    for _ in range(3):  # a rerun still in flight can close the list right after it opens
+        box.click()
+        try:
+            pg.get_by_role("option", name=option).click(timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            pg.keyboard.press("Escape")
+            wait_for_app(pg)
+    raise AssertionError(f"could not choose {option!r} in {label!r}")
+
+
+def percent(text: str) -> float:
+    """The metric's value: the first line that is a percentage."""
+    return next(float(line[:-1]) for line in text.split("\n") if re.fullmatch(r"[\d.]+%", line.strip()))
+
+
+def tall_screenshot(pg, name: str, height: int = 2600) -> None:
+    """The whole page: Streamlit scrolls inside its own box, so make the window as tall as the page."""
+    pg.set_viewport_size({"width": 1280, "height": height})
+    pg.wait_for_timeout(800)
+    screenshot(pg, name)
+    pg.set_viewport_size({"width": 1280, "height": 800})
+
+
+def test_the_four_wirings_side_by_side(page, app_url):
+    open_page(page, app_url)
+    assert page.locator(EXCEPTION).count() == 0
+    drawings = page.evaluate(DRAWINGS)[:4]
+    assert [d["title"] for d in drawings] == ["many_to_one", "one_to_many", "many_to_many", "encoder_decoder"]
+    m2o, o2m, m2m, ed = drawings
+    assert m2o["inputs"] == [1, 2, 3, 4] and m2o["outputs"] == [4]
+    assert o2m["inputs"] == [1] and o2m["outputs"] == [1, 2, 3, 4]
+    assert m2m["inputs"] == [1, 2, 3, 4] and m2m["outputs"] == [1, 2, 3, 4]
+    assert ed["encoderInputs"] == [1, 2, 3, 4] and ed["outputs"] == [1, 2, 3]
+    assert ed["context"] == 1 and ed["feedback"] == 2
+    scales = [d["scale"] for d in drawings]
+    assert max(scales) - min(scales) < 0.02 * max(scales), f"one scale for the four drawings: {scales}"
+    sizes = page.evaluate(LABEL_PX, 4)
+    print(f"\nside by side at 1280x800: scale {scales[0]:.2f}, node labels {min(sizes):.1f}-{max(sizes):.1f} px")
+    assert min(sizes) >= 12, f"node labels render at {min(sizes):.1f} px"
+    page.wait_for_timeout(800)
+    screenshot(page, "architectures-side-by-side")
+
+
+def test_change_the_wiring_then_train_to_completion(page, app_url):
+    open_page(page, app_url, "?cell=gru")
+    choose(page, "Wiring", "Encoder-decoder")
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.rnnviz-graph svg')].some(s =>
+             s.querySelector('g.node.state.decoder') && s.querySelector('g.node.input.step-1.encoder')
+             && !s.closest('[data-testid="stColumn"]'))""",
+        timeout=60_000,
+    )
+    wait_for_app(page)
+    assert page.locator(EXCEPTION).count() == 0
+    assert page.get_by_role("combobox", name="Application").input_value() == "Letters -> reversed"
+    assert "wiring=encoder_decoder" in page.url and "example=reverse" in page.url
+    start = time.perf_counter()
+    page.get_by_role("button", name="Train").click()
+    page.wait_for_selector(PROGRESS, timeout=30_000)
+    page.get_by_text("Trained for").wait_for(timeout=180_000)
+    print(f"\nreverse: default training in the page took {time.perf_counter() - start:.1f} s")
+    wait_for_app(page, timeout=60_000)
+    page.wait_for_timeout(800)
+    assert page.locator(EXCEPTION).count() == 0
+    assert page.locator(PROGRESS).count() == 0, "the progress bar goes once training is done"
+    metrics = page.locator(METRIC)
+    assert metrics.count() >= 2
+    accuracy, baseline = (percent(metrics.nth(k).inner_text()) for k in (0, 1))
+    assert accuracy > baseline + 30, (accuracy, baseline)
+    titles = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot .gtitle')].map(t => t.textContent)")
+    assert "training loss" in titles
+    tall_screenshot(page, "architectures-trained-reverse")
+
+
+def test_bidirectional_tagging(page, app_url):
+    open_page(page, app_url, "?wiring=many_to_many&bidir=1&hidden=8")
+    assert page.locator(EXCEPTION).count() == 0
+    explore = page.locator(GRAPHS).nth(4)
+    assert explore.locator("g.node.state.reverse").count() > 0
+    assert explore.locator("g.node.output").count() == explore.locator("g.node.input").count()
+    tall_screenshot(page, "architectures-bidirectional")
