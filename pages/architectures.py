@@ -40,8 +40,11 @@ def data(example: str, length: int, seed: int, n: int) -> E.Example:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def item_labels(example: str, length: int, seed: int) -> list[str]:
-    return archfigures.item_labels(data(example, length, seed + 1, TEST_SIZE), ITEMS)
+def item_labels(example: str, length: int, seed: int) -> tuple[list[str], list[str]]:
+    """The offered inputs as "input → answer", and as a user would type them."""
+    test_set = data(example, length, seed + 1, TEST_SIZE)
+    typed = [archfigures.typed_form(test_set.info, E.item(test_set, k)[0]) for k in range(ITEMS)]
+    return archfigures.item_labels(test_set, ITEMS), typed
 
 
 def fresh_model(example: str, cell: str, hidden: int, bidir: bool, feed: str, seed: int) -> A.Model:
@@ -74,6 +77,7 @@ def example_defaults(example: str) -> None:
     state.set_value(PAGE, "length", E.LENGTHS[example][1])
     state.set_value(PAGE, "tsteps", budget_steps(example))
     state.set_value(PAGE, "item", 1)
+    state.set_value(PAGE, "text", "")
 
 
 def wiring_changed() -> None:
@@ -86,11 +90,11 @@ def example_changed() -> None:
     example_defaults(st.session_state[f"{PAGE}:example"])
 
 
-def item_changed(labels: list[str]) -> None:
+def item_changed(typed: list[str]) -> None:
     """Typing starts from the sequence that was shown."""
     s = state.settings()
-    if st.session_state[f"{PAGE}:item"] == 0 and not s["text"] and 1 <= s["item"] <= len(labels):
-        state.set_value(PAGE, "text", labels[s["item"] - 1].split(" → ")[0])
+    if st.session_state[f"{PAGE}:item"] == 0 and not s["text"] and 1 <= s["item"] <= len(typed):
+        state.set_value(PAGE, "text", typed[s["item"] - 1])
 
 
 def request_training() -> None:
@@ -122,8 +126,7 @@ def train(key: tuple, model: A.Model, train_set: E.Example, test_set: E.Example,
 # ---------- the page
 
 query = st.query_params.to_dict()
-from_link = bool(query) and query != st.session_state.get("_written_query")
-state.load_url(PAGE)
+from_link = state.load_url(PAGE)
 s = state.settings()
 if from_link and ("wiring" in query or "example" in query):  # a link to an application gets its own defaults
     if "example" not in query:
@@ -223,7 +226,7 @@ st.subheader(info.title)
 st.markdown(info.description)
 
 # the input: a sequence of the held-out set, or typed
-labels = item_labels(example, length, seed)
+labels, typed = item_labels(example, length, seed)
 item = state.widget(
     PAGE,
     "item",
@@ -232,7 +235,7 @@ item = state.widget(
     options=[*range(1, len(labels) + 1), 0],
     format_func=lambda k: "Type your own…" if k == 0 else f"{k}: {labels[k - 1]}",
     on_change=item_changed,
-    args=(labels,),
+    args=(typed,),
 )
 x = target = None
 if item == 0:
@@ -243,8 +246,11 @@ if item == 0:
     else:
         st.caption("Vocabulary: " + literal(" ".join(info.input_vocab)))
     try:
-        x = E.encode(info, text)
-        st.session_state[f"{PAGE}:good_text:{example}"] = text
+        if text.strip():
+            x = E.encode(info, text)
+            st.session_state[f"{PAGE}:good_text:{example}"] = text
+        else:
+            st.info("Type an input above; until then the first sequence of the list is shown.")
     except ValueError as err:
         st.error(f"This input cannot be used: {literal(err)}.")
         good = st.session_state.get(f"{PAGE}:good_text:{example}")

@@ -9,6 +9,7 @@ baseline. Pure: arrays in, rows and ``go.Figure`` out, no Streamlit.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +54,16 @@ def run_one(model: Model, info: ExampleInfo, x, target=None) -> WiringTrace:
         steps = np.shape(target)[0] if target is not None else np.shape(x)[0]
         return run(model, x, steps_out=steps)
     return run(model, x)
+
+
+def typed_form(info: ExampleInfo, x) -> str:
+    """An input as a user types it, which ``examples.encode`` reads back: the words, or for the
+    wave "amplitude, frequency, phase"."""
+    x = np.asarray(x, dtype=np.float64)
+    if info.name == "wave":
+        a, w, s, c = x
+        return f"{a:.2f}, {w:.2f}, {math.atan2(s, c) % (2 * math.pi):.2f}"
+    return input_text(info, x)
 
 
 def item_labels(example: Example, count: int) -> list[str]:

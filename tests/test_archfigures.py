@@ -99,3 +99,12 @@ def test_item_labels_read_input_and_answer():
         x, target = E.item(example, k)
         letters = E.input_text(example.info, x)
         assert label == f"{letters} → {' '.join(reversed(letters.split()))}"
+
+
+@pytest.mark.parametrize("name", E.EXAMPLES)
+def test_the_typed_form_of_an_input_reads_back_as_that_input(name):
+    example = E.make_example(name, 5, seed=4)
+    for k in range(5):
+        x, _ = E.item(example, k)
+        back = E.encode(example.info, F.typed_form(example.info, x))
+        assert np.allclose(back, x, atol=0.006), "two decimals for the wave's numbers, exact for words"

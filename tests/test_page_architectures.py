@@ -183,6 +183,17 @@ def test_typed_input_and_unknown_words():
     assert "<script>" not in at.session_state[DOT]
 
 
+def test_typing_starts_from_the_shown_input_in_every_application():
+    for example in E.EXAMPLES:
+        at = open_page({"wiring": E.EXAMPLE_WIRING[example], "example": example, "item": "2"})
+        at.selectbox(key="architectures:item").set_value(0).run()
+        assert_clean(at)
+        assert at.text_input(key="architectures:text").value, example
+    at = open_page({"item": "0", "text": ""})
+    assert_clean(at)
+    assert any("Type an input" in i.value for i in at.info)
+
+
 def test_a_typed_wave_vector_draws_its_wave():
     at = open_page({"wiring": "one_to_many", "item": "0", "text": "0.5, 0.5, 1", "length": "20"})
     assert_clean(at)
