@@ -488,3 +488,33 @@ def test_the_reverse_row_sits_above_the_forward_row_in_the_same_columns():
         assert abs(pos[f"x_{t}"][0] - xf) < 1.0 and abs(pos[f"y_{t}"][0] - xf) < 1.0
     assert pos["h_0_1_0"][0] > pos["h_0_1_5"][0], "the reverse direction starts at the right"
     assert pos["h_0_0_0"][0] < pos["h_0_0_1"][0]
+
+
+def numbers_in(text: str) -> np.ndarray:
+    return np.array([float(v) for v in re.findall(r"-?\d+(?:\.\d+)?(?:e[-+]\d+)?", text)])
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+@pytest.mark.parametrize("wiring", A.BIDIRECTIONAL_WIRINGS)
+def test_bidirectional_numbers_agree_with_pytorch(wiring, cell):
+    """A bidirectional stack from a torch fixture: the numbers on both rows are torch's output,
+    forward half then reverse half, and the output reads both directions as torch's h_n."""
+    d = np.load(f"tests/fixtures/torch/{cell}_L1bi_T6_unb_D3H4_noh0_nobias_up-all.npz", allow_pickle=False)
+    sd = {k[3:]: d[k] for k in d.files if k.startswith("sd.")}
+    encoder = rnnviz.from_state_dict(sd, cell=cell)
+    rng = np.random.default_rng(5)
+    output = A.OutputLayer(rng.normal(size=(3, 8)), rng.normal(size=3))
+    model = A.Model(wiring, encoder, output, softmax=True)
+    wt = A.run(model, d["x"])
+    dot = ag.wiring_graph(wiring, trace=wt, output_names=("a", "b", "c")).source
+    nodes, _ = parse(dot)
+    tooltips = {m.group(1): m.group(2) for m in re.finditer(r'^\t(\w+) \[.*tooltip="([^"]*)"', dot, re.M)}
+    for t in range(1, 7):
+        forward = numbers_in(tooltips[f"h_0_0_{t}"].split("\\n")[1])  # "= [h values]", then the LSTM's c
+        reverse = numbers_in(tooltips[f"h_0_1_{t}"].split("\\n")[1])
+        assert np.allclose(forward, d["output"][t - 1, :4], rtol=5e-3, atol=1e-3)
+        assert np.allclose(reverse, d["output"][t - 1, 4:], rtol=5e-3, atol=1e-3)
+    top = d["output"] if wiring == "many_to_many" else np.concatenate([d["h_n"][0], d["h_n"][1]])[None]
+    p = softmax(top @ output.W_hy.T + output.b_y)
+    for i, node in enumerate([f"y_{t}" for t in range(1, 7)] if wiring == "many_to_many" else ["y_6"]):
+        assert nodes[node][0][1] == f"{'abc'[int(p[i].argmax())]} {p[i].max():.2f}"
