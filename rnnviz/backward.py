@@ -7,6 +7,11 @@ step and layer, and (lazily) the norms of the Jacobian products ||dh_T/dh_t||.
 
 Truncated BPTT with ``truncate=k`` cuts the sequence into chunks of k steps and stops the
 gradient at chunk boundaries, exactly like detaching the state every k steps in torch.
+
+Speed: the loop runs backwards a block of steps at a time (about 512 kB of gate gradients):
+a block's local derivatives are computed together, in cache, then its steps one by one, and
+then its share of the parameter gradients and of dL/dx in a few large matrix products. No
+(T, B, G*H) array is made, and no step allocates memory.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .cells import LayerParams, Params, activation_slope
+from .cells import GATE_COUNT, LayerParams, Params, activation_slope
 from .forward import LayerTrace, Trace
 from .numerics import quiet_overflow, row_norms
 
@@ -177,38 +182,51 @@ def backward(
 def _layer_backward(cell, nonlinearity, lp: LayerParams, lt: LayerTrace, batched, d_above, dh_last, dc_last, truncate):
     """BPTT through one layer. All arrays (T, B, .). Returns the parameter gradients,
     dL/dx (T, B, D), dL/dh_t and dL/dc_t (T, B, H), and dL/dh_0, dL/dc_0 (B, H)."""
-    x, h_prev, h = (_batch(a, batched) for a in (lt.x, lt.h_prev, lt.h))
-    T, B, H = h.shape
-    dh_ext = d_above.copy()
-    dh_ext[T - 1] += dh_last
-    dZx, dZh, dh_rec, dc_rec, dh_next, dc_next = _recurrence(
-        cell, nonlinearity, lp, lt, batched, dh_ext, dc_last, truncate
+    x, h_prev = _batch(lt.x, batched), _batch(lt.h_prev, batched)
+    T, B, D = x.shape
+    H = h_prev.shape[-1]
+    grads = LayerParams(*(np.zeros_like(a) for a in (lp.W_ih, lp.W_hh, lp.b_ih, lp.b_hh)))
+    dx = np.empty((T, B, D))
+
+    def accumulate(s: int, e: int, dZx: np.ndarray, dZh: np.ndarray | None) -> None:
+        """Add steps s..e-1's share to the parameter gradients and fill their dL/dx."""
+        dZx2 = dZx.reshape((e - s) * B, -1)  # (rows, G*H)
+        dZh2 = dZx2 if dZh is None else dZh.reshape((e - s) * B, -1)
+        grads.W_ih[...] += dZx2.T @ x[s:e].reshape(-1, D)
+        grads.W_hh[...] += dZh2.T @ h_prev[s:e].reshape(-1, H)
+        grads.b_ih[...] += dZx2.sum(axis=0)
+        if dZh is not None:
+            grads.b_hh[...] += dZh2.sum(axis=0)
+        np.matmul(dZx2, lp.W_ih, out=dx[s:e].reshape(-1, D))
+
+    dh_rec, dc_rec, dh_first, dc_first = _recurrence(
+        cell, nonlinearity, lp, lt, batched, d_above, dh_last, dc_last, truncate, accumulate
     )
-    x2, hp2 = x.reshape(T * B, -1), h_prev.reshape(T * B, H)
-    dZx2 = dZx.reshape(T * B, -1)
-    dZh2 = dZx2 if dZh is None else dZh.reshape(T * B, -1)
-    grads = LayerParams(
-        W_ih=dZx2.T @ x2,
-        W_hh=dZh2.T @ hp2,
-        b_ih=dZx2.sum(axis=0),
-        b_hh=dZh2.sum(axis=0),
-    )
-    dx = (dZx2 @ lp.W_ih).reshape(T, B, -1)  # (T, B, D)
-    return grads, dx, dh_rec, dc_rec, dh_next, dc_next
+    if cell != "gru":  # rnn and lstm: the input and hidden sides share their pre-activations
+        grads.b_hh[...] = grads.b_ih
+    return grads, dx, dh_rec, dc_rec, dh_first, dc_first
 
 
-def _recurrence(cell, nonlinearity, lp, lt, batched, dh_ext, dc_last, truncate):
-    """The backward loop over time. Returns dZx (T, B, G*H), the gradient of the input-side
-    pre-activations, dZh (the hidden-side ones, GRU only, else None), dL/dh_t, dL/dc_t, and
-    the gradients reaching h_0 and c_0."""
-    view = {name: _batch(getattr(lt, name), batched) for name in ("h_prev", "h", "c_prev", "c", "hn")}
+def _recurrence(cell, nonlinearity, lp, lt, batched, d_above, dh_last, dc_last, truncate, accumulate=None):
+    """The backward loop over time, from dL/dh_t from above (T, B, H) and dL/dh_T, dL/dc_T
+    from after the sequence (B, H), a block of steps at a time, last block first.
+
+    After each block [s, e) it calls ``accumulate(s, e, dZx, dZh)`` (when given) with the
+    gradients of the block's input-side pre-activations dZx (e-s, B, G*H) and of the
+    hidden-side ones dZh (GRU only, else None): they live in a buffer reused by the next
+    block, so that no (T, B, G*H) array is ever made. Returns dL/dh_t, dL/dc_t (T, B, H)
+    and the gradients reaching h_0 and c_0 (B, H)."""
+    view = {name: _batch(getattr(lt, name), batched) for name in ("h_prev", "h", "c_prev", "c", "hn", "act", "tanh_c")}
     view.update({name: _batch(v, batched) for name, v in lt.gates.items()})
-    cut = _cuts(dh_ext.shape[0], truncate)
+    T, B, H = d_above.shape
+    cut = _cuts(T, truncate)
+    blocks = _blocks(T, B * GATE_COUNT[cell] * H)
     if cell == "rnn":
-        return _rnn_recurrence(lp.W_hh, _batch(lt.pre["a"], batched), view, nonlinearity, dh_ext, cut)
+        a = _batch(lt.pre["a"], batched)
+        return _rnn_recurrence(lp.W_hh, a, view, nonlinearity, d_above, dh_last, cut, blocks, accumulate)
     if cell == "lstm":
-        return _lstm_recurrence(lp.W_hh, view, dh_ext, dc_last, cut)
-    return _gru_recurrence(lp.W_hh, view, dh_ext, cut)
+        return _lstm_recurrence(lp.W_hh, view, d_above, dh_last, dc_last, cut, blocks, accumulate)
+    return _gru_recurrence(lp.W_hh, view, d_above, dh_last, cut, blocks, accumulate)
 
 
 def _cuts(T: int, truncate: int | None) -> list[bool]:
@@ -216,88 +234,115 @@ def _cuts(T: int, truncate: int | None) -> list[bool]:
     return [bool(truncate) and t % truncate == 0 and t > 0 for t in range(T)]
 
 
-def _rnn_recurrence(W_hh, a, v, nonlinearity, dh_ext, cut):
+_BLOCK_VALUES = 2**16  # per (steps, B, G*H) block buffer: 512 kB, about what stays in a core's cache
+
+
+def _blocks(T: int, row: int) -> list[tuple[int, int]]:
+    """Blocks of steps [s, e), the last first, of about _BLOCK_VALUES values of row (B * G * H) each:
+    big enough for the parameter-gradient products to run at full speed, small enough to stay in cache."""
+    m = min(T, max(1, _BLOCK_VALUES // row))
+    return [(s, min(s + m, T)) for s in reversed(range(0, T, m))]
+
+
+def _rnn_recurrence(W_hh, a, v, nonlinearity, d_above, dh_last, cut, blocks, accumulate):
     h = v["h"]
     T, B, H = h.shape
-    dact = activation_slope(a, h, nonlinearity)  # (T, B, H): phi'(a_t)
-    dh_rec, dZ = np.empty_like(h), np.empty_like(h)
-    dh_next = np.zeros((B, H))
-    for t in range(T - 1, -1, -1):
-        dh = np.add(dh_ext[t], dh_next, out=dh_rec[t])
-        np.multiply(dh, dact[t], out=dZ[t])  # dL/da_t
-        dh_next = np.zeros((B, H)) if cut[t] else dZ[t] @ W_hh
-    return dZ, None, dh_rec, None, dh_next, None
+    dZ = np.empty((max(e - s for s, e in blocks), B, H))  # a block's phi'(a_t), turned into dL/da_t in place
+    dh_rec = np.empty_like(h)
+    zeros, after = np.zeros((B, H)), np.empty((B, H))
+    dh_next = dh_last  # dL/dh_{t+1}'s share of dL/dh_t; at t = T, the gradient from after the sequence
+    for s, e in blocks:
+        dZb = activation_slope(a[s:e], h[s:e], nonlinearity, out=dZ[: e - s])
+        for t in range(e - 1, s - 1, -1):
+            dh = np.add(d_above[t], dh_next, out=dh_rec[t])
+            dZb[t - s] *= dh  # dL/da_t
+            dh_next = zeros if cut[t] else np.matmul(dZb[t - s], W_hh, out=after)
+        if accumulate is not None:
+            accumulate(s, e, dZb, None)
+    return dh_rec, None, dh_next, None
 
 
-def _lstm_recurrence(W_hh, v, dh_ext, dc_last, cut):
-    i, f, g, o, c, c_prev = v["i"], v["f"], v["g"], v["o"], v["c"], v["c_prev"]
-    T, B, H = c.shape
-    tanh_c = np.tanh(c)
-    # d(pre-activation)/d(c_t) for i, f, g and d/d(h_t) for o, every step at once, in place: (T, B, 4, H)
-    local = np.empty((T, B, 4, H))
-    for k, (gate, factor) in enumerate(((i, g), (f, c_prev), (g, i), (o, tanh_c))):
-        block = local[:, :, k]
-        if k == 2:
-            np.multiply(gate, gate, out=block)
-            np.subtract(1.0, block, out=block)  # tanh' = 1 - g^2
-        else:
-            np.subtract(1.0, gate, out=block)
-            block *= gate  # sigmoid' = s (1 - s)
-        block *= factor
-    dc_from_h = np.multiply(tanh_c, tanh_c)
-    np.subtract(1.0, dc_from_h, out=dc_from_h)
-    dc_from_h *= o  # (T, B, H): d c_t's share of d h_t, o * (1 - tanh(c_t)^2)
-    dZ = np.empty((T, B, 4, H))
-    dh_rec, dc_rec = np.empty_like(c), np.empty_like(c)
-    dh_next = np.zeros((B, H))
-    dc_next = np.zeros((B, H)) if dc_last is None else dc_last
-    for t in range(T - 1, -1, -1):
-        dh = np.add(dh_ext[t], dh_next, out=dh_rec[t])
-        dc = np.multiply(dh, dc_from_h[t], out=dc_rec[t])
-        dc += dc_next
-        np.multiply(local[t, :, :3], dc[:, None, :], out=dZ[t, :, :3])
-        np.multiply(local[t, :, 3], dh, out=dZ[t, :, 3])
-        if cut[t]:
-            dh_next, dc_next = np.zeros((B, H)), np.zeros((B, H))
-        else:
-            dh_next, dc_next = dZ[t].reshape(B, 4 * H) @ W_hh, dc * f[t]
-    return dZ.reshape(T, B, 4 * H), None, dh_rec, dc_rec, dh_next, dc_next
+def _lstm_recurrence(W_hh, v, d_above, dh_last, dc_last, cut, blocks, accumulate):
+    i, f, g, o, c_prev = v["i"], v["f"], v["g"], v["o"], v["c_prev"]
+    T, B, H = f.shape
+    act = v["act"] if v["act"] is not None else np.concatenate([i, f, g, o], axis=-1)  # (T, B, 4H)
+    tanh_c = v["tanh_c"] if v["tanh_c"] is not None else np.tanh(v["c"])
+    offset = np.zeros(4 * H)
+    offset[2 * H : 3 * H] = 1.0
+    m = max(e - s for s, e in blocks)
+    dZ = np.empty((m, B, 4 * H))  # a block's local derivatives, turned into dL/d(pre-activations) in place
+    scratch, dc_from_h = np.empty((m, B, 4 * H)), np.empty((m, B, H))
+    dh_rec, dc_rec = np.empty((T, B, H)), np.empty((T, B, H))
+    zeros, after_h, after_c = np.zeros((B, H)), np.empty((B, H)), np.empty((B, H))
+    dh_next = dh_last
+    dc_next = zeros if dc_last is None else dc_last
+    for s, e in blocks:
+        # d(pre-activation)/d(c_t) for i, f, g and d/d(h_t) for o: sigmoid' = (1 - s) s, tanh' = (1 - g)(1 + g)
+        dZb = np.subtract(1.0, act[s:e], out=dZ[: e - s])
+        dZb *= np.add(act[s:e], offset, out=scratch[: e - s])
+        dZ4 = dZb.reshape(e - s, B, 4, H)
+        for gate, factor in enumerate((g, c_prev, i, tanh_c)):
+            dZ4[:, :, gate] *= factor[s:e]
+        share = np.multiply(tanh_c[s:e], tanh_c[s:e], out=dc_from_h[: e - s])
+        np.subtract(1.0, share, out=share)
+        share *= o[s:e]  # d c_t's share of d h_t: o (1 - tanh(c_t)^2)
+        for t in range(e - 1, s - 1, -1):
+            dh = np.add(d_above[t], dh_next, out=dh_rec[t])
+            dc = np.multiply(dh, share[t - s], out=dc_rec[t])
+            dc += dc_next
+            dZ4[t - s, :, :3] *= dc[:, None, :]
+            dZ4[t - s, :, 3] *= dh
+            if cut[t]:
+                dh_next, dc_next = zeros, zeros
+            else:
+                dh_next = np.matmul(dZb[t - s], W_hh, out=after_h)
+                dc_next = np.multiply(dc, f[t], out=after_c)
+        if accumulate is not None:
+            accumulate(s, e, dZb, None)
+    return dh_rec, dc_rec, dh_next, dc_next
 
 
-def _gru_recurrence(W_hh, v, dh_ext, cut):
+def _gru_recurrence(W_hh, v, d_above, dh_last, cut, blocks, accumulate):
     r, z, n, hn, h_prev = v["r"], v["z"], v["n"], v["hn"], v["h_prev"]
-    T, B, H = n.shape
-    # dL/d(pre-activations) = dL/dh_t * local, input side (r, z, n) and hidden side (r, z, r * n)
-    local_x = np.empty((T, B, 3, H))
-    dn = local_x[:, :, 2]
-    np.multiply(n, n, out=dn)
-    np.subtract(1.0, dn, out=dn)
-    dn *= 1.0 - z  # d h_t / d(n's pre-activation) = (1 - z) (1 - n^2)
-    dr = local_x[:, :, 0]
-    np.subtract(1.0, r, out=dr)
-    dr *= r
-    dr *= hn
-    dr *= dn  # through n: r's pre-activation moves r * (W_hn h + b_hn)
-    dz = local_x[:, :, 1]
-    np.subtract(1.0, z, out=dz)
-    dz *= z
-    dz *= h_prev - n  # h_t = n + z (h_{t-1} - n)
-    local_h = local_x.copy()
-    local_h[:, :, 2] *= r
-    dh_rec = np.empty_like(n)
-    dZh_t = np.empty((B, 3, H))
-    dh_next = np.zeros((B, H))
-    for t in range(T - 1, -1, -1):
-        dh = np.add(dh_ext[t], dh_next, out=dh_rec[t])
-        if cut[t]:
-            dh_next = np.zeros((B, H))
-            continue
-        np.multiply(local_h[t], dh[:, None, :], out=dZh_t)
-        dh_next = dZh_t.reshape(B, 3 * H) @ W_hh
-        dh_next += dh * z[t]  # the direct path h_t = ... + z * h_{t-1}
-    dZx = (local_x * dh_rec[:, :, None, :]).reshape(T, B, 3 * H)
-    dZh = (local_h * dh_rec[:, :, None, :]).reshape(T, B, 3 * H)
-    return dZx, dZh, dh_rec, None, dh_next, None
+    T, B, H = z.shape
+    m = max(e - s for s, e in blocks)
+    # A block's dh_t/d(pre-activations), gate-major (3, steps, B, H) so that it is computed on whole
+    # arrays: input side (r, z, n) and hidden side (r, z, r * n's). The products need the gradients
+    # row by row, (steps, B, 3H): dZx and dZh.
+    local_x, local_h, one_minus_z = np.empty((3, m, B, H)), np.empty((3, m, B, H)), np.empty((m, B, H))
+    dZx, dZh = np.empty((m, B, 3 * H)), np.empty((m, B, 3 * H))
+    dh_rec = np.empty((T, B, H))
+    zeros, after, direct = np.zeros((B, H)), np.empty((B, H)), np.empty((B, H))
+    dh_next = dh_last
+    for s, e in blocks:
+        k = e - s
+        dr, dz, dn = local_x[0, :k], local_x[1, :k], local_x[2, :k]
+        np.subtract(1.0, z[s:e], out=one_minus_z[:k])
+        np.multiply(n[s:e], n[s:e], out=dn)
+        np.subtract(1.0, dn, out=dn)
+        dn *= one_minus_z[:k]  # d h_t / d(n's pre-activation) = (1 - z) (1 - n^2)
+        np.subtract(h_prev[s:e], n[s:e], out=dz)
+        dz *= z[s:e]
+        dz *= one_minus_z[:k]  # h_t = n + z (h_{t-1} - n)
+        np.subtract(1.0, r[s:e], out=dr)
+        dr *= r[s:e]
+        dr *= hn[s:e]
+        dr *= dn  # through n: r's pre-activation moves r * (W_hn h + b_hn)
+        local_h[:2, :k] = local_x[:2, :k]
+        np.multiply(dn, r[s:e], out=local_h[2, :k])
+        for t in range(e - 1, s - 1, -1):
+            dh = np.add(d_above[t], dh_next, out=dh_rec[t])
+            rows = dZh[t - s].reshape(B, 3, H).transpose(1, 0, 2)  # (3, B, H) view of the row layout
+            np.multiply(local_h[:, t - s], dh, out=rows)
+            if cut[t]:
+                dh_next = zeros
+            else:
+                dh_next = np.matmul(dZh[t - s], W_hh, out=after)
+                dh_next += np.multiply(dh, z[t], out=direct)  # the direct path h_t = ... + z * h_{t-1}
+        if accumulate is not None:  # the input side, now that the block's dL/dh_t are known
+            np.multiply(local_x[:, :k], dh_rec[s:e], out=dZx[:k].reshape(k, B, 3, H).transpose(2, 0, 1, 3))
+            accumulate(s, e, dZx[:k], dZh[:k])
+    return dh_rec, None, dh_next, None
 
 
 @quiet_overflow
@@ -323,11 +368,13 @@ def jacobian_norms(lp: LayerParams, lt: LayerTrace, trace: Trace) -> np.ndarray:
         h=rep(lt.h),
         c=rep(lt.c),
         hn=rep(lt.hn),
+        act=rep(lt.act),
+        tanh_c=rep(lt.tanh_c),
     )
-    dh_ext = np.zeros((T, B * H, H))
-    dh_ext[T - 1] = np.tile(np.eye(H), (B, 1))
+    seeds = np.tile(np.eye(H), (B, 1))  # (B*H, H): seed j of sample b is row b*H + j
     cell = trace.params.cell
-    _, _, dh_rec, _, _, _ = _recurrence(cell, trace.params.nonlinearity, lp, seeded, True, dh_ext, None, None)
+    d_above = np.zeros((T, B * H, H))
+    dh_rec, _, _, _ = _recurrence(cell, trace.params.nonlinearity, lp, seeded, True, d_above, seeds, None, None)
     jac = dh_rec.reshape(T, B, H, H)  # [t, b, j, :] = d h_T[j] / d h_t
     finite = np.isfinite(jac).all(axis=(2, 3))  # (T, B): the SVD cannot take inf or nan
     norms = np.full(finite.shape, np.inf)

@@ -228,15 +228,21 @@ def activation(a: np.ndarray, nonlinearity: str, out: np.ndarray | None = None) 
     return out
 
 
-def activation_slope(a: np.ndarray, h: np.ndarray, nonlinearity: str) -> np.ndarray:
+def activation_slope(a: np.ndarray, h: np.ndarray, nonlinearity: str, out: np.ndarray | None = None) -> np.ndarray:
     """phi'(a), written with the output h = phi(a) where that is cheaper."""
+    if out is None:
+        out = np.empty_like(a)
     if nonlinearity == "tanh":
-        return 1.0 - h * h
+        np.multiply(h, h, out=out)
+        return np.subtract(1.0, out, out=out)
     if nonlinearity == "relu":
-        return (a > 0).astype(np.float64)
+        return np.greater(a, 0.0, out=out)  # 1.0 where a > 0, else 0.0
     if nonlinearity == "sigmoid":
-        return h * (1.0 - h)
-    return np.ones_like(a)
+        np.subtract(1.0, h, out=out)
+        out *= h
+        return out
+    out.fill(1.0)
+    return out
 
 
 def lstm_step(lp: LayerParams, x: np.ndarray, h: np.ndarray, c: np.ndarray):

@@ -4,6 +4,12 @@ The trace is what the graph and the plots show and what ``backward`` differentia
 per layer and per step the layer's input, the previous state, every pre-activation and
 gate, the LSTM cell state and the new hidden state. Arrays keep the caller's layout:
 time-major ``(T, D)`` unbatched or ``(T, B, D)`` batched, as ``torch.nn.RNN`` does.
+
+Speed: one matrix product per step (the input side is projected for every step at once),
+every elementwise operation written into preallocated memory, the trace's large arrays
+allocated together (fewer, larger allocations are reused by malloc instead of being faulted
+in page by page on every call), and GRU gates stored gate by gate so that a step's
+elementwise work runs on contiguous blocks.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ class LayerTrace:
     h: np.ndarray  # (T, [B,] H) h_t
     c: np.ndarray | None  # (T, [B,] H) c_t, LSTM only
     hn: np.ndarray | None  # (T, [B,] H) W_hn h_{t-1} + b_hn, GRU only
+    act: np.ndarray | None = None  # (T, [B,] 4H) LSTM: i, f, g, o side by side (``gates`` are views of it)
+    tanh_c: np.ndarray | None = None  # (T, [B,] H) tanh(c_t), LSTM only: kept for the backward pass
 
 
 @dataclass(frozen=True, eq=False)
@@ -189,6 +197,8 @@ def _unbatch(lt: LayerTrace) -> LayerTrace:
         h=sq(lt.h),
         c=sq(lt.c),
         hn=sq(lt.hn),
+        act=sq(lt.act),
+        tanh_c=sq(lt.tanh_c),
     )
 
 
@@ -199,71 +209,103 @@ def _states(h0: np.ndarray, T: int) -> tuple[np.ndarray, np.ndarray]:
     return buf[:-1], buf[1:]
 
 
-def _input_projection(x: np.ndarray, W_ih: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """x W_ih^T + bias for every step at once: one matrix product, (T, B, D) -> (T, B, G*H)."""
+def _input_projection(x: np.ndarray, W_ih: np.ndarray, bias: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """x W_ih^T + bias for every step at once into out: one matrix product, (T, B, D) -> (T, B, G*H)."""
     T, B, D = x.shape
-    return (x.reshape(T * B, D) @ W_ih.T + bias).reshape(T, B, -1)
+    np.matmul(x.reshape(T * B, D), W_ih.T, out=out.reshape(T * B, -1))
+    out += bias
+    return out
+
+
+def _pre_and_act(T: int, B: int, GH: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pre-activations and the gates, (T, B, G*H) each, as the two halves of one allocation:
+    one large block instead of two is reused by malloc from call to call instead of being
+    returned to the system and faulted in again, page by page."""
+    buf = np.empty((2, T, B, GH))
+    return buf[0], buf[1]
+
+
+def _gate_views(a: np.ndarray, names: str, H: int) -> dict[str, np.ndarray]:
+    """Views of the gate blocks of a (T, B, G*H) array, by gate name."""
+    return {name: a[..., k * H : (k + 1) * H] for k, name in enumerate(names)}
 
 
 def _rnn_layer(lp: LayerParams, x, h0, c0, nonlinearity) -> LayerTrace:
-    T = x.shape[0]
-    a = _input_projection(x, lp.W_ih, lp.b_ih + lp.b_hh)  # (T, B, H)
-    h_prev, h = _states(h0, T)
+    T, B, H = x.shape[0], h0.shape[0], h0.shape[1]
+    buf = np.empty((2 * T + 1, B, H))  # a_1..a_T and h_0..h_T in one allocation (see _pre_and_act)
+    a = _input_projection(x, lp.W_ih, lp.b_ih + lp.b_hh, out=buf[:T])  # (T, B, H)
+    buf[T] = h0
+    h_prev, h = buf[T:-1], buf[T + 1 :]
     W_hh_T = lp.W_hh.T
+    gh = np.empty_like(h0)  # (B, H) scratch
     for t in range(T):
-        a[t] += h_prev[t] @ W_hh_T
+        a[t] += np.matmul(h_prev[t], W_hh_T, out=gh)
         activation(a[t], nonlinearity, out=h[t])
     return LayerTrace(x, h_prev, None, {"a": a}, {}, h, None, None)
 
 
 def _lstm_layer(lp: LayerParams, x, h0, c0, nonlinearity) -> LayerTrace:
-    T, H = x.shape[0], h0.shape[-1]
-    z = _input_projection(x, lp.W_ih, lp.b_ih + lp.b_hh)  # (T, B, 4H)
-    act = np.empty_like(z)  # (T, B, 4H): i, f, g, o after their nonlinearities
+    T, B, H = x.shape[0], h0.shape[0], h0.shape[1]
+    z, act = _pre_and_act(T, B, 4 * H)  # (T, B, 4H): i, f, g, o before and after their nonlinearities
+    _input_projection(x, lp.W_ih, lp.b_ih + lp.b_hh, out=z)
+    tanh_c = np.empty(z.shape[:-1] + (H,))  # (T, B, H)
     h_prev, h = _states(h0, T)
     c_prev, c = _states(c0, T)
-    tanh_c = np.empty_like(h0)  # (B, H) scratch
+    # One tanh over the whole row: sigmoid(z) = 0.5 tanh(z / 2) + 0.5 for i, f, o; g = tanh(z).
+    half = np.full(4 * H, 0.5)
+    half[2 * H : 3 * H] = 1.0
+    shift = np.full(4 * H, 0.5)
+    shift[2 * H : 3 * H] = 0.0
+    gh = np.empty(z.shape[1:])  # (B, 4H) scratch
+    ig = np.empty_like(h0)  # (B, H) scratch
     W_hh_T = lp.W_hh.T
     for t in range(T):
-        z[t] += h_prev[t] @ W_hh_T
-        sigmoid(z[t, :, : 2 * H], out=act[t, :, : 2 * H])  # i, f
-        np.tanh(z[t, :, 2 * H : 3 * H], out=act[t, :, 2 * H : 3 * H])  # g
-        sigmoid(z[t, :, 3 * H :], out=act[t, :, 3 * H :])  # o
-        i, f, g, o = (act[t, :, k * H : (k + 1) * H] for k in range(4))
+        z[t] += np.matmul(h_prev[t], W_hh_T, out=gh)
+        a = np.multiply(z[t], half, out=act[t])
+        np.tanh(a, out=a)
+        a *= half
+        a += shift
+        i, f, g, o = (a[:, k * H : (k + 1) * H] for k in range(4))
         np.multiply(f, c_prev[t], out=c[t])
-        np.multiply(i, g, out=tanh_c)
-        c[t] += tanh_c  # c_t = f * c_{t-1} + i * g
-        np.tanh(c[t], out=tanh_c)
-        np.multiply(o, tanh_c, out=h[t])  # h_t = o * tanh(c_t)
-    names = "ifgo"
-    pre = {n: z[..., k * H : (k + 1) * H] for k, n in enumerate(names)}
-    gates = {n: act[..., k * H : (k + 1) * H] for k, n in enumerate(names)}
-    return LayerTrace(x, h_prev, c_prev, pre, gates, h, c, None)
+        c[t] += np.multiply(i, g, out=ig)  # c_t = f * c_{t-1} + i * g
+        np.multiply(o, np.tanh(c[t], out=tanh_c[t]), out=h[t])  # h_t = o * tanh(c_t)
+    return LayerTrace(
+        x, h_prev, c_prev, _gate_views(z, "ifgo", H), _gate_views(act, "ifgo", H), h, c, None, act, tanh_c
+    )
 
 
 def _gru_layer(lp: LayerParams, x, h0, c0, nonlinearity) -> LayerTrace:
-    T, H = x.shape[0], h0.shape[-1]
-    bias = lp.b_ih.copy()
-    bias[: 2 * H] += lp.b_hh[: 2 * H]  # b_hn stays inside r * (W_hn h + b_hn)
-    pre = _input_projection(x, lp.W_ih, bias)  # (T, B, 3H): becomes r, z and n pre-activations in place
-    act = np.empty_like(pre)
-    hn = np.empty(pre.shape[:-1] + (H,))  # (T, B, H)
+    T, B, D = x.shape
+    H = h0.shape[-1]
+    # Gate-major storage (3, T, B, H): every gate's (B, H) block of a step is contiguous, so the
+    # elementwise work of a step runs on whole arrays instead of row by row.
+    buf = np.empty((2, 3, T, B, H))  # pre-activations and gates in one allocation (see _pre_and_act)
+    pre, act = buf[0], buf[1]
+    x2 = x.reshape(T * B, D)
+    bias = lp.b_ih.reshape(3, H).copy()
+    bias[:2] += lp.b_hh[: 2 * H].reshape(2, H)  # b_hn stays inside r * (W_hn h + b_hn)
+    for k in range(3):
+        np.matmul(x2, lp.W_ih[k * H : (k + 1) * H].T, out=pre[k].reshape(T * B, H))
+    pre += bias[:, None, None, :]
+    hn = np.empty((T, B, H))  # W_hn h_{t-1} + b_hn
     h_prev, h = _states(h0, T)
     W_hh_T = lp.W_hh.T
     b_hn = lp.b_hh[2 * H :]
-    gh = np.empty(pre.shape[1:])  # (B, 3H) scratch
+    gh = np.empty((B, 3 * H))  # scratch: h_{t-1} W_hh^T, gates side by side
+    gh_rz = gh.reshape(B, 3, H)[:, :2].transpose(1, 0, 2)  # (2, B, H) view of its r and z blocks
+    rhn = np.empty_like(h0)  # (B, H) scratch
     for t in range(T):
         np.matmul(h_prev[t], W_hh_T, out=gh)
-        pre[t, :, : 2 * H] += gh[:, : 2 * H]
-        sigmoid(pre[t, :, : 2 * H], out=act[t, :, : 2 * H])
-        r, zg = act[t, :, :H], act[t, :, H : 2 * H]
+        pre[:2, t] += gh_rz
+        sigmoid(pre[:2, t], out=act[:2, t])
+        r, zg = act[0, t], act[1, t]
         np.add(gh[:, 2 * H :], b_hn, out=hn[t])
-        pre[t, :, 2 * H :] += r * hn[t]  # n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
-        n = np.tanh(pre[t, :, 2 * H :], out=act[t, :, 2 * H :])
+        pre[2, t] += np.multiply(r, hn[t], out=rhn)  # n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+        n = np.tanh(pre[2, t], out=act[2, t])
         np.subtract(h_prev[t], n, out=h[t])
         h[t] *= zg
         h[t] += n  # h_t = (1 - z) * n + z * h_{t-1} = n + z * (h_{t-1} - n)
     names = "rzn"
-    pres = {nm: pre[..., k * H : (k + 1) * H] for k, nm in enumerate(names)}
-    gates = {nm: act[..., k * H : (k + 1) * H] for k, nm in enumerate(names)}
+    pres = {name: pre[k] for k, name in enumerate(names)}
+    gates = {name: act[k] for k, name in enumerate(names)}
     return LayerTrace(x, h_prev, None, pres, gates, h, None, hn)

@@ -2,6 +2,7 @@
 
 import ast
 import pathlib
+import sys
 
 import numpy as np
 import pytest
@@ -198,6 +199,29 @@ def test_truncated_bptt_equals_sum_of_chunks(cell, nonlinearity):
         np.testing.assert_allclose(truncated.x[start:stop], g.x, atol=1e-12)
     for k, v in rnnviz.to_state_dict(truncated.params).items():
         np.testing.assert_allclose(v, total[k], atol=1e-12)
+
+
+@pytest.mark.parametrize("cell,nonlinearity", CASES)
+@pytest.mark.parametrize("steps", [1, 2, 3])
+def test_backward_blocks_do_not_change_the_result(cell, nonlinearity, steps, monkeypatch):
+    """backward runs through time a block of steps at a time; any block length gives the same gradients."""
+    params, x, h0, c0, rng = _setup(cell, nonlinearity, layers=2, batched=True, seed=5)
+    tr = rnnviz.forward(params, x, h0, c0)
+    w_out, w_h = rng.normal(size=tr.output.shape), rng.normal(size=tr.h_n.shape)
+    w_c = rng.normal(size=tr.h_n.shape) if cell == "lstm" else None
+    whole = rnnviz.backward(params, tr, w_out, w_h, w_c, truncate=2)
+    module = sys.modules["rnnviz.backward"]
+    monkeypatch.setattr(
+        module, "_blocks", lambda T, row: [(s, min(s + steps, T)) for s in reversed(range(0, T, steps))]
+    )
+    blocked = rnnviz.backward(params, tr, w_out, w_h, w_c, truncate=2)
+    for k, v in rnnviz.to_state_dict(blocked.params).items():
+        np.testing.assert_allclose(v, rnnviz.to_state_dict(whole.params)[k], rtol=1e-13, atol=1e-13, err_msg=k)
+    for name in ("x", "h0", "c0"):
+        if getattr(whole, name) is not None:
+            np.testing.assert_array_equal(getattr(blocked, name), getattr(whole, name))
+    for a, b in zip(blocked.dh, whole.dh, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_init_matches_pytorch_bounds_and_is_seeded():

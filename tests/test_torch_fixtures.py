@@ -10,6 +10,7 @@ Run this file directly (``PYTHONPATH=. python tests/test_torch_fixtures.py``) fo
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +86,21 @@ def test_matches_torch(case):
     bad_fwd = {k: v for k, v in fwd.items() if not v <= FORWARD_ATOL}
     bad_bwd = {k: v for k, v in bwd.items() if not v <= GRAD_RTOL}
     assert not bad_fwd, f"forward differs from torch (max abs error): {bad_fwd}"
+    assert not bad_bwd, f"gradients differ from torch (max relative error): {bad_bwd}"
+
+
+LONG = [c for c in CASES if c["T"] >= 7]
+
+
+@pytest.mark.parametrize("block_values", [1, 200])
+@pytest.mark.parametrize("case", LONG, ids=[c["name"] for c in LONG])
+def test_matches_torch_in_small_backward_blocks(case, block_values, monkeypatch):
+    """backward works through time in blocks of steps; blocks of 1 step, and blocks that do not line
+    up with truncation chunks, must give torch's gradients too (the default block holds every step
+    of these small cases)."""
+    monkeypatch.setattr(sys.modules["rnnviz.backward"], "_BLOCK_VALUES", block_values)
+    _, bwd = compare(case)
+    bad_bwd = {k: v for k, v in bwd.items() if not v <= GRAD_RTOL}
     assert not bad_bwd, f"gradients differ from torch (max relative error): {bad_bwd}"
 
 
