@@ -19,7 +19,7 @@ FEED_LABELS = {"every": "at every step", "first": "at step 1 only"}
 SIDE_BY_SIDE = (  # wiring, T_in, T_out, title, application
     ("many_to_one", 4, None, "Many to one · sentiment", "a whole review → positive or negative"),
     ("one_to_many", None, 4, "One to many · captioning", "one image's features → a sentence"),
-    ("many_to_many", 4, None, "Many to many · tagging", "a tag (or the next word) for every word read"),
+    ("many_to_many", 4, None, "Many to many · tagging", "a tag (or the next word) per word"),
     ("encoder_decoder", 4, 3, "Encoder-decoder · translation", "read a sentence, then write another"),
 )
 ITEMS = 50  # data-set sequences offered as inputs
@@ -30,7 +30,7 @@ TRAINED, GO = f"{PAGE}:trained", f"{PAGE}:go"
 
 @st.cache_data(max_entries=2, show_spinner=False)
 def schematic_dots() -> list[str]:
-    return [archgraph.wiring_graph(w, a, b, legend=False, weight_names=True).source for w, a, b, _, _ in SIDE_BY_SIDE]
+    return [archgraph.wiring_graph(w, a, b, legend=False, weight_names=False).source for w, a, b, _, _ in SIDE_BY_SIDE]
 
 
 @st.cache_resource(max_entries=16, ttl=3600, show_spinner=False)
@@ -144,9 +144,10 @@ dots = schematic_dots()
 panels = [(title, graphviz.Source(dot), caption) for (*_, title, caption), dot in zip(SIDE_BY_SIDE, dots, strict=True)]
 arch.grid(panels)
 st.caption(
-    "Colours name the shared weights: W_ih (input), W_hh (recurrent), W_hy (output layer); the decoder "
-    "(purple states) has its own W_ih and W_hh. The encoder's last state is the decoder's first: the context. "
-    "Dashed: the decoder's output fed back as its next input."
+    "Every step of a row uses the same weights, one colour each: red W_ih on the inputs, blue W_hh from "
+    "one state to the next, green W_hy to the outputs; the decoder (purple states) has its own W_ih "
+    "(orange) and W_hh (purple). The encoder's last state starts the decoder: the context. Dashed: each "
+    "output fed back as the decoder's next input."
 )
 
 st.header("Explore one wiring")
@@ -296,7 +297,7 @@ except ValueError as err:
 said = E.prediction_text(info, wtrace.y)
 line = f"**Input:** {literal(E.input_text(info, wtrace.x))}  \n**Output:** {literal(said)}"
 if target is not None and example != "wave":
-    line += f"  \n**Target:** {literal(E.target_text(info, target))}"
+    line += f"  \n**Target:** {literal(E.target_text(info, target))} ({archfigures.agreement(info, wtrace, target)})"
 st.markdown(line)
 st.session_state[f"{PAGE}_dot"] = g.source
 show.graph(g, min_scale=0.6)

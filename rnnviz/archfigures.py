@@ -113,6 +113,17 @@ def output_rows(info: ExampleInfo, wtrace: WiringTrace, target=None) -> list[dic
     return rows
 
 
+def agreement(info: ExampleInfo, wtrace: WiringTrace, target) -> str:
+    """How many outputs match the target, in words: "right", "wrong", or "4 of 6 right"."""
+    if not info.softmax:
+        raise ValueError("right and wrong are for class outputs")
+    rows = output_rows(info, wtrace, target)
+    right = sum(bool(r["right"]) for r in rows)
+    if len(rows) == 1:
+        return "right" if right else "wrong"
+    return f"{right} of {len(rows)} right"
+
+
 def probability_rows(info: ExampleInfo, wtrace: WiringTrace) -> list[dict[str, object]]:
     """many_to_one: every class with its probability, likeliest first."""
     if info.wiring != "many_to_one" or not info.softmax:

@@ -19,7 +19,8 @@ Conventions as in ``rnnviz.graph``: every node and edge of time step t carries t
 In the encoder-decoder, encoder items also carry ``encoder`` and decoder items ``decoder``,
 whose steps are numbered 1..T_out again. The dashed edge that feeds y_{t-1} back into the
 decoder's input t carries ``feedback``; the edge from the encoder's last state to the
-decoder's first carries ``context``. Initial states carry ``initial``, reverse-direction
+decoder's first carries ``context`` and crosses an empty column that keeps the two apart.
+Initial states carry ``initial``, reverse-direction
 states ``reverse``. Long sequences collapse around an ellipsis node. The builder returns a
 ``graphviz.Digraph``, renders nothing, and its DOT is deterministic.
 
@@ -62,6 +63,8 @@ WEIGHT_COLOR = {"W_ih": "#b85450", "W_hh": "#6c8ebf", "W_hy": "#4d8a2a", "W_ih2"
 CONTEXT_COLOR = "#222222"
 FEEDBACK_COLOR = "#777777"
 DECODER_FILL = "#e1d5e7"
+CONTEXT_COLUMN = ("context", "gap", 0)  # an empty column between the encoder and the decoder
+CONTEXT_WIDTH = "0.45"  # inches: room for the word "context" over its edge
 CELL_TITLE = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 
 
@@ -368,7 +371,7 @@ class _Builder:
         concat: dict[tuple, str] = {}
         if self.enc_dec:
             dec_steps = step_window(shape.steps_out, self.limit)
-            d.columns += _columns("decoder", *dec_steps)
+            d.columns += [CONTEXT_COLUMN] + _columns("decoder", *dec_steps)
             dec_inputs = self.decoder_inputs(dec_steps[0])
             inputs.cells.update({("decoder", "t", t): x for t, x in dec_inputs.items()})
             below = {t: [x] for t, x in dec_inputs.items()}
@@ -605,7 +608,8 @@ def _columns(part: str, visible: list[int], _gaps, *, start: bool = False, end: 
 
 def _context_attrs(k: int, L: int) -> dict[str, str]:
     text = "context" + (f" (layer {k + 1})" if L > 1 else "")
-    return {"color": CONTEXT_COLOR, "penwidth": "2.4", "label": text, "fontcolor": CONTEXT_COLOR}
+    # an external label over the empty column between the encoder and the decoder (see _to_digraph)
+    return {"color": CONTEXT_COLOR, "penwidth": "2.4", "xlabel": text, "fontcolor": CONTEXT_COLOR}
 
 
 # ----- legend and Graphviz output
@@ -693,30 +697,43 @@ def _to_digraph(d: _Drawing, shape: Wiring, *, grads: bool, legend: bool, title:
     )
     g.attr("edge", fontname=FONT, fontsize="13", color="#555555", arrowsize="0.7", penwidth="1.5")
     # a full grid, declared left to right: an invisible node where a row has nothing in a
-    # column, so that every column lines up and dot keeps every row in time order
-    grid = [[row.get(col) or f"pad_{k}_{c}" for c, col in enumerate(d.columns)] for k, row in enumerate(d.rows)]
+    # column, so that every column lines up and dot keeps every row in time order. The
+    # column between the encoder and the decoder is empty in the state rows, where the
+    # context edge runs straight through it, and holds wide place holders in the others.
+    last = len(d.rows) - 1
+    grid = [
+        [
+            row.get(col) or (None if col == CONTEXT_COLUMN and 0 < k < last else f"pad_{k}_{c}")
+            for c, col in enumerate(d.columns)
+        ]
+        for k, row in enumerate(d.rows)
+    ]
     for ids in grid:
         for c, i in enumerate(ids):
             if i in d.nodes:
                 g.node(i, group=f"c{c}", **_node_attrs(d.nodes[i]))
-            else:
-                g.node(i, label="", style="invis", width="0.01", height="0.01", group=f"c{c}")
+            elif i is not None:
+                width = CONTEXT_WIDTH if d.columns[c] == CONTEXT_COLUMN else "0.01"
+                g.node(i, label="", style="invis", width=width, height="0.01", group=f"c{c}")
     for ids in grid:
         with g.subgraph() as r:
             r.attr(rank="same")
             for i in ids:
-                r.node(i)
+                if i is not None:
+                    r.node(i)
     for e in d.edges:
         if e.back:
             g.edge(e.head, e.tail, dir="back", **_edge_attrs(e, grads))
         else:
             g.edge(e.tail, e.head, **_edge_attrs(e, grads))
     for ids in grid:  # each row in time order
-        for a, b in zip(ids, ids[1:], strict=False):
+        present = [i for i in ids if i is not None]
+        for a, b in zip(present, present[1:], strict=False):
             g.edge(a, b, style="invis")
     for lower, upper in zip(grid, grid[1:], strict=False):  # each row above the one before it, column by column
         for a, b in zip(lower, upper, strict=True):
-            g.edge(a, b, style="invis", weight="20")  # heavier than any real edge: columns stay straight
+            if a is not None and b is not None:
+                g.edge(a, b, style="invis", weight="20")  # heavier than any real edge: columns stay straight
     if legend:
         g.attr(label=_legend(shape, grads, title), labelloc="b", labeljust="l")
     elif title:

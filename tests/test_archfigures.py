@@ -40,6 +40,8 @@ def test_output_rows_of_tagging_name_each_word_and_skip_padding():
         assert r["probability"] == pytest.approx(float(np.max(y)))
         assert r["target"] == info.output_vocab[int(t)]
         assert r["right"] == (r["predicted"] == r["target"])
+    right = sum(r["right"] for r in rows)
+    assert F.agreement(info, wt, target) == f"{right} of {len(rows)} right"
     padded = np.concatenate([[E.PAD], target[1:]])
     assert len(F.output_rows(info, wt, padded)) == len(words) - 1, "a padded step has no row"
 
@@ -51,6 +53,9 @@ def test_probability_rows_and_the_wave_figure():
     rows = F.probability_rows(info, wt)
     assert [r["probability"] for r in rows] == sorted((float(p) for p in wt.y[0]), reverse=True)
     assert sum(r["probability"] for r in rows) == pytest.approx(1.0)
+    label = int(np.argmax(wt.y[0]))
+    assert F.agreement(info, wt, np.array([label])) == "right"
+    assert F.agreement(info, wt, np.array([1 - label])) == "wrong"
     wave = E.make_example("wave", 1, 9).info
     wt = F.run_one(E.example_model(wave, "gru", 3), wave, E.wave_vector(0.3, 0.4, 0.0))
     assert wt.steps_out == 9

@@ -194,7 +194,7 @@ def test_edges_run_forward_in_time_backward_in_the_reverse_rows(case):
     for tail, head, _, attrs in context:
         assert "encoder" in nodes[tail][1] and step(nodes[tail][1]) == shape.steps_in
         assert "decoder" in nodes[head][1] and step(nodes[head][1]) == 1
-        assert attrs["label"].startswith("context")
+        assert attrs["xlabel"].startswith("context")
     pairs = sorted((step(nodes[t][1]), step(nodes[h][1])) for t, h, _, _ in feedback)
     shown = visible(shape.steps_out)
     assert pairs == [(t - 1, t) for t in sorted(shown) if t - 1 in shown]

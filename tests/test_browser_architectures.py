@@ -66,7 +66,8 @@ def percent(text: str) -> float:
 def tall_screenshot(pg, name: str, height: int = 2600) -> None:
     """The whole page: Streamlit scrolls inside its own box, so make the window as tall as the page."""
     pg.set_viewport_size({"width": 1280, "height": height})
-    pg.wait_for_timeout(800)
+    wait_for_app(pg)
+    pg.wait_for_timeout(2000)  # tables and plots draw once they are in view
     screenshot(pg, name)
     pg.set_viewport_size({"width": 1280, "height": 800})
 
