@@ -292,11 +292,11 @@ def _gru_layer(lp: LayerParams, x, h0, c0, nonlinearity) -> LayerTrace:
     W_hh_T = lp.W_hh.T
     b_hn = lp.b_hh[2 * H :]
     gh = np.empty((B, 3 * H))  # scratch: h_{t-1} W_hh^T, gates side by side
-    gh_rz = gh.reshape(B, 3, H)[:, :2].transpose(1, 0, 2)  # (2, B, H) view of its r and z blocks
     rhn = np.empty_like(h0)  # (B, H) scratch
     for t in range(T):
         np.matmul(h_prev[t], W_hh_T, out=gh)
-        pre[:2, t] += gh_rz
+        pre[0, t] += gh[:, :H]  # gate by gate: a (2, B, H) view of gh would be copied first
+        pre[1, t] += gh[:, H : 2 * H]
         sigmoid(pre[:2, t], out=act[:2, t])
         r, zg = act[0, t], act[1, t]
         np.add(gh[:, 2 * H :], b_hn, out=hn[t])
