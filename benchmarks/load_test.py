@@ -281,6 +281,7 @@ async def press(pg, s: Session, key: str) -> None:
 
 async def run_session(browser, url: str, s: Session, changes: int, wait: float) -> None:
     context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(wait)  # every click, press and read, not only the waits below
     pg = await context.new_page()
     watch(pg, s)
     try:
@@ -347,6 +348,7 @@ async def warm_up(url: str, wait: float, pages: tuple[str, ...] = ()) -> None:
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         pg = await browser.new_page()
+        pg.set_default_timeout(wait)
         for path in ("", *pages):
             await pg.goto(f"{url}/{path}")
             await settled(pg, wait)
@@ -386,19 +388,20 @@ def load_test(sessions: int, changes: int, settle: float, timeout: float = 900, 
                 asyncio.run(drive(url, runs, changes, WAIT_MS, timeout))
                 elapsed += time.monotonic() - began
                 done += runs
-                time.sleep(2)  # the server notices the closed websockets
+                time.sleep(6)  # the server notices the closed websockets; metrics' byte counts live 5 s
                 after_round.append(figures(server))
-            trail = []  # (s after close, figures): Streamlit keeps a closed session 120 s for a reconnect
-            for t in range(30, int(settle) + 1, 30):
-                time.sleep(30)
+            trail, waited = [], 6.0  # (s after close, figures): Streamlit keeps a closed session 120 s
+            for t in range(30, int(settle), 30):
+                time.sleep(t - waited)
+                waited = t
                 trail.append((t, figures(server)))
-            time.sleep(settle % 30)
+            time.sleep(max(0.0, settle - waited))
             sampler.running = False
             sampler.join()
             after = figures(server)
             # expired sessions are dropped only when the session store is next written to: one more visit
             asyncio.run(warm_up(url, WAIT_MS))
-            time.sleep(2)
+            time.sleep(6)
             nudged = figures(server)
             return {
                 "sessions": done,
