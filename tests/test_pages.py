@@ -8,7 +8,7 @@ from conftest import run_page
 from streamlit.testing.v1 import AppTest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-PAGES = ["pages/home.py", "pages/neuron.py", "pages/unfolded.py", "pages/gates.py", "pages/bptt.py"]
+PAGES = sorted(f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py"))  # every page, new ones included
 
 
 def steps_in(dot: str) -> set[int]:
