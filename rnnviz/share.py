@@ -115,7 +115,7 @@ def parse_value(setting: Setting, raw: str) -> tuple[object, str | None]:
     name, text = setting.name, str(raw).strip()[: MAX_TEXT + 1]
     if setting.kind == "text":
         if len(text) > MAX_TEXT:
-            return text[:MAX_TEXT], f"'{name}' was longer than {MAX_TEXT} characters and was cut"
+            return text[:MAX_TEXT].rstrip(), f"'{name}' was longer than {MAX_TEXT} characters and was cut"
         return text, None
     if setting.kind == "bool":
         if text.lower() in ("1", "true", "yes", "on"):
