@@ -332,7 +332,10 @@ async def drive(url: str, sessions: list[Session], changes: int, wait: float, ti
         browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             tasks = {asyncio.create_task(run_session(browser, url, s, changes, wait)): s for s in sessions}
-            _, late = await asyncio.wait(tasks, timeout=timeout)
+            done, late = await asyncio.wait(tasks, timeout=timeout)
+            for task in done:
+                if task.exception():  # run_session reports its own errors; this is one it could not
+                    tasks[task].problem("harness", repr(task.exception())[:200])
             for task in late:
                 tasks[task].problem("timeout", f"still running when the {timeout:.0f} s for the batch ran out")
                 task.cancel()
