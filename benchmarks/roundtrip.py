@@ -56,8 +56,17 @@ class Tab:
         self.page = self.context.new_page()
         self.page.goto(url)
         wait_settled(self.page)
-        self.page.wait_for_timeout(500)
-        wait_settled(self.page)
+        # plots are drawn after the script has finished (Plotly's bundle loads lazily): wait
+        # until the number of drawings and plots has held for a second, else learn() compares
+        # a page without its plots to one with them and watches nothing
+        count, deadline = -1, time.monotonic() + 60
+        while time.monotonic() < deadline:
+            self.page.wait_for_timeout(1000)
+            wait_settled(self.page)
+            now = len(self.signature())
+            if now == count:
+                break
+            count = now
         self.slider = self.page.get_by_role("slider", name="Sequence length")
         self.watch: list[int] = []
         self.key = "ArrowRight"
