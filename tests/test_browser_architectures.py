@@ -118,8 +118,11 @@ def test_change_the_wiring_then_train_to_completion(page, app_url):
     assert metrics.count() >= 2
     accuracy, baseline = (percent(metrics.nth(k).inner_text()) for k in (0, 1))
     assert accuracy > baseline + 30, (accuracy, baseline)
-    titles = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot .gtitle')].map(t => t.textContent)")
-    assert "training loss" in titles
+    page.locator('[data-testid="stPlotlyChart"]').last.scroll_into_view_if_needed()  # plots draw once in view
+    page.wait_for_function(  # a loaded machine can take a few seconds to draw it
+        "() => [...document.querySelectorAll('.js-plotly-plot .gtitle')].some(t => t.textContent === 'training loss')",
+        timeout=30_000,
+    )
     tall_screenshot(page, "architectures-trained-reverse")
 
 
