@@ -137,12 +137,18 @@ def loss_and_dy(kind: str, y: np.ndarray, target: np.ndarray, warmup: int = 0) -
         err = y - target
         return float(np.mean(err**2)), 2.0 * err / err.size
     if kind == "xent":
-        logp = _log_softmax(y[warmup:])  # (T', B, V)
-        picked = np.take_along_axis(logp, target[warmup:, :, None], axis=-1)[..., 0]  # (T', B)
-        n = picked.size
-        onehot = np.eye(y.shape[-1])[target[warmup:]]  # (T', B, V)
-        dy[warmup:] = (np.exp(logp) - onehot) / (n * _LN2)  # softmax minus one-hot, per bit
-        return float(-picked.sum() / (n * _LN2)), dy
+        rows = target[warmup:].reshape(-1)  # the true class of each of the n = T' * B outputs
+        n, pick = rows.size, (np.arange(rows.size), rows)
+        z = y[warmup:].reshape(n, -1)  # (n, V) logits
+        z = z - z.max(axis=-1, keepdims=True)
+        p = np.exp(z)  # one exp for both the loss and its gradient
+        total = p.sum(axis=-1)  # (n,)
+        loss = (np.log(total).sum() - z[pick].sum()) / (n * _LN2)  # -log softmax of the true class, in bits
+        p /= total[:, None]  # softmax
+        p[pick] -= 1.0  # minus the one-hot
+        p /= n * _LN2  # per bit
+        dy[warmup:] = p.reshape(y[warmup:].shape)
+        return float(loss), dy
     raise ValueError(f"unknown loss {kind!r}; expected mse, xent or last_mse")
 
 
@@ -176,11 +182,11 @@ def loss_and_grads(
         W_out=dy.reshape(-1, dy.shape[-1]).T @ h_used.reshape(-1, h.shape[-1]),  # (O, H)
         b_out=dy.reshape(-1, dy.shape[-1]).sum(axis=0),  # (O,)
     )
-    d_output = np.zeros_like(h)  # (T, B, H)
     if last:
+        d_output = np.zeros_like(h)  # (T, B, H)
         d_output[-1] = dy @ readout.W_out
     else:
-        d_output[:] = dy @ readout.W_out
+        d_output = dy @ readout.W_out  # (T, B, H)
     grads = backward(params, trace, d_output, truncate=truncate)
     return loss, grads.params, d_readout
 
