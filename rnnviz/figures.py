@@ -7,6 +7,11 @@ in textbooks: ``x_1 .. x_T``, ``h_0`` the initial state) and keep one colour per
 quantity (``COLORS``). Plotly cannot draw NaN or inf faithfully, so none reaches the
 figure data: NaN becomes a gap, values beyond +-1e300 (inf included) are clipped, and a
 note under the plot says so in words.
+
+Figures are assembled from plain dicts already in plotly's canonical form and built without
+plotly's property-by-property validation, about ten times faster (tests/test_figures.py
+checks that validating them changes nothing); edits made to a returned figure are validated
+as usual.
 """
 
 from __future__ import annotations
@@ -73,6 +78,7 @@ SEQUENTIAL = "Viridis"
 DIVERGING = "RdBu_r"  # blue negative, white zero, red positive
 BOUNDED = {**dict.fromkeys("ifozr", (-0.05, 1.05)), **dict.fromkeys("gn", (-1.05, 1.05))}  # sigmoid / tanh ranges
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+COLORBAR_MARGIN = 100  # px on the right: room for a colorbar, so plotly need not widen the margin and redraw
 
 
 def _white_template() -> go.layout.Template:
@@ -91,6 +97,21 @@ def _white_template() -> go.layout.Template:
 
 
 TEMPLATE = _white_template()
+_TEMPLATE_JSON = TEMPLATE.to_plotly_json()
+
+
+def _colorscale(scale) -> list[list]:
+    """A colorscale as plotly's [position, colour] pairs, as validation makes it ("Viridis", "RdBu_r", or pairs)."""
+    return _named_colorscale(scale) if isinstance(scale, str) else _pairs(scale)
+
+
+@functools.cache
+def _named_colorscale(name: str) -> list[list]:
+    return _pairs(name)
+
+
+def _pairs(scale) -> list[list]:
+    return [list(pair) for pair in go.Heatmap(colorscale=scale).colorscale]
 
 
 def _clean(values) -> tuple[np.ndarray | list, str]:
@@ -137,34 +158,63 @@ def _index_axis(title: str, first: int, last: int, reverse: bool = False) -> dic
     """Axis over integer steps first..last (1-based), with integer ticks."""
     lo, hi = first - 0.5, last + 0.5
     step = _tick_step(last - first + 1)
-    return dict(title=title, tick0=0 if step > 1 else first, dtick=step, range=[hi, lo] if reverse else [lo, hi])
+    return {
+        "title": {"text": title},
+        "tick0": 0 if step > 1 else first,
+        "dtick": step,
+        "range": [hi, lo] if reverse else [lo, hi],
+    }
 
 
-def _style(fig: go.Figure, title: str, height: int, note: str = "") -> go.Figure:
-    """Common look: white template, projector font, a title, and an optional note under the plot."""
+def _legend_margin(traces: list[dict]) -> int:
+    """px on the right for the legend plotly shows beside two or more traces (40 without one).
+
+    Margins are set wide enough up front: when a legend, colorbar or tick labels do not fit,
+    plotly widens the margin and draws the whole figure again, in the browser, on every update.
+    """
+    if len(traces) < 2:
+        return 40
+    return 76 + 6 * max(len(t.get("name", "")) for t in traces)  # about 6 px a character at the legend's size
+
+
+def _figure(traces: list[dict], layout: dict, title: str, height: int, note: str = "", **figure) -> go.Figure:
+    """A figure of trace and layout dicts with the common look: white template, projector font,
+    a title, and an optional note under the plot. Axes keep to the margins (no automargin).
+
+    ``figure`` passes make_subplots' grid (``_grid_ref``, ``_grid_str``) on, so ``add_trace(row=...)``
+    still works on the result.
+    """
     note_height = 22 * (note.count("<br>") + 1) + 10 if note else 0  # px: one line per note
-    fig.update_layout(
-        template=TEMPLATE,
-        font=dict(size=FONT_SIZE),
-        title=dict(text=title, font=dict(size=FONT_SIZE + 4), xref="paper", x=0, xanchor="left"),
-        height=height + note_height,
-        margin=dict(l=80, r=40, t=70, b=80 + note_height),
-    )
+    margin = {"l": 80, "r": _legend_margin(traces), "t": 70, "b": 80 + note_height, **layout.pop("margin", {})}
+    for key in layout:
+        if key.startswith(("xaxis", "yaxis")):  # the margins above hold the tick labels and titles
+            layout[key] = {**layout[key], "automargin": False}
+    layout = {
+        **layout,
+        "template": _TEMPLATE_JSON,
+        "font": {"size": FONT_SIZE},
+        "title": {"text": title, "font": {"size": FONT_SIZE + 4}, "xref": "paper", "x": 0, "xanchor": "left"},
+        "height": height + note_height,
+        "margin": margin,
+    }
     if note:
-        fig.add_annotation(
-            name="note",
-            text=note,
-            xref="paper",
-            yref="paper",
-            x=0,
-            y=0,
-            xanchor="left",
-            yanchor="top",
-            yshift=-65,
-            showarrow=False,
-            align="left",
-            font=dict(size=FONT_SIZE - 2, color="#444444"),
-        )
+        annotation = {
+            "name": "note",
+            "text": note,
+            "xref": "paper",
+            "yref": "paper",
+            "x": 0,
+            "y": 0,
+            "xanchor": "left",
+            "yanchor": "top",
+            "yshift": -65,
+            "showarrow": False,
+            "align": "left",
+            "font": {"size": FONT_SIZE - 2, "color": "#444444"},
+        }
+        layout["annotations"] = [*layout.get("annotations", []), annotation]
+    fig = go.Figure({"data": traces, "layout": layout, **figure}, _validate=False)
+    fig._validate = True  # what a caller changes later is checked
     return fig
 
 
@@ -178,12 +228,19 @@ def _color(name: str, k: int) -> str:
     return COLORS.get(name.lower().replace(" ", "_"), PALETTE[k % len(PALETTE)])
 
 
-def _line(t, y, name: str, color: str, dash: str = "solid", **kwargs) -> tuple[go.Scatter, str]:
+def _line(t, y, name: str, color: str, dash: str = "solid", **kwargs) -> tuple[dict, str]:
     """A markers+lines trace over steps t; returns the trace and a note on anything cleaned."""
     clean, note = _clean(y)
-    trace = go.Scatter(
-        x=t, y=clean, name=name, mode="lines+markers", line=dict(color=color, dash=dash), connectgaps=False, **kwargs
-    )
+    trace = {
+        "type": "scatter",
+        "x": t,
+        "y": clean,
+        "name": name,
+        "mode": "lines+markers",
+        "line": {"color": color, "dash": dash},
+        "connectgaps": False,
+        **kwargs,
+    }
     return trace, f"{name}: {note}" if note else ""
 
 
@@ -246,28 +303,27 @@ def signal_figure(x, y, *, y0=None, x_label: str = "input x_t", y_label: str = "
         t_y, y_all = np.arange(0, T + 1), np.concatenate([[float(y0)], y])
     x_trace, x_note = _line(np.arange(1, T + 1), x, x_label, COLORS["x"])
     y_trace, y_note = _line(t_y, y_all, y_label, COLORS["y"])
-    fig = go.Figure([x_trace, y_trace])
-    fig.update_xaxes(**_index_axis("time step t", 0 if y0 is not None else 1, T))
-    fig.update_yaxes(title="value")
-    return _style(fig, "input and output over time", 400, _join([x_note, y_note]))
+    layout = {"xaxis": _index_axis("time step t", 0 if y0 is not None else 1, T), "yaxis": {"title": {"text": "value"}}}
+    return _figure([x_trace, y_trace], layout, "input and output over time", 400, _join([x_note, y_note]))
 
 
-def _heatmap(values: np.ndarray, name: str, zmin, zmax, colorscale, **kwargs) -> tuple[go.Heatmap, str]:
+def _heatmap(values: np.ndarray, name: str, zmin, zmax, colorscale, **kwargs) -> tuple[dict, str]:
     """A (T, H) array as a heatmap trace with z = values.T: time on x (1..T), units on y (1..H)."""
     z, note = _clean(np.asarray(values, dtype=np.float64).T)  # (H, T)
     T, H = values.shape
-    heatmap = go.Heatmap(
-        z=z,
-        x=np.arange(1, T + 1),
-        y=np.arange(1, H + 1),
-        zmin=zmin,
-        zmax=zmax,
-        colorscale=colorscale,
-        name=name,
-        hovertemplate="t = %{x}<br>unit %{y}<br>value = %{z:.4g}<extra>" + name + "</extra>",
+    heatmap = {
+        "type": "heatmap",
+        "z": z,
+        "x": np.arange(1, T + 1),
+        "y": np.arange(1, H + 1),
+        "zmin": None if zmin is None else float(zmin),
+        "zmax": None if zmax is None else float(zmax),
+        "colorscale": _colorscale(colorscale),
+        "name": name,
+        "hovertemplate": "t = %{x}<br>unit %{y}<br>value = %{z:.4g}<extra>" + name + "</extra>",
         **kwargs,
-    )
-    return heatmap, f"{name}: {note}" if note else ""
+    }
+    return {k: v for k, v in heatmap.items() if v is not None}, f"{name}: {note}" if note else ""
 
 
 def heatmap_figure(values, *, title: str, zmin=None, zmax=None, colorscale=None, unit_label: str = "unit") -> go.Figure:
@@ -284,10 +340,12 @@ def heatmap_figure(values, *, title: str, zmin=None, zmax=None, colorscale=None,
     scale = colorscale or (DIVERGING if diverging else SEQUENTIAL)
     heatmap, note = _heatmap(values, title, zmin, zmax, scale, **extra)
     T, H = values.shape
-    fig = go.Figure(heatmap)
-    fig.update_xaxes(**_index_axis("time step t", 1, T))
-    fig.update_yaxes(**_index_axis(unit_label, 1, H, reverse=True))
-    return _style(fig, title, max(320, 160 + 20 * min(H, 32)), note)  # px: about 20 per unit
+    layout = {
+        "xaxis": _index_axis("time step t", 1, T),
+        "yaxis": _index_axis(unit_label, 1, H, reverse=True),
+        "margin": {"r": COLORBAR_MARGIN},
+    }
+    return _figure([heatmap], layout, title, max(320, 160 + 20 * min(H, 32)), note)  # px: about 20 per unit
 
 
 def gates_figure(trace: Trace, layer: int = 0, *, batch_index: int = 0) -> go.Figure:
@@ -311,9 +369,9 @@ def gates_figure(trace: Trace, layer: int = 0, *, batch_index: int = 0) -> go.Fi
         notes.append(note)
     T, H = trace.steps, trace.params.hidden_size
     _shared_time_axis(layout, len(names), T)
-    fig = go.Figure({"data": traces, "layout": layout, **grid})
+    layout["margin"] = {"r": COLORBAR_MARGIN}
     title = f"{trace.params.cell.upper()} layer {_layer_number(trace, layer)}: gates and states"
-    return _style(fig, title, 100 + len(names) * (120 + 4 * min(H, 16)), _join(notes))
+    return _figure(traces, layout, title, 100 + len(names) * (120 + 4 * min(H, 16)), _join(notes), **grid)
 
 
 @functools.lru_cache(maxsize=32)
@@ -345,7 +403,7 @@ def _shared_time_axis(layout: dict, rows: int, steps: int) -> None:
     """Every row's x axis over steps 1..steps, titled on the bottom row only."""
     for row in range(1, rows + 1):
         layout[_axis_names(row)[0]].update(_index_axis("", 1, steps))
-    layout[_axis_names(rows)[0]]["title"] = "time step t"
+    layout[_axis_names(rows)[0]]["title"] = {"text": "time step t"}
 
 
 def _layer_number(trace: Trace, layer: int) -> int:
@@ -388,11 +446,10 @@ def units_figure(trace: Trace, layer: int = 0, units=(0,), *, batch_index: int =
             traces.append(line)
             notes.append(note)
         if name in BOUNDED:  # the whole range, so "half open" looks half open
-            layout[y]["range"] = BOUNDED[name]
+            layout[y]["range"] = list(BOUNDED[name])
     _shared_time_axis(layout, len(quantities), trace.steps)
-    fig = go.Figure({"data": traces, "layout": layout, **grid})
     title = f"{trace.params.cell.upper()} layer {_layer_number(trace, layer)}: units over time"
-    return _style(fig, title, 80 + 200 * len(quantities), _join(notes))
+    return _figure(traces, layout, title, 80 + 200 * len(quantities), _join(notes), **grid)
 
 
 def compare_figure(
@@ -409,10 +466,11 @@ def compare_figure(
         line, note = _line(np.arange(1, trace.steps + 1), values[:, unit], label, _color(label, k))
         lines.append(line)
         notes.append(note)
-    fig = go.Figure(lines)
-    fig.update_xaxes(**_index_axis("time step t", 1, max(t.steps for t in traces.values())))
-    fig.update_yaxes(title=f"{quantity}_t, unit {unit + 1}")
-    return _style(fig, f"{LABELS.get(quantity, quantity)}, unit {unit + 1}", 420, _join(notes))
+    layout = {
+        "xaxis": _index_axis("time step t", 1, max(t.steps for t in traces.values())),
+        "yaxis": {"title": {"text": f"{quantity}_t, unit {unit + 1}"}},
+    }
+    return _figure(lines, layout, f"{LABELS.get(quantity, quantity)}, unit {unit + 1}", 420, _join(notes))
 
 
 def _steps_text(index: np.ndarray, step: str = "t") -> str:
@@ -449,27 +507,29 @@ def _log_series(
     """Traces for one series on a log axis: positive values as a line, 0 and inf as marked points."""
     t = np.arange(1, v.size + 1)
     ok = np.isfinite(v) & (v > 0)
-    line = go.Scatter(
-        x=t,
-        y=np.where(ok, np.minimum(v, LIMIT), None).tolist(),
-        name=name,
-        mode="lines+markers",
-        line=dict(color=color),
-        connectgaps=False,
-    )
+    line = {
+        "type": "scatter",
+        "x": t,
+        "y": np.where(ok, np.minimum(v, LIMIT), None).tolist(),
+        "name": name,
+        "mode": "lines+markers",
+        "line": {"color": color},
+        "connectgaps": False,
+    }
     traces, notes = [line], []
     marks = [(v == 0, floor, zero, "triangle-down"), (v == np.inf, ceiling, inf, "triangle-up")]
     for where, level, words, symbol in marks:
         if where.any():
             traces.append(
-                go.Scatter(
-                    x=t[where],
-                    y=np.full(where.sum(), level),
-                    name=f"{name}: {words}",
-                    mode="markers",
-                    marker=dict(color=color, symbol=symbol, size=12),
-                    hovertemplate=step + " = %{x}<br>" + words + "<extra>" + name + "</extra>",
-                )
+                {
+                    "type": "scatter",
+                    "x": t[where],
+                    "y": np.full(where.sum(), level),
+                    "name": f"{name}: {words}",
+                    "mode": "markers",
+                    "marker": {"color": color, "symbol": symbol, "size": 12},
+                    "hovertemplate": step + " = %{x}<br>" + words + "<extra>" + name + "</extra>",
+                }
             )
             notes.append(f"{words} at {_steps_text(np.flatnonzero(where), step)}, drawn at {level:.3g}")
     bad = [("NaN", np.isnan(v)), ("-inf or negative", (v < 0)), ("beyond 1e300, clipped", np.isfinite(v) & (v > LIMIT))]
@@ -477,16 +537,19 @@ def _log_series(
     return traces, f"{name}: " + "; ".join(notes) if notes else ""
 
 
-def _log_lines(arrays: dict[str, np.ndarray], **words) -> tuple[go.Figure, list[str]]:
-    """Several series over steps 1..N on a log axis, with zeros and infinities marked (see _log_series)."""
+def _log_lines(arrays: dict[str, np.ndarray], **words) -> tuple[list[dict], list[str]]:
+    """Several series over steps 1..N for a log axis, with zeros and infinities marked (see _log_series)."""
     floor, ceiling = _log_bounds(arrays)
-    fig, notes = go.Figure(), []
+    traces, notes = [], []
     for k, (name, v) in enumerate(arrays.items()):
-        traces, note = _log_series(name, v, _color(name, k), floor, ceiling, **words)
-        fig.add_traces(traces)
+        series, note = _log_series(name, v, _color(name, k), floor, ceiling, **words)
+        traces += series
         notes.append(note)
-    fig.update_yaxes(type="log", exponentformat="power")
-    return fig, notes
+    return traces, notes
+
+
+LOG_AXIS = {"type": "log", "exponentformat": "power"}
+LOG_MARGIN = 100  # px on the left: powers of ten such as 10^-120 are wider than plain tick labels
 
 
 def grad_norm_figure(
@@ -502,28 +565,31 @@ def grad_norm_figure(
     in a note; NaN and negative values are left out and listed too.
     """
     arrays = {name: _vector(name, v) for name, v in series.items()}
-    fig, notes = _log_lines(arrays, zero="0 (vanished)", inf="inf (exploded)")
+    traces, notes = _log_lines(arrays, zero="0 (vanished)", inf="inf (exploded)")
     T = max((v.size for v in arrays.values()), default=1)
-    fig.update_xaxes(**_index_axis("time step t", 1, max(T, 1)))
-    fig.update_yaxes(title=y_title)
-    return _style(fig, title, 420, _join(notes))
+    layout = {
+        "xaxis": _index_axis("time step t", 1, max(T, 1)),
+        "yaxis": {**LOG_AXIS, "title": {"text": y_title}},
+        "margin": {"l": LOG_MARGIN},
+    }
+    return _figure(traces, layout, title, 420, _join(notes))
 
 
 def loss_figure(history: dict[str, list[float]], *, log_y: bool = False) -> go.Figure:
     """Training curves (train_loss, val_loss, ...) over epochs 1..N; on a log axis if ``log_y``."""
     arrays = {name.replace("_", " "): _vector(name, v) for name, v in history.items()}
     if log_y:
-        fig, notes = _log_lines(arrays, step="epoch")
+        traces, notes = _log_lines(arrays, step="epoch")
     else:
-        fig, notes = go.Figure(), []
+        traces, notes = [], []
         for k, (name, v) in enumerate(arrays.items()):
             line, note = _line(np.arange(1, v.size + 1), v, name, _color(name, k))
-            fig.add_trace(line)
+            traces.append(line)
             notes.append(note)
     N = max((v.size for v in arrays.values()), default=1)
-    fig.update_xaxes(**_index_axis("epoch", 1, max(N, 1)))
-    fig.update_yaxes(title="loss")
-    return _style(fig, "training curves", 400, _join(notes))
+    yaxis = {**(LOG_AXIS if log_y else {}), "title": {"text": "loss"}}
+    layout = {"xaxis": _index_axis("epoch", 1, max(N, 1)), "yaxis": yaxis, "margin": {"l": LOG_MARGIN if log_y else 80}}
+    return _figure(traces, layout, "training curves", 400, _join(notes))
 
 
 def prediction_figure(target, prediction, *, baseline=None, title: str = "prediction vs target") -> go.Figure:
@@ -540,7 +606,5 @@ def prediction_figure(target, prediction, *, baseline=None, title: str = "predic
         line, note = _line(np.arange(1, target.size + 1), v, name, COLORS[name], dashes[name])
         lines.append(line)
         notes.append(note)
-    fig = go.Figure(lines)
-    fig.update_xaxes(**_index_axis("time step t", 1, target.size))
-    fig.update_yaxes(title="value")
-    return _style(fig, title, 420, _join(notes))
+    layout = {"xaxis": _index_axis("time step t", 1, target.size), "yaxis": {"title": {"text": "value"}}}
+    return _figure(lines, layout, title, 420, _join(notes))

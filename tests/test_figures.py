@@ -1,6 +1,9 @@
 """Figures: the plotted data is the trace's data, steps are 1-based, nothing non-finite reaches plotly."""
 
+import json
+
 import numpy as np
+import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 from conftest import json_numbers
@@ -267,3 +270,31 @@ def test_every_figure_is_projector_ready_and_deterministic():
         x_titles = [axis.title.text for axis in fig.select_xaxes()]
         assert fig.layout.title.text and set(x_titles) & {"time step t", "epoch"}
         assert_serialisable(fig)
+
+
+def test_figures_are_built_as_plotly_validation_would_make_them():
+    """The figures skip plotly's validation (for speed): running it over them must change nothing."""
+    odd = np.array([0.0, 1e-3, np.inf, np.nan, 2.0])
+    rnn = make_trace("rnn")
+    extra = [
+        heatmap_figure(np.array([[1.0, np.nan], [np.inf, -2.0]]), title="odd"),  # a note, None gaps, zmid
+        heatmap_figure(np.eye(2), title="pairs", colorscale=[[0, "white"], [1, "black"]], zmin=0, zmax=1),
+        gates_figure(rnn),
+        units_figure(make_trace("lstm"), units=(0, 2)),
+        grad_norm_figure({"a": odd, "b": np.ones(5)}),  # zeros and infinities as marks
+        loss_figure({"train_loss": [1.0, 0.0]}, log_y=True),
+        signal_figure(np.array([np.nan, 1.0]), np.array([0.5, -1e305]), y0=0.0),
+    ]
+    for fig in all_figures() + extra:
+        validated = go.Figure(fig.to_dict())  # plotly checks and coerces every property here
+        assert json.loads(validated.to_json()) == json.loads(fig.to_json())
+
+
+def test_changes_to_a_returned_figure_are_validated():
+    fig = gates_figure(make_trace("gru"))
+    with pytest.raises(ValueError, match="Invalid property"):
+        fig.update_layout(not_a_property=1)
+    with pytest.raises(ValueError, match="Invalid property"):
+        fig.data[0].update(not_a_property=1)
+    fig.update_layout(height=500)  # a valid change still works
+    assert fig.layout.height == 500
