@@ -226,22 +226,24 @@ st.session_state["bptt_dot"] = show.graph(graphviz.Source(gradient_dot(args, los
 st.subheader("Check one weight by finite differences")
 finite_difference_section(args, loss, trunc)
 
-with st.expander("Why gradients vanish or explode"):
-    st.markdown("Going back one step multiplies the gradient by the transpose of that step's Jacobian:")
-    st.latex(
-        r"\frac{\partial L}{\partial h_t} = \Big(\frac{\partial h_{t+1}}{\partial h_t}\Big)^{\!\top}"
-        r"\frac{\partial L}{\partial h_{t+1}} + \frac{\partial L_t}{\partial h_t}, \qquad"
-        r"\frac{\partial h_{t+1}}{\partial h_t} = \operatorname{diag}\big(\tanh'(a_{t+1})\big)\, W_{hh}"
-        r"\quad \text{(tanh RNN)}"
-    )
-    st.markdown(
-        "(L_t is the loss's own term at step t: 1 per unit where the loss looks.) Since |tanh′| ≤ 1, "
-        "a spectral radius ρ of W_hh below 1 makes the product shrink roughly like "
-        "ρ^(T−t): the early steps get no learning signal (vanishing). Above 1 it can grow like ρ^(T−t) "
-        "until tanh saturates (exploding), which is what clipping guards against. The LSTM adds a second "
-        "path, c_t = f_t ⊙ c_(t−1) + i_t ⊙ g_t, whose Jacobian is just diag(f_t): with the forget gate "
-        "near 1 the gradient passes almost unchanged. Truncated BPTT with chunk length k stops the "
-        "gradient after k steps, trading long-range credit for speed and memory."
-    )
+why = st.expander("Why gradients vanish or explode", key=f"{PAGE}:why", on_change="rerun")  # built only while open
+with why:
+    if why.open:
+        st.markdown("Going back one step multiplies the gradient by the transpose of that step's Jacobian:")
+        st.latex(
+            r"\frac{\partial L}{\partial h_t} = \Big(\frac{\partial h_{t+1}}{\partial h_t}\Big)^{\!\top}"
+            r"\frac{\partial L}{\partial h_{t+1}} + \frac{\partial L_t}{\partial h_t}, \qquad"
+            r"\frac{\partial h_{t+1}}{\partial h_t} = \operatorname{diag}\big(\tanh'(a_{t+1})\big)\, W_{hh}"
+            r"\quad \text{(tanh RNN)}"
+        )
+        st.markdown(
+            "(L_t is the loss's own term at step t: 1 per unit where the loss looks.) Since |tanh′| ≤ 1, "
+            "a spectral radius ρ of W_hh below 1 makes the product shrink roughly like "
+            "ρ^(T−t): the early steps get no learning signal (vanishing). Above 1 it can grow like ρ^(T−t) "
+            "until tanh saturates (exploding), which is what clipping guards against. The LSTM adds a second "
+            "path, c_t = f_t ⊙ c_(t−1) + i_t ⊙ g_t, whose Jacobian is just diag(f_t): with the forget gate "
+            "near 1 the gradient passes almost unchanged. Truncated BPTT with chunk length k stops the "
+            "gradient after k steps, trading long-range credit for speed and memory."
+        )
 
 state.write_url(URL_NAMES)

@@ -214,26 +214,28 @@ st.caption(
 )
 compare_section(args, layer)
 
-with st.expander("What the gates compute"):
-    st.markdown("**LSTM** (PyTorch's gate order i, f, g, o)")
-    st.latex(
-        r"""\begin{aligned}
-        i_t &= \sigma(W_{ii} x_t + W_{hi} h_{t-1} + b_i) & f_t &= \sigma(W_{if} x_t + W_{hf} h_{t-1} + b_f) \\
-        g_t &= \tanh(W_{ig} x_t + W_{hg} h_{t-1} + b_g) & o_t &= \sigma(W_{io} x_t + W_{ho} h_{t-1} + b_o) \\
-        c_t &= f_t \odot c_{t-1} + i_t \odot g_t & h_t &= o_t \odot \tanh(c_t)
-        \end{aligned}"""
-    )
-    st.markdown("**GRU** (gate order r, z, n)")
-    st.latex(
-        r"""\begin{aligned}
-        r_t &= \sigma(W_{ir} x_t + W_{hr} h_{t-1} + b_r) & z_t &= \sigma(W_{iz} x_t + W_{hz} h_{t-1} + b_z) \\
-        n_t &= \tanh\big(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})\big) &
-        h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
-        \end{aligned}"""
-    )
-    st.markdown(
-        "The presets push one gate's bias far into the sigmoid's flat part (σ(6) ≈ 0.998, "
-        "σ(−6) ≈ 0.002) so that gate stays put whatever the input; the other weights stay random."
-    )
+equations = st.expander("What the gates compute", key=f"{PAGE}:equations", on_change="rerun")  # built only while open
+with equations:
+    if equations.open:
+        st.markdown("**LSTM** (PyTorch's gate order i, f, g, o)")
+        st.latex(
+            r"""\begin{aligned}
+            i_t &= \sigma(W_{ii} x_t + W_{hi} h_{t-1} + b_i) & f_t &= \sigma(W_{if} x_t + W_{hf} h_{t-1} + b_f) \\
+            g_t &= \tanh(W_{ig} x_t + W_{hg} h_{t-1} + b_g) & o_t &= \sigma(W_{io} x_t + W_{ho} h_{t-1} + b_o) \\
+            c_t &= f_t \odot c_{t-1} + i_t \odot g_t & h_t &= o_t \odot \tanh(c_t)
+            \end{aligned}"""
+        )
+        st.markdown("**GRU** (gate order r, z, n)")
+        st.latex(
+            r"""\begin{aligned}
+            r_t &= \sigma(W_{ir} x_t + W_{hr} h_{t-1} + b_r) & z_t &= \sigma(W_{iz} x_t + W_{hz} h_{t-1} + b_z) \\
+            n_t &= \tanh\big(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})\big) &
+            h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
+            \end{aligned}"""
+        )
+        st.markdown(
+            "The presets push one gate's bias far into the sigmoid's flat part (σ(6) ≈ 0.998, "
+            "σ(−6) ≈ 0.002) so that gate stays put whatever the input; the other weights stay random."
+        )
 
 state.write_url(URL_NAMES)

@@ -82,7 +82,9 @@ st.session_state["neuron_dot"] = dot
 st.markdown(f"**Step {step}, with the numbers:**")
 st.latex(neuron.neuron_latex(trace, step))
 
-with st.expander("The whole trace as a table"):
-    st.dataframe(neuron.neuron_table(trace), hide_index=True, width="stretch")
+table = st.expander("The whole trace as a table", key=f"{PAGE}:table", on_change="rerun")  # built only while open
+with table:
+    if table.open:
+        st.dataframe(neuron.neuron_table(trace), hide_index=True, width="stretch")
 
 state.write_url(URL_NAMES)

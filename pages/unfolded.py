@@ -1,6 +1,7 @@
 """Unfolded graph: an RNN, LSTM or GRU stack drawn over T steps, with its numbers and gradients."""
 
 from dataclasses import replace
+from functools import partial
 
 import graphviz
 import numpy as np
@@ -326,30 +327,36 @@ with graph_area:
     hint = "" if fit else " Scroll sideways for the later steps, or fit the drawing to the page (sidebar)."
     st.caption(" ".join(notes) + " Hover over a node to see its full vector." + hint)
 
-with st.expander("Export"):
-    cols = st.columns(5)
-    cols[0].download_button(
-        "Graph (DOT)", dot_source, "unfolded.dot", "text/vnd.graphviz", width="stretch", on_click="ignore"
-    )
-    if rgraph.graphviz_available():
-        svg = show.svg_document(dot_source)  # laid out once, for the drawing above and this file
-        cols[1].download_button("Graph (SVG)", svg, "unfolded.svg", "image/svg+xml", width="stretch", on_click="ignore")
-    else:
-        cols[1].caption("SVG needs Graphviz's `dot` program.")
-    cols[2].download_button(
-        "Trace (CSV)", trace_csv(params, x, grads), "trace.csv", "text/csv", width="stretch", on_click="ignore"
-    )
-    for col, fmt in zip(cols[3:], ("npz", "json"), strict=True):
-        try:
-            data = weights_file(params, fmt)
-            col.download_button(f"Weights (.{fmt})", data, f"weights.{fmt}", width="stretch", on_click="ignore")
-        except ValueError as err:
-            col.caption(f"Weights as .{fmt}: {literal(err)}")
-    st.caption("The CSV has one row per step t, layer, quantity (x, gates, c, h, gradients) and unit.")
+export = st.expander("Export", key=f"{PAGE}:export", on_change="rerun")  # built only while open
+with export:
+    if export.open:
+        # the drawing and the trace follow every change: their files are made only when clicked (data=callable)
+        cols = st.columns(5)
+        cols[0].download_button(
+            "Graph (DOT)", lambda: dot_source, "unfolded.dot", "text/vnd.graphviz", width="stretch", on_click="ignore"
+        )
+        if rgraph.graphviz_available():
+            svg = partial(show.svg_document, dot_source)  # laid out once, for the drawing above and this file
+            cols[1].download_button(
+                "Graph (SVG)", svg, "unfolded.svg", "image/svg+xml", width="stretch", on_click="ignore"
+            )
+        else:
+            cols[1].caption("SVG needs Graphviz's `dot` program.")
+        csv = partial(trace_csv, params, x, grads)
+        cols[2].download_button("Trace (CSV)", csv, "trace.csv", "text/csv", width="stretch", on_click="ignore")
+        for col, fmt in zip(cols[3:], ("npz", "json"), strict=True):
+            try:  # made now (cached: the weights do not follow the sequence length), to show why one cannot be
+                data = weights_file(params, fmt)
+                col.download_button(f"Weights (.{fmt})", data, f"weights.{fmt}", width="stretch", on_click="ignore")
+            except ValueError as err:
+                col.caption(f"Weights as .{fmt}: {literal(err)}")
+        st.caption("The CSV has one row per step t, layer, quantity (x, gates, c, h, gradients) and unit.")
 
-with st.expander("How to read this graph"):
-    st.markdown(
-        """
+how_to_read = st.expander("How to read this graph", key=f"{PAGE}:how-to-read", on_change="rerun")
+with how_to_read:
+    if how_to_read.open:
+        st.markdown(
+            """
 - **Time runs left to right.** `h_0` is the initial state (zeros); step *t* reads `x_t` and
   `h_{t-1}` and writes `h_t`. With several layers, each layer's `h_t` is the input of the layer above.
 - **One set of weights.** Every step uses the same `W_ih`, `W_hh` and biases: that is what makes
@@ -360,6 +367,6 @@ with st.expander("How to read this graph"):
 - **Gradients**: the loss is the sum of the top layer's last state; each node then shows
   ||dL/dv||, so you can see how much of the gradient survives the way back to step 1.
 """
-    )
+        )
 
 state.write_url(URL_NAMES)
