@@ -68,11 +68,13 @@ def test_progress_bar_is_live(page, app_url):
     open_train(page, app_url, "?task=chars&epochs=12")
     page.get_by_role("button", name="Train").first.click()
     page.wait_for_selector(PROGRESS, timeout=30_000)
-    bar = page.locator(PROGRESS)
-    page.wait_for_function(
-        f"() => /epoch [2-9] of 12/.test(document.querySelector('{PROGRESS}')?.textContent || '')", timeout=60_000
+    # read the text in the same check: the bar is gone once the last epoch is done, maybe before a second look
+    seen = page.wait_for_function(
+        f"() => {{ const t = document.querySelector('{PROGRESS}')?.textContent || ''; "
+        "return /epoch [2-9] of 12/.test(t) && t; }",
+        timeout=60_000,
     )
-    text = bar.inner_text()
+    text = seen.json_value()
     assert "s left" in text and "validation loss" in text
     page.wait_for_selector(f"{PLOT}", timeout=30_000)  # the live loss curves
     screenshot(page, "train-live")
