@@ -39,6 +39,8 @@ MAX_EDIT = 4  # the matrix editor is offered up to this input and hidden size
 PLAY_SECONDS = 1.0
 READABLE_SCALE = 0.8  # a wide drawing shrinks to at most this: 12 pt labels stay >= 12 px on screen
 HL_KEY = f"{PAGE}:hl"
+EDITS = f"{PAGE}:edits"  # the matrix editor's data and values, kept while its expander is closed
+EDITOR = f"{PAGE}:editor"  # the matrix editor's expander
 TRAINED = "trained_model"  # set by the Train page: {"params", "x", "label"}
 # runs in a same-origin component iframe: scroll the graph box (not the page) to the step's cell
 SCROLL_TO_STEP = """<script>
@@ -123,24 +125,43 @@ def edited(name: str, a: np.ndarray, rows: list[str], cols: list[str] | None, ke
     return frame.to_numpy(dtype=np.float64).reshape(a.shape)
 
 
-def edit_first_layer(params: rnnviz.Params, key: str) -> rnnviz.Params:
-    """Editable W_ih, W_hh and biases of layer 1; an empty or bad entry keeps the unedited weights."""
+def edit_first_layer(params: rnnviz.Params, key: str, editing: bool) -> rnnviz.Params:
+    """Editable W_ih, W_hh and biases of layer 1; an empty or bad entry keeps the unedited weights.
+
+    The four editors are built only while their expander is open (``editing``): they cost
+    about 12 ms a rerun. What they hold is kept in session state (EDITS), so with the
+    expander closed the edits still apply, and reopened, the editors start from them. As
+    with the editors' own state, the edits go when the network, its seed or its weights
+    change, when the expander is not offered, or when the page is left.
+    """
     lp = params.layers[0]
-    H, D = lp.W_hh.shape[1], lp.W_ih.shape[1]
-    gates = params.gate_names or ("a",)
-    rows = [f"{g}{j + 1}" for g in gates for j in range(H)]
-    left, right = st.columns(2)
-    with left:
-        W_ih = edited("W_ih (weight_ih_l0)", lp.W_ih, rows, [f"x{d + 1}" for d in range(D)], f"{key}:W_ih")
-        b_ih = edited("b_ih (bias_ih_l0)", lp.b_ih, rows, None, f"{key}:b_ih")
-    with right:
-        W_hh = edited("W_hh (weight_hh_l0)", lp.W_hh, rows, [f"h{j + 1}" for j in range(H)], f"{key}:W_hh")
-        b_hh = edited("b_hh (bias_hh_l0)", lp.b_hh, rows, None, f"{key}:b_hh")
-    new = rnnviz.LayerParams(W_ih, W_hh, b_ih, b_hh)
+    base = (lp.W_ih, lp.W_hh, lp.b_ih, lp.b_hh)
+    saved = st.session_state.get(EDITS)
+    if saved and (saved["key"] != key or not all(map(np.array_equal, saved["base"], base))):
+        saved = None
+    if editing:
+        H, D = lp.W_hh.shape[1], lp.W_ih.shape[1]
+        gates = params.gate_names or ("a",)
+        rows = [f"{g}{j + 1}" for g in gates for j in range(H)]
+        # the editors' data stays the same while they are shown; reopened, they start from the last edits
+        shown = saved is not None and f"{key}:W_ih" in st.session_state
+        start = saved["start"] if shown else saved["values"] if saved else base
+        left, right = st.columns(2)
+        with left:
+            W_ih = edited("W_ih (weight_ih_l0)", start[0], rows, [f"x{d + 1}" for d in range(D)], f"{key}:W_ih")
+            b_ih = edited("b_ih (bias_ih_l0)", start[2], rows, None, f"{key}:b_ih")
+        with right:
+            W_hh = edited("W_hh (weight_hh_l0)", start[1], rows, [f"h{j + 1}" for j in range(H)], f"{key}:W_hh")
+            b_hh = edited("b_hh (bias_hh_l0)", start[3], rows, None, f"{key}:b_hh")
+        st.session_state[EDITS] = {"key": key, "base": base, "start": start, "values": (W_ih, W_hh, b_ih, b_hh)}
+    else:
+        W_ih, W_hh, b_ih, b_hh = saved["values"] if saved else base
     if not all(np.all(np.isfinite(a)) for a in (W_ih, W_hh, b_ih, b_hh)):
         st.error("A weight entry is empty or not a number; the graph uses the unedited weights.")
         return params
-    return replace(params, layers=(new,) + params.layers[1:])
+    if saved is None and not editing:
+        return params
+    return replace(params, layers=(rnnviz.LayerParams(W_ih, W_hh, b_ih, b_hh),) + params.layers[1:])
 
 
 def forget_trained() -> None:
@@ -166,6 +187,8 @@ def stop_play() -> None:
 
 
 state.load_url(PAGE)
+if EDITOR not in st.session_state:  # the last run was on another page: the editors' state has gone, so do the edits
+    st.session_state.pop(EDITS, None)
 st.title("The unfolded graph")
 st.caption(
     "A recurrent network drawn once per time step: the same weights process x_1, x_2, ... in turn, "
@@ -252,13 +275,18 @@ if trained is not None and f"{PAGE}:file_params" not in st.session_state:
     alerts.button("Back to random weights", on_click=forget_trained, icon=":material/undo:")
 
 if params.hidden_size <= MAX_EDIT and params.input_size <= MAX_EDIT:
-    with st.expander("Edit the weights of layer 1"):
-        st.caption(
-            "Rows are the gate units (PyTorch order), columns the inputs x or the previous state h. "
-            "Edits are kept until the network or its seed changes; they are not in the link."
-        )
+    editor = st.expander("Edit the weights of layer 1", key=EDITOR, on_change="rerun")  # built only while open
+    with editor:
+        if editor.open:
+            st.caption(
+                "Rows are the gate units (PyTorch order), columns the inputs x or the previous state h. "
+                "Edits are kept until the network or its seed changes; they are not in the link."
+            )
         source = st.session_state.get(f"{PAGE}:file_params", ("trained" if trained else "seeded", None))[0]
-        params = edit_first_layer(params, f"{PAGE}:edit:{source}:{cell}:{D}:{H}:{L}:{seed}:{scale}:{preset}")
+        edit_key = f"{PAGE}:edit:{source}:{cell}:{D}:{H}:{L}:{seed}:{scale}:{preset}"
+        params = edit_first_layer(params, edit_key, bool(editor.open))
+else:
+    st.session_state.pop(EDITS, None)  # as the editors' own state goes when they are not drawn
 
 try:
     x = signals.make_signal(kind, T, params.input_size, seed=seed, custom=custom)

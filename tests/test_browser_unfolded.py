@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 from conftest import screenshot, wait_for_app
 
 GRAPH = ".rnnviz-graph svg"
@@ -132,3 +133,70 @@ def test_play_moves_the_highlight_on(page, app_url):
     page.wait_for_function("() => /hl=[3-5]/.test(location.search)", timeout=20_000)
     assert page.locator('[data-testid="stException"]').count() == 0
     snap(page, "unfolded-playing")
+
+
+H1 = """() => {
+  const texts = [...document.querySelectorAll('.rnnviz-graph svg g.node text')].map(t => t.textContent);
+  return texts[texts.indexOf('h₁') + 1];
+}"""
+
+
+def drawn_h1(pg) -> list[float]:
+    """The numbers the drawing shows under h_1."""
+    return [float(v) for v in pg.evaluate(H1).strip("[]").split(",")]
+
+
+def default_h1(b_ih_0: float | None = None) -> list[float]:
+    """h_1 of the page's default network and input computed by the core, optionally with b_ih[0] replaced."""
+    import rnnviz
+    from rnnviz import presets, share, signals
+
+    s = share.defaults()
+    params = presets.network_params(s["cell"], s["D"], s["H"], s["L"], seed=s["seed"], scale=s["scale"])
+    assert s["preset"] == "random"
+    if b_ih_0 is not None:
+        params.layers[0].b_ih[0] = b_ih_0
+    x = signals.make_signal(s["signal"], s["T"], s["D"], seed=s["seed"], custom=s["custom"])
+    return list(rnnviz.forward(params, x).output[0])
+
+
+def test_weight_edits_stay_while_the_editor_is_closed(page, app_url):
+    """The editors are built only while their expander is open; the edits apply until the page is left."""
+    open_page(page, app_url)
+    np.testing.assert_allclose(drawn_h1(page), default_h1(), rtol=2e-3, atol=5e-4)
+    editor = page.get_by_text("Edit the weights of layer 1")
+    grids = page.locator('[data-testid="stDataFrame"]')
+    assert grids.count() == 0
+    editor.click()
+    grids.first.wait_for(timeout=30_000)
+    wait_for_app(page)
+    assert grids.count() == 4  # W_ih and b_ih on the left, then W_hh and b_hh
+    b_ih = grids.nth(1)
+    b_ih.scroll_into_view_if_needed()
+    box = b_ih.bounding_box()
+    before = page.evaluate(H1)
+    page.mouse.dblclick(box["x"] + box["width"] - 30, box["y"] + 35 + 17)  # b_ih's first row (i1), below the header
+    page.wait_for_timeout(500)
+    page.keyboard.press("Control+a")
+    page.keyboard.type("3")
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"() => ({H1})() !== {before!r}", timeout=30_000)
+    wait_for_app(page)
+    edited = default_h1(b_ih_0=3.0)
+    np.testing.assert_allclose(drawn_h1(page), edited, rtol=2e-3, atol=5e-4)
+    editor.click()  # closed: no editors on the page, the edit still drawn
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stDataFrame\"]')", timeout=30_000)
+    wait_for_app(page)
+    np.testing.assert_allclose(drawn_h1(page), edited, rtol=2e-3, atol=5e-4)
+    editor.click()  # reopened: the editors start from the edit
+    grids.first.wait_for(timeout=30_000)
+    wait_for_app(page)
+    assert grids.count() == 4
+    np.testing.assert_allclose(drawn_h1(page), edited, rtol=2e-3, atol=5e-4)
+    snap(page, "unfolded-edited")
+    page.get_by_role("link", name="Gates and states").click()  # leaving the page drops the edits, as before
+    wait_for_app(page)
+    page.get_by_role("link", name="Unfolded graph").click()
+    page.wait_for_selector(GRAPH, timeout=30_000)
+    wait_for_app(page)
+    np.testing.assert_allclose(drawn_h1(page), default_h1(), rtol=2e-3, atol=5e-4)

@@ -175,3 +175,29 @@ def test_bad_custom_signal_gives_an_error_and_keeps_drawing():
     assert not at.exception
     assert any("oops" in e.value for e in at.error)
     assert steps(at) == [1, 2, 3, 4, 5]
+
+
+def test_weight_editor_is_built_only_while_open():
+    """Closed, the expander holds no editors; open, it shows layer 1's seeded weights; the drawing never changes."""
+    import numpy as np
+
+    from rnnviz import presets, share
+
+    at = open_page()
+    dot = at.session_state["unfolded_dot"]
+    assert not at.dataframe
+    at.session_state["unfolded:editor"] = True  # what clicking the expander sends
+    at.run()
+    assert_clean(at)
+    s = share.defaults()
+    layer = presets.network_params(s["cell"], s["D"], s["H"], s["L"], seed=s["seed"], scale=s["scale"]).layers[0]
+    shown = [f.value.to_numpy(dtype=float) for f in at.dataframe]
+    assert len(shown) == 4  # left column W_ih, b_ih; right column W_hh, b_hh
+    for frame, weights in zip(shown, (layer.W_ih, layer.b_ih[:, None], layer.W_hh, layer.b_hh[:, None]), strict=True):
+        np.testing.assert_array_equal(frame, weights)
+    assert at.session_state["unfolded_dot"] == dot
+    at.session_state["unfolded:editor"] = False
+    at.run()
+    assert_clean(at)
+    assert not at.dataframe
+    assert at.session_state["unfolded_dot"] == dot
