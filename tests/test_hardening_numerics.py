@@ -186,6 +186,20 @@ def test_norms_of_huge_finite_values_are_exact():
     assert np.isinf(numerics.norm([np.inf, 1.0])) and np.isnan(numerics.norm([np.nan, 1.0]))
 
 
+@pytest.mark.parametrize("size", [1, 2, 7, 256, 257, 1000])  # norm's math.hypot path up to 256 entries
+def test_norm_agrees_with_row_norms_at_every_magnitude(size):
+    rng = np.random.default_rng(size)
+    for exponent in (-320, -300, -160, -1, 0, 1, 160, 300, 307):
+        v = rng.normal(size=size) * 10.0**exponent
+        assert numerics.norm(v) == pytest.approx(numerics.row_norms(v[None])[0], rel=1e-14, abs=0)
+    tiny = np.full(size, 5e-324)  # subnormals: no underflow to 0
+    assert numerics.norm(tiny) == pytest.approx(numerics.row_norms(tiny[None])[0], rel=1e-14)
+    for bad in ([np.inf], [np.nan], [np.inf, np.nan], [-np.inf, np.nan, 1.0]):
+        v = np.concatenate([rng.normal(size=size), bad])
+        expected = numerics.row_norms(v[None])[0]  # nan if any nan, else inf
+        assert (np.isnan(numerics.norm(v)) and np.isnan(expected)) or numerics.norm(v) == expected
+
+
 def test_describe_overflow_is_silent_for_finite_traces():
     params = presets.network_params("gru", 3, 4, 2, seed=0)
     trace = rnnviz.forward(params, signals.make_signal("random", 12, 3))
