@@ -12,6 +12,7 @@ from ui import show, state
 
 PAGE = "bptt"
 URL_NAMES = ("cell", "D", "H", "L", "T", "seed", "scale", "signal", "custom", "loss", "radius", "clip", "trunc")
+URL_NAMES += ("bview",)
 CELL_LABELS = {"rnn_tanh": "RNN (tanh)", "rnn_relu": "RNN (ReLU)", "lstm": "LSTM", "gru": "GRU"}
 SIGNAL_LABELS = {
     "impulse": "impulse (1, 0, 0, ...)",
@@ -21,6 +22,7 @@ SIGNAL_LABELS = {
     "custom": "custom list",
 }
 LOSS_LABELS = {"last": "on the last step", "every": "on every step"}
+VIEWS = {"norms": "||dL/dh_t|| at every step", "cells": "RNN vs LSTM vs GRU", "jacobian": "||∂h_T/∂h_t||"}
 LOSS_LATEX = {"last": r"L = \sum_j h_T[j]", "every": r"L = \sum_{t=1}^{T} \sum_j h_t[j]"}
 # Figures are cached as shared objects (st.cache_resource): a cache_data hit unpickles and
 # revalidates a copy, 5-40 ms a figure. The page never changes a figure after building it.
@@ -70,6 +72,12 @@ def gradient_dot(args: dict, loss: str, trunc: int) -> str:
     return rgraph.unfolded_graph(trace, grads=gradients(args, loss, trunc), values=False).source
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def finite_difference(args: dict, key: str, index: tuple[int, ...], loss: str) -> bptt.GradientCheck:
+    params, x, _ = run(**args)
+    return bptt.gradient_check(params, x, key, index, loss)
+
+
 @st.fragment
 def finite_difference_section(args: dict, loss: str, trunc: int) -> None:
     """Only this part reruns when another weight entry is chosen."""
@@ -84,7 +92,7 @@ def finite_difference_section(args: dict, loss: str, trunc: int) -> None:
         col = fd_col.number_input("Column (0-based)", 0, shape[1] - 1, 0, key=f"{PAGE}:fd-col:{key}:{shape}")
         index = (row, col)
     st.caption(f"{key}{list(index)}: {bptt.entry_label(params, key, index)}")
-    check = bptt.gradient_check(params, x, key, index, loss)
+    check = finite_difference(args, key, index, loss)
     m1, m2, m3 = st.columns(3)
     m1.metric("BPTT dL/dw", f"{check.analytic:.6g}")
     m2.metric("(L(w+ε) − L(w−ε)) / 2ε", f"{check.numeric:.6g}")
@@ -175,32 +183,36 @@ with st.sidebar:
 
 grads = gradients(args, loss, trunc)
 
-st.subheader("||dL/dh_t|| at every step")
-st.caption(
-    "How strongly the loss depends on each step's hidden state. A straight falling line on this log "
-    "scale is a gradient that vanishes exponentially going back in time; a rising one explodes."
-    + (
-        f" Truncation cuts the gradient every {trunc} steps going back, so with the loss on the last step "
-        "the earlier chunks get exactly 0 (the triangles); with the loss on every step each chunk gets its own."
-        if trunc
-        else ""
-    )
-)
-st.plotly_chart(norms_plot(args, loss, trunc), width="stretch", key=f"{PAGE}:norms")
-
-st.subheader("RNN vs LSTM vs GRU")
-st.caption(
-    f"Same sizes, seed, input, loss and ρ; layer {L} (the top). The LSTM's cell state c carries the "
-    "gradient through f ⊙ c without a squashing nonlinearity, so it often fades more slowly."
-)
-st.plotly_chart(cells_plot(args, loss, trunc), width="stretch", key=f"{PAGE}:cells")
-
-st.subheader("||∂h_T/∂h_t||")
-st.caption(
-    "How much a nudge to h_t still moves h_T, whatever the loss. It is a product of T − t step "
-    "Jacobians: if they are all smaller than 1 it vanishes, larger than 1 it explodes."
-)
-st.plotly_chart(jacobian_plot(args), width="stretch", key=f"{PAGE}:jacobian")
+# One plot at a time: only the open tab's gradients and figure are computed and drawn.
+views = state.tabs(PAGE, "bview", VIEWS)
+with views["norms"]:
+    if views["norms"].open:
+        st.caption(
+            "How strongly the loss depends on each step's hidden state. A straight falling line on this log "
+            "scale is a gradient that vanishes exponentially going back in time; a rising one explodes."
+            + (
+                f" Truncation cuts the gradient every {trunc} steps going back, so with the loss on the last step "
+                "the earlier chunks get exactly 0 (the triangles); with the loss on every step each chunk gets "
+                "its own."
+                if trunc
+                else ""
+            )
+        )
+        st.plotly_chart(norms_plot(args, loss, trunc), width="stretch", key=f"{PAGE}:norms")
+with views["cells"]:
+    if views["cells"].open:
+        st.caption(
+            f"Same sizes, seed, input, loss and ρ; layer {L} (the top). The LSTM's cell state c carries the "
+            "gradient through f ⊙ c without a squashing nonlinearity, so it often fades more slowly."
+        )
+        st.plotly_chart(cells_plot(args, loss, trunc), width="stretch", key=f"{PAGE}:cells")
+with views["jacobian"]:
+    if views["jacobian"].open:
+        st.caption(
+            "How much a nudge to h_t still moves h_T, whatever the loss. It is a product of T − t step "
+            "Jacobians: if they are all smaller than 1 it vanishes, larger than 1 it explodes."
+        )
+        st.plotly_chart(jacobian_plot(args), width="stretch", key=f"{PAGE}:jacobian")
 
 st.subheader("Gradient clipping")
 before = bptt.global_norm(grads.params)

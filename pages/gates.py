@@ -9,7 +9,7 @@ from rnnviz.markup import literal
 from ui import state
 
 PAGE = "gates"
-URL_NAMES = ("cell", "D", "H", "L", "T", "seed", "scale", "preset", "signal", "custom")
+URL_NAMES = ("cell", "D", "H", "L", "T", "seed", "scale", "preset", "signal", "custom", "view")
 CELL_LABELS = {"rnn_tanh": "RNN (tanh)", "rnn_relu": "RNN (ReLU)", "lstm": "LSTM", "gru": "GRU"}
 SIGNAL_LABELS = {
     "impulse": "impulse (1, 0, 0, ...)",
@@ -36,6 +36,7 @@ LOOK_FOR = {
     "smoothly instead of jumping.",
 }
 COMPARED = {"RNN": "rnn_tanh", "LSTM": "lstm", "GRU": "gru"}
+VIEWS = {"heatmaps": "Every gate and state", "units": "Chosen units over time", "compare": "RNN vs LSTM vs GRU"}
 TRAINED = "trained_model"  # set by the Train page: {"params", "x", "label"}
 # Figures are cached as shared objects (st.cache_resource): a cache_data hit unpickles and
 # revalidates a copy, 5-40 ms a figure. The page never changes a figure after building it.
@@ -104,8 +105,10 @@ def forget_trained() -> None:
 
 
 def preset_changed() -> None:
-    """Choosing a preset switches to the cell it is made for."""
+    """Choosing a preset switches to the cell it is made for, and to the heatmaps its lesson is about."""
     preset = st.session_state[f"{PAGE}:preset"]
+    if preset != "random":
+        state.set_value(PAGE, "view", "heatmaps")
     if preset != "random" and presets.cell_kind(state.settings()["cell"])[0] != presets.PRESET_CELL[preset]:
         state.set_value(PAGE, "cell", presets.PRESET_CELL[preset])
 
@@ -200,19 +203,22 @@ if L > 1:
         "Layer", range(L), format_func=lambda k: f"layer {k + 1}", horizontal=True, key=f"{PAGE}:layer:{L}"
     )
 
-st.subheader("Every gate and state, time × unit")
-st.caption("Each row is a unit, each column a time step; gates share one 0-to-1 colour scale.")
-st.plotly_chart(heatmaps(args, layer), width="stretch", key=f"{PAGE}:heatmaps")
-
-st.subheader("Chosen units over time")
-units_section(args, layer)
-
-st.subheader("The same input through RNN, LSTM and GRU")
-st.caption(
-    "Same sizes, seed, scale and input, seeded random weights (no preset). The RNN overwrites h at "
-    "every step; the gated cells can hold on to it."
-)
-compare_section(args, layer)
+# One view at a time: only the open tab's figure is built and drawn (a change of T redraws one plot, not three).
+views = state.tabs(PAGE, "view", VIEWS)
+with views["heatmaps"]:
+    if views["heatmaps"].open:
+        st.caption("Each row is a unit, each column a time step; gates share one 0-to-1 colour scale.")
+        st.plotly_chart(heatmaps(args, layer), width="stretch", key=f"{PAGE}:heatmaps")
+with views["units"]:
+    if views["units"].open:
+        units_section(args, layer)
+with views["compare"]:
+    if views["compare"].open:
+        st.caption(
+            "Same sizes, seed, scale and input, seeded random weights (no preset). The RNN overwrites h at "
+            "every step; the gated cells can hold on to it."
+        )
+        compare_section(args, layer)
 
 equations = st.expander("What the gates compute", key=f"{PAGE}:equations", on_change="rerun")  # built only while open
 with equations:

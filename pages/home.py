@@ -60,12 +60,20 @@ LESSONS = [
     ("pages/neuron.py", "A neuron that remembers", {"wx": "1", "wy": "0.9", "T": "12", "signal": "impulse"}),
     ("pages/neuron.py", "A neuron that oscillates", {"wx": "1", "wy": "-0.9", "T": "12", "signal": "impulse"}),
     ("pages/unfolded.py", "Inside an LSTM step", {"cell": "lstm", "T": "2", "H": "1", "level": "operations"}),
-    ("pages/gates.py", "An LSTM memory latch", {"cell": "lstm", "preset": "latch", "T": "20", "signal": "impulse"}),
-    ("pages/bptt.py", "Vanishing gradients", {"cell": "rnn_tanh", "T": "40", "radius": "0.5", "H": "8"}),
+    (
+        "pages/gates.py",
+        "An LSTM memory latch",
+        {"cell": "lstm", "preset": "latch", "T": "20", "signal": "impulse", "view": "heatmaps"},
+    ),
+    (
+        "pages/bptt.py",
+        "Vanishing gradients",
+        {"cell": "rnn_tanh", "T": "40", "radius": "0.5", "H": "8", "bview": "norms"},
+    ),
     (
         "pages/bptt.py",
         "Exploding gradients",
-        {"cell": "rnn_relu", "T": "40", "radius": "2", "H": "8", "signal": "sine"},
+        {"cell": "rnn_relu", "T": "40", "radius": "2", "H": "8", "signal": "sine", "bview": "norms"},
     ),
     ("pages/train.py", "LSTM vs RNN on a long lag", {"task": "adding", "adding_lag": "30", "compare": "1"}),
 ]

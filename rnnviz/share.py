@@ -30,6 +30,8 @@ class Setting:
 
 
 SIGNALS = ("impulse", "step", "sine", "random", "custom")
+GATES_VIEWS = ("heatmaps", "units", "compare")  # the tabs of the Gates and states page
+BPTT_VIEWS = ("norms", "cells", "jacobian")  # the plot tabs of the Backprop through time page
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
 # the Train page's task options, named "<task>_<option>" in the URL, with the task's own ranges
 TASK_CONTROLS = {
@@ -71,6 +73,7 @@ SETTINGS = {
         Setting("L", "int", 1, 1, 3),
         Setting("scale", "float", 1.0, 0.0, 5.0),
         Setting("preset", "choice", "random", choices=tuple(PRESETS)),
+        Setting("view", "choice", "heatmaps", choices=GATES_VIEWS),  # the Gates page's open tab
         Setting("level", "choice", "cell", choices=("cell", "operations")),
         Setting("values", "bool", True),
         Setting("grads", "bool", False),
@@ -81,6 +84,7 @@ SETTINGS = {
         Setting("radius", "float", 1.0, 0.0, 3.0),
         Setting("clip", "float", 0.0, 0.0, 100.0),
         Setting("trunc", "int", 0, 0, 100),
+        Setting("bview", "choice", "norms", choices=BPTT_VIEWS),  # the BPTT page's open tab
         # training (the Train page); epochs and lr default to the sine task's budget
         Setting("task", "choice", "sine", choices=TASKS),
         *_task_settings(),

@@ -9,7 +9,7 @@ GRAPH = ".rnnviz-graph svg"
 EXCEPTION = '[data-testid="stException"]'
 
 
-def open_page(pg, app_url: str, path: str, query: str = "", plots: int = 3) -> None:
+def open_page(pg, app_url: str, path: str, query: str = "", plots: int = 1) -> None:
     # a fresh server serves st.navigation's url paths only after app.py has run once
     pg.goto(app_url)
     wait_for_app(pg)
@@ -35,6 +35,17 @@ def choose(pg, label: str, option: str) -> None:
     raise AssertionError(f"could not choose {option!r} in {label!r}")
 
 
+def open_tab(pg, label: str, title: str) -> None:
+    """Click a tab and wait for its plot, titled ``title``."""
+    pg.get_by_role("tab", name=label).click()
+    pg.wait_for_function(
+        f"(t) => [...document.querySelectorAll('{PLOT} .gtitle')].some(e => e.textContent === t)",
+        arg=title,
+        timeout=60_000,
+    )
+    wait_for_app(pg)
+
+
 def plot_titles(pg) -> list[str]:
     return pg.evaluate(f"() => [...document.querySelectorAll('{PLOT} .gtitle')].map(t => t.textContent)")
 
@@ -42,9 +53,14 @@ def plot_titles(pg) -> list[str]:
 def test_gates_page_renders_its_plots(page, app_url):
     open_page(page, app_url, "gates")
     assert page.locator(EXCEPTION).count() == 0
-    titles = plot_titles(page)
-    assert "LSTM layer 1: gates and states" in titles and "hidden state h, unit 1" in titles
+    assert plot_titles(page) == ["LSTM layer 1: gates and states"]  # one tab open, one plot drawn
     screenshot(page, "gates-defaults")
+    open_tab(page, "RNN vs LSTM vs GRU", "hidden state h, unit 1")
+    assert plot_titles(page) == ["hidden state h, unit 1"]
+    assert "view=compare" in page.url
+    open_tab(page, "Chosen units over time", "LSTM layer 1: units over time")
+    assert page.locator(EXCEPTION).count() == 0
+    screenshot(page, "gates-units")
 
 
 def test_gates_latch_preset_from_a_link(page, app_url):
@@ -78,11 +94,14 @@ def test_bptt_page_renders_plots_and_the_gradient_graph(page, app_url):
     open_page(page, app_url, "bptt")
     page.wait_for_selector(GRAPH, timeout=60_000)
     assert page.locator(EXCEPTION).count() == 0
-    titles = plot_titles(page)
-    assert any("||dL/dh_t||" in t for t in titles) and "||∂h_T/∂h_t||" in titles
+    assert plot_titles(page) == ["LSTM: ||dL/dh_t||"]
     steps = page.evaluate(f"() => document.querySelectorAll('{GRAPH} [class*=\"step-5\"]').length")
     assert steps > 0
     screenshot(page, "bptt-defaults")
+    open_tab(page, "||∂h_T/∂h_t||", "||∂h_T/∂h_t||")
+    assert plot_titles(page) == ["||∂h_T/∂h_t||"] and "bview=jacobian" in page.url
+    open_tab(page, "RNN vs LSTM vs GRU", "||dL/dh_t||, three cells")
+    assert page.locator(EXCEPTION).count() == 0
 
 
 def test_bptt_page_with_truncation_and_clipping(page, app_url):

@@ -36,6 +36,16 @@ def series(at: AppTest, key: str) -> dict[str, np.ndarray]:
     return {d["name"]: array(d["y"]) for d in json.loads(charts[0].proto.spec)["data"]}
 
 
+def charts(at: AppTest) -> list[str]:
+    return [c.proto.id.rsplit("-bptt:", 1)[-1] for c in at.get("plotly_chart")]
+
+
+def open_tab(at: AppTest, label: str) -> AppTest:
+    """Switch tabs as a click does: the tabs' state is the open tab's label."""
+    at.session_state["bptt:bview"] = label
+    return at.run()
+
+
 def metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
@@ -44,9 +54,14 @@ def test_defaults():
     at = open_page()
     assert_clean(at)
     assert at.title[0].value == "Backprop through time"
+    assert [t.label for t in at.tabs] == ["||dL/dh_t|| at every step", "RNN vs LSTM vs GRU", "||∂h_T/∂h_t||"]
+    assert charts(at) == ["norms"]  # the hidden tabs compute nothing
     assert list(series(at, "norms")) == ["layer 1"]
-    assert list(series(at, "cells")) == ["RNN", "LSTM", "GRU"]
-    assert list(series(at, "jacobian")) == ["layer 1"]
+    assert list(series(open_tab(at, "RNN vs LSTM vs GRU"), "cells")) == ["RNN", "LSTM", "GRU"]
+    assert charts(at) == ["cells"] and at.query_params["bview"] == "cells"
+    assert list(series(open_tab(at, "||∂h_T/∂h_t||"), "jacobian")) == ["layer 1"]
+    assert charts(at) == ["jacobian"] and at.query_params["bview"] == "jacobian"
+    open_tab(at, "||dL/dh_t|| at every step")
     assert sorted({int(t) for t in re.findall(r"step-(\d+)", at.session_state["bptt_dot"])}) == [1, 2, 3, 4, 5]
     # the last step's gradient is the loss's own: dL/dh_T = (1, 1) for H = 2
     assert series(at, "norms")["layer 1"][-1] == pytest.approx(np.sqrt(2))
@@ -81,7 +96,10 @@ def test_every_cell_and_loss_at_the_largest_size(cell, loss):
     assert not at.exception, [e.value for e in at.exception]
     lines = [name for name in series(at, "norms") if ":" not in name]  # "name: 0 (vanished)" are markers
     assert lines == ["layer 1", "layer 2", "layer 3", "layer 3, full BPTT"]
-    assert len(series(at, "cells")["GRU"]) == 100
+    assert len(series(open_tab(at, "RNN vs LSTM vs GRU"), "cells")["GRU"]) == 100
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(series(open_tab(at, "||∂h_T/∂h_t||"), "jacobian")["layer 3"]) == 100
+    assert not at.exception, [e.value for e in at.exception]
 
 
 def test_spectral_radius_moves_the_first_step_by_orders_of_magnitude():
@@ -141,13 +159,23 @@ def test_a_vanished_gradient_is_not_checked_against_rounding_noise():
 
 
 def test_url_round_trip():
-    query = {"cell": "gru", "H": "4", "T": "9", "loss": "every", "radius": "2.5", "clip": "3", "trunc": "4"}
+    query = {
+        "cell": "gru",
+        "H": "4",
+        "T": "9",
+        "loss": "every",
+        "radius": "2.5",
+        "clip": "3",
+        "trunc": "4",
+        "bview": "jacobian",
+    }
     at = open_page(query)
     assert_clean(at)
     assert not at.warning
     assert at.slider(key="bptt:radius").value == 2.5 and at.radio(key="bptt:loss").value == "every"
     written = at.query_params
     assert {k: written[k] for k in query} == query
+    assert charts(at) == ["jacobian"]
 
 
 def test_bad_url_parameters_get_a_notice():

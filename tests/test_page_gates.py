@@ -40,14 +40,41 @@ def heatmap(at: AppTest, name: str) -> np.ndarray:
     return array(traces[0]["z"])  # (H, T)
 
 
-def test_defaults_render_three_charts():
+def charts(at: AppTest) -> list[str]:
+    return [c.proto.id.rsplit("-gates:", 1)[-1] for c in at.get("plotly_chart")]
+
+
+def open_tab(at: AppTest, label: str) -> AppTest:
+    """Switch tabs as a click does: the tabs' state is the open tab's label."""
+    at.session_state["gates:view"] = label
+    return at.run()
+
+
+def test_defaults_render_the_heatmaps_and_each_tab_only_its_own_chart():
     at = open_page()
     assert_clean(at)
     assert at.title[0].value == "Gates and states"
+    assert [t.label for t in at.tabs] == ["Every gate and state", "Chosen units over time", "RNN vs LSTM vs GRU"]
+    assert charts(at) == ["heatmaps"]  # the hidden tabs build nothing
     names = [d["name"] for d in figure(at, "heatmaps")["data"]]
     assert names == ["input gate i", "forget gate f", "candidate g", "output gate o", "cell state c", "hidden state h"]
-    assert {d["name"] for d in figure(at, "compare")["data"]} == {"RNN", "LSTM", "GRU"}
+    open_tab(at, "Chosen units over time")
+    assert_clean(at)
+    assert charts(at) == ["units"] and at.query_params["view"] == "units"
     assert figure(at, "units")["data"][0]["name"] == "h unit 1"
+    open_tab(at, "RNN vs LSTM vs GRU")
+    assert_clean(at)
+    assert charts(at) == ["compare"] and at.query_params["view"] == "compare"
+    assert {d["name"] for d in figure(at, "compare")["data"]} == {"RNN", "LSTM", "GRU"}
+
+
+def test_a_link_opens_its_tab_and_a_preset_brings_back_the_heatmaps():
+    at = open_page({"view": "compare", "H": "3"})
+    assert_clean(at)
+    assert charts(at) == ["compare"]
+    at.selectbox(key="gates:preset").set_value("latch").run()
+    assert_clean(at)
+    assert charts(at) == ["heatmaps"]  # the lesson's text is about the heatmaps
 
 
 @pytest.mark.parametrize(
@@ -74,10 +101,14 @@ def test_every_cell_and_signal_at_the_largest_size(cell, signal):
     at = open_page({"cell": cell, "signal": signal, "T": "100", "H": "32", "L": "3", "D": "8", "scale": "5"})
     assert_clean(at)
     at.radio(key="gates:layer:3").set_value(2).run()
-    at.multiselect(key="gates:units:32").set_value([0, 31]).run()
-    at.selectbox(key="gates:compare-unit:32").set_value(31).run()
     assert_clean(at)
     assert array(figure(at, "heatmaps")["data"][0]["z"]).shape == (32, 100)
+    open_tab(at, "Chosen units over time").multiselect(key="gates:units:32").set_value([0, 31]).run()
+    assert_clean(at)
+    assert len(figure(at, "units")["data"]) == 2 * len(figure(at, "units")["layout"]["annotations"])
+    open_tab(at, "RNN vs LSTM vs GRU").selectbox(key="gates:compare-unit:32").set_value(31).run()
+    assert_clean(at)
+    assert figure(at, "compare")["layout"]["title"]["text"].endswith("unit 32")
 
 
 def test_latch_preset_switches_to_lstm_and_holds_the_forget_gate_open():
@@ -110,7 +141,7 @@ def test_changing_the_cell_turns_an_unfitting_preset_off():
 
 
 def test_no_units_chosen_says_so():
-    at = open_page()
+    at = open_page({"view": "units"})
     at.multiselect(key="gates:units:2").set_value([]).run()
     assert_clean(at)
     assert any("at least one unit" in i.value for i in at.info)
@@ -118,6 +149,7 @@ def test_no_units_chosen_says_so():
 
 def test_url_round_trip():
     query = {"cell": "gru", "D": "3", "H": "5", "L": "2", "T": "12", "seed": "7", "scale": "0.5", "signal": "sine"}
+    query["view"] = "heatmaps"
     at = open_page(query)
     assert_clean(at)
     assert not at.warning

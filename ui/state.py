@@ -66,3 +66,19 @@ def write_url(names) -> None:
     if query != st.query_params.to_dict() or query != st.session_state.get("_written_query"):
         st.query_params.from_dict(query)
     st.session_state["_written_query"] = query
+
+
+def tabs(page: str, name: str, labels: dict[str, str]) -> dict[str, object]:
+    """Tabs whose open one is the shared setting ``name`` (so a link reopens it); returns the
+    tab containers by setting value.
+
+    Only the open tab reruns its content (``on_change="rerun"``; a tab's ``.open`` says which):
+    a hidden tab's figures are neither built on the server nor drawn in the browser.
+    """
+    key = f"{page}:{name}"
+    if key not in st.session_state:
+        st.session_state[key] = labels[settings()[name]]
+    containers = st.tabs(list(labels.values()), key=key, on_change="rerun")
+    chosen = st.session_state[key]
+    settings()[name] = next((value for value, label in labels.items() if label == chosen), settings()[name])
+    return dict(zip(labels, containers, strict=True))
