@@ -1,21 +1,34 @@
 """Unfolded graph: an RNN, LSTM or GRU stack drawn over T steps, with its numbers and gradients."""
 
-from dataclasses import replace
 from functools import partial
 
 import graphviz
-import numpy as np
-import pandas as pd
 import streamlit as st
 import streamlit.components.v1 as components
 
-import rnnviz
-from rnnviz import bptt, numerics, presets, signals
+from rnnviz import bptt, presets, signals
 from rnnviz import graph as rgraph
 from rnnviz.markup import literal
 from ui import show, state
+from ui.unfolded import (
+    EDITS,
+    HL_KEY,
+    LOSS,
+    PAGE,
+    TRAINED,
+    edit_first_layer,
+    forget_trained,
+    seeded_params,
+    start_play,
+    step_back,
+    step_on,
+    stop_play,
+    trace_csv,
+    unfolded_dot,
+    uploaded_params,
+    weights_file,
+)
 
-PAGE = "unfolded"
 URL_NAMES = ("cell", "D", "H", "L", "T", "seed", "scale", "preset", "signal", "custom", "level", "values", "grads")
 URL_NAMES += ("shared", "hl")
 CELL_LABELS = {"rnn_tanh": "RNN (tanh)", "rnn_relu": "RNN (ReLU)", "lstm": "LSTM", "gru": "GRU"}
@@ -34,14 +47,10 @@ PRESET_LABELS = {
     "leaky": "GRU: leaky integrator",
 }
 LEVEL_LABELS = {"cell": "cells", "operations": "operations"}
-LOSS = "last"  # the toy loss of rnnviz.bptt: L = sum of the units of h_T, top layer
 MAX_EDIT = 4  # the matrix editor is offered up to this input and hidden size
 PLAY_SECONDS = 1.0
 READABLE_SCALE = 0.8  # a wide drawing shrinks to at most this: 12 pt labels stay >= 12 px on screen
-HL_KEY = f"{PAGE}:hl"
-EDITS = f"{PAGE}:edits"  # the matrix editor's data and values, kept while its expander is closed
 EDITOR = f"{PAGE}:editor"  # the matrix editor's expander
-TRAINED = "trained_model"  # set by the Train page: {"params", "x", "label"}
 # runs in a same-origin component iframe: scroll the graph box (not the page) to the step's cell
 SCROLL_TO_STEP = """<script>
 setTimeout(() => {
@@ -52,138 +61,6 @@ setTimeout(() => {
   box.scrollLeft += c.left + c.width / 2 - (b.left + b.width / 2);
 }, 300);
 </script>"""
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def seeded_params(cell: str, D: int, H: int, L: int, seed: int, scale: float, preset: str) -> rnnviz.Params:
-    return presets.network_params(cell, D, H, L, seed=seed, scale=scale, preset=preset)
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def uploaded_params(data: bytes, filename: str) -> rnnviz.Params:
-    return rnnviz.require_unidirectional(rnnviz.load_weights(data, filename), "the Unfolded page")
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def unfolded_dot(params: rnnviz.Params, x: np.ndarray, level: str, values: bool, grads: bool, shared: bool, hl: int):
-    trace = rnnviz.forward(params, x)
-    g = bptt.loss_backward(params, trace, LOSS) if grads else None
-    digraph = rgraph.unfolded_graph(
-        trace, grads=g, level=level, values=values, shared_weights=shared, highlight_step=hl or None
-    )
-    return digraph.source, numerics.describe_overflow(trace, g)
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def trace_csv(params: rnnviz.Params, x: np.ndarray, grads: bool) -> bytes:
-    return trace_table(params, x, grads).to_csv(index=False).encode()
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def weights_file(params: rnnviz.Params, fmt: str) -> bytes:
-    return rnnviz.dump_weights(params, fmt)
-
-
-def trace_table(params: rnnviz.Params, x: np.ndarray, grads: bool) -> pd.DataFrame:
-    """Long format: one row per step, layer (1-based), quantity and unit (1-based)."""
-    trace = rnnviz.forward(params, x)
-    quantities = [("x", trace.x, None)]
-    for k, lt in enumerate(trace.layers):
-        quantities += [(name, a, k) for name, a in lt.gates.items()]
-        if lt.c is not None:
-            quantities.append(("c", lt.c, k))
-        quantities.append(("h", lt.h, k))
-    if grads:
-        g = bptt.loss_backward(params, trace, LOSS)
-        quantities += [("dL/dh", a, k) for k, a in enumerate(g.dh)]
-        quantities += [("dL/dc", a, k) for k, a in enumerate(g.dc or ())]
-    frames = []
-    for name, a, k in quantities:
-        T, n = a.shape
-        frames.append(
-            pd.DataFrame(
-                {
-                    "t": np.repeat(np.arange(1, T + 1), n),
-                    "layer": "" if k is None else k + 1,
-                    "quantity": name,
-                    "unit": np.tile(np.arange(1, n + 1), T),
-                    "value": a.reshape(-1),
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True).sort_values(["t", "layer"], kind="stable", ignore_index=True)
-
-
-def matrix_frame(a: np.ndarray, rows: list[str], cols: list[str] | None) -> pd.DataFrame:
-    return pd.DataFrame(a if cols else a[:, None], index=rows, columns=cols or ["value"])
-
-
-def edited(name: str, a: np.ndarray, rows: list[str], cols: list[str] | None, key: str) -> np.ndarray:
-    """A data editor over one weight array; returns the edited values (NaN where a cell was cleared)."""
-    st.markdown(f"`{name}`")
-    frame = st.data_editor(matrix_frame(a, rows, cols), key=key, width="content")
-    return frame.to_numpy(dtype=np.float64).reshape(a.shape)
-
-
-def edit_first_layer(params: rnnviz.Params, key: str, editing: bool) -> rnnviz.Params:
-    """Editable W_ih, W_hh and biases of layer 1; an empty or bad entry keeps the unedited weights.
-
-    The four editors are built only while their expander is open (``editing``): they cost
-    about 12 ms a rerun. What they hold is kept in session state (EDITS), so with the
-    expander closed the edits still apply, and reopened, the editors start from them. As
-    with the editors' own state, the edits go when the network, its seed or its weights
-    change, when the expander is not offered, or when the page is left.
-    """
-    lp = params.layers[0]
-    base = (lp.W_ih, lp.W_hh, lp.b_ih, lp.b_hh)
-    saved = st.session_state.get(EDITS)
-    if saved and (saved["key"] != key or not all(map(np.array_equal, saved["base"], base))):
-        saved = None
-    if editing:
-        H, D = lp.W_hh.shape[1], lp.W_ih.shape[1]
-        gates = params.gate_names or ("a",)
-        rows = [f"{g}{j + 1}" for g in gates for j in range(H)]
-        # the editors' data stays the same while they are shown; reopened, they start from the last edits
-        shown = saved is not None and f"{key}:W_ih" in st.session_state
-        start = saved["start"] if shown else saved["values"] if saved else base
-        left, right = st.columns(2)
-        with left:
-            W_ih = edited("W_ih (weight_ih_l0)", start[0], rows, [f"x{d + 1}" for d in range(D)], f"{key}:W_ih")
-            b_ih = edited("b_ih (bias_ih_l0)", start[2], rows, None, f"{key}:b_ih")
-        with right:
-            W_hh = edited("W_hh (weight_hh_l0)", start[1], rows, [f"h{j + 1}" for j in range(H)], f"{key}:W_hh")
-            b_hh = edited("b_hh (bias_hh_l0)", start[3], rows, None, f"{key}:b_hh")
-        st.session_state[EDITS] = {"key": key, "base": base, "start": start, "values": (W_ih, W_hh, b_ih, b_hh)}
-    else:
-        W_ih, W_hh, b_ih, b_hh = saved["values"] if saved else base
-    if not all(np.all(np.isfinite(a)) for a in (W_ih, W_hh, b_ih, b_hh)):
-        st.error("A weight entry is empty or not a number; the graph uses the unedited weights.")
-        return params
-    if saved is None and not editing:
-        return params
-    return replace(params, layers=(rnnviz.LayerParams(W_ih, W_hh, b_ih, b_hh),) + params.layers[1:])
-
-
-def forget_trained() -> None:
-    st.session_state.pop(TRAINED, None)
-
-
-def step_back() -> None:
-    st.session_state[HL_KEY] = max(st.session_state.get(HL_KEY, 0) - 1, 0)
-
-
-def step_on(T: int) -> None:
-    st.session_state[HL_KEY] = min(st.session_state.get(HL_KEY, 0) + 1, T)
-
-
-def start_play(T: int) -> None:
-    if st.session_state.get(HL_KEY, 0) >= T:
-        st.session_state[HL_KEY] = 0
-    st.session_state[f"{PAGE}:playing"] = True
-
-
-def stop_play() -> None:
-    st.session_state[f"{PAGE}:playing"] = False
 
 
 state.load_url(PAGE)
