@@ -22,7 +22,12 @@ SIGNAL_LABELS = {
     "custom": "custom list",
 }
 LOSS_LABELS = {"last": "on the last step", "every": "on every step"}
-VIEWS = {"norms": "||dL/dh_t|| at every step", "cells": "RNN vs LSTM vs GRU", "jacobian": "||∂h_T/∂h_t||"}
+VIEWS = {
+    "norms": "||dL/dh_t|| at every step",
+    "graph": "On the unfolded graph",
+    "cells": "RNN vs LSTM vs GRU",
+    "jacobian": "||∂h_T/∂h_t||",
+}
 LOSS_LATEX = {"last": r"L = \sum_j h_T[j]", "every": r"L = \sum_{t=1}^{T} \sum_j h_t[j]"}
 # Figures are cached as shared objects (st.cache_resource): a cache_data hit unpickles and
 # revalidates a copy, 5-40 ms a figure. The page never changes a figure after building it.
@@ -183,7 +188,7 @@ with st.sidebar:
 
 grads = gradients(args, loss, trunc)
 
-# One plot at a time: only the open tab's gradients and figure are computed and drawn.
+# One view at a time: only the open tab's gradients, figure or drawing are computed and drawn.
 views = state.tabs(PAGE, "bview", VIEWS)
 with views["norms"]:
     if views["norms"].open:
@@ -199,6 +204,10 @@ with views["norms"]:
             )
         )
         st.plotly_chart(norms_plot(args, loss, trunc), width="stretch", key=f"{PAGE}:norms")
+with views["graph"]:
+    if views["graph"].open:
+        st.caption("Edges are coloured and thickened by the gradient they carry back; nodes show ||dL/dv||.")
+        st.session_state["bptt_dot"] = show.graph(graphviz.Source(gradient_dot(args, loss, trunc)), min_scale=0.8)
 with views["cells"]:
     if views["cells"].open:
         st.caption(
@@ -230,10 +239,6 @@ st.caption(
     "clip_grad_norm_): an exploding step stays finite, the direction is kept. It does not bring back "
     "a vanished gradient."
 )
-
-st.subheader("Gradients on the unfolded graph")
-st.caption("Edges are coloured and thickened by the gradient they carry back; nodes show ||dL/dv||.")
-st.session_state["bptt_dot"] = show.graph(graphviz.Source(gradient_dot(args, loss, trunc)), min_scale=0.8)
 
 st.subheader("Check one weight by finite differences")
 finite_difference_section(args, loss, trunc)

@@ -31,7 +31,7 @@ class Setting:
 
 SIGNALS = ("impulse", "step", "sine", "random", "custom")
 GATES_VIEWS = ("heatmaps", "units", "compare")  # the tabs of the Gates and states page
-BPTT_VIEWS = ("norms", "cells", "jacobian")  # the plot tabs of the Backprop through time page
+BPTT_VIEWS = ("norms", "graph", "cells", "jacobian")  # the tabs of the Backprop through time page
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
 # the Train page's task options, named "<task>_<option>" in the URL, with the task's own ranges
 TASK_CONTROLS = {

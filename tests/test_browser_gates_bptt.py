@@ -92,12 +92,14 @@ def test_gates_page_at_the_largest_size(page, app_url):
 
 def test_bptt_page_renders_plots_and_the_gradient_graph(page, app_url):
     open_page(page, app_url, "bptt")
-    page.wait_for_selector(GRAPH, timeout=60_000)
     assert page.locator(EXCEPTION).count() == 0
     assert plot_titles(page) == ["LSTM: ||dL/dh_t||"]
-    steps = page.evaluate(f"() => document.querySelectorAll('{GRAPH} [class*=\"step-5\"]').length")
-    assert steps > 0
     screenshot(page, "bptt-defaults")
+    page.get_by_role("tab", name="On the unfolded graph").click()
+    page.wait_for_selector(GRAPH, timeout=60_000)
+    steps = page.evaluate(f"() => document.querySelectorAll('{GRAPH} [class*=\"step-5\"]').length")
+    assert steps > 0 and "bview=graph" in page.url
+    screenshot(page, "bptt-graph")
     open_tab(page, "||∂h_T/∂h_t||", "||∂h_T/∂h_t||")
     assert plot_titles(page) == ["||∂h_T/∂h_t||"] and "bview=jacobian" in page.url
     open_tab(page, "RNN vs LSTM vs GRU", "||dL/dh_t||, three cells")
@@ -105,7 +107,7 @@ def test_bptt_page_renders_plots_and_the_gradient_graph(page, app_url):
 
 
 def test_bptt_page_with_truncation_and_clipping(page, app_url):
-    open_page(page, app_url, "bptt", "?cell=rnn_tanh&T=40&H=8&radius=1.4&trunc=10&clip=1&loss=every")
+    open_page(page, app_url, "bptt", "?cell=rnn_tanh&T=40&H=8&radius=1.4&trunc=10&clip=1&loss=every&bview=graph", 0)
     page.wait_for_selector(GRAPH, timeout=60_000)
     assert page.locator(EXCEPTION).count() == 0
     assert page.get_by_text("After clipping at 1").count() == 1
@@ -113,7 +115,7 @@ def test_bptt_page_with_truncation_and_clipping(page, app_url):
 
 
 def test_bptt_page_at_the_largest_size(page, app_url):
-    open_page(page, app_url, "bptt", "?cell=lstm&H=32&L=3&T=100&D=8&signal=random")
+    open_page(page, app_url, "bptt", "?cell=lstm&H=32&L=3&T=100&D=8&signal=random&bview=graph", 0)
     page.wait_for_selector(GRAPH, timeout=60_000)
     assert page.locator(EXCEPTION).count() == 0
     screenshot(page, "bptt-max")

@@ -61,6 +61,8 @@ def assert_draws(at: AppTest, page: str, what: str) -> None:
     except AttributeError:
         pass
     key = GRAPH_KEYS.get(page)
+    if page == "pages/bptt.py" and at.session_state["settings"]["bview"] != "graph":
+        key = None  # the BPTT page draws its graph in a tab of its own, only while that tab is open
     if key and str(current).endswith(page):
         assert key in at.session_state, f"{page} after {what}: no graph drawn ({key} missing)"
     STATS["errors_shown"] += len(at.error)
