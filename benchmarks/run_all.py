@@ -146,6 +146,8 @@ def summary(res: dict) -> list[str]:
             continue
         ratio = float(cells[5].split()[0])
         fig = f"{cells[3]} vs torch f32 {cells[4]} ms/epoch (CPU): **{cells[5]}x**"
+        if len(cells) >= 8 and cells[7] != "-":
+            fig += f" (vs torch f64: {cells[7]}x)"
         add(f"Training epoch, {cells[0]} {cells[1]}", fig, "≤ 2x torch f32", ratio <= TARGETS["train"])
     layout = res.get("layout")
     if layout:

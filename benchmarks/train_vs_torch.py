@@ -2,7 +2,8 @@
 
 The torch side is what a reader would write: nn.RNN/LSTM/GRU plus nn.Linear, float32 on the
 CPU, Adam, clip_grad_norm_, the task's loss, then the validation loss; both start from the
-same weights and see the same minibatches. One thread each (numpy's BLAS and torch). Prints
+same weights and see the same minibatches. The same loop in torch float64 (rnnviz's precision)
+is timed too, for context. One thread each (numpy's BLAS and torch). Prints
 the median epoch time of each and their ratio; without torch it says so and times rnnviz
 alone. Run: python benchmarks/train_vs_torch.py [--tasks sine adding] [--epochs N]
 """
@@ -52,7 +53,7 @@ def _medians(marks):
     return statistics.median(s[0] for s in steps), statistics.median(s[1] for s in steps)
 
 
-def torch_model(task, cell):
+def torch_model(task, cell, dtype=None):
     config = train.make_config(task, cell=cell, hidden_size=16, seed=0)
     params, readout = train.init_model(task, config)  # the weights rnnviz.fit starts from
     cls = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
@@ -63,6 +64,8 @@ def torch_model(task, cell):
             getattr(rnn, k).copy_(torch.from_numpy(v))
         head.weight.copy_(torch.from_numpy(readout.W_out))
         head.bias.copy_(torch.from_numpy(readout.b_out))
+    if dtype is not None:
+        rnn, head = rnn.to(dtype), head.to(dtype)
     return config, rnn, head
 
 
@@ -77,14 +80,15 @@ def torch_loss(task, rnn, head, x, y):
     return ((head(out[w:]) - y[w:]) ** 2).mean()
 
 
-def theirs(task, cell, epochs):
-    """Median (wall, CPU) seconds per epoch of the same training loop in torch, float32."""
-    config, rnn, head = torch_model(task, cell)
+def theirs(task, cell, epochs, dtype=None):
+    """Median (wall, CPU) seconds per epoch of the same training loop in torch, float32 (or ``dtype``)."""
+    dtype = dtype or torch.float32
+    config, rnn, head = torch_model(task, cell, dtype)
     weights = list(rnn.parameters()) + list(head.parameters())
     opt = torch.optim.Adam(weights, lr=config.lr)
-    as_y = (lambda a: torch.from_numpy(a)) if task.loss == "xent" else (lambda a: torch.from_numpy(a).float())
-    x_train, y_train = torch.from_numpy(task.x_train).float(), as_y(task.y_train)
-    x_val, y_val = torch.from_numpy(task.x_val).float(), as_y(task.y_val)
+    as_y = (lambda a: torch.from_numpy(a)) if task.loss == "xent" else (lambda a: torch.from_numpy(a).to(dtype))
+    x_train, y_train = torch.from_numpy(task.x_train).to(dtype), as_y(task.y_train)
+    x_val, y_val = torch.from_numpy(task.x_val).to(dtype), as_y(task.y_val)
     last = task.loss.startswith("last")
     rng = np.random.default_rng([config.seed, 2])  # the batches rnnviz.fit draws
     n, B = x_train.shape[1], config.batch_size
@@ -113,8 +117,11 @@ def main() -> None:
     if torch is None:
         print("torch is not installed: showing rnnviz's epoch times only (pip install torch==2.13.0 in a venv)")
     print("CPU time is shown beside wall time: on a busy machine it is the fairer measure.")
-    print("| task | cell | T, N train, batch | rnnviz f64 ms/epoch (CPU) | torch f32 ms/epoch (CPU) | ratio (CPU) |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| task | cell | T, N train, batch | rnnviz f64 ms/epoch (CPU) | torch f32 ms/epoch (CPU) | ratio (CPU) "
+        "| torch f64 ms/epoch (CPU) | ratio f64 (CPU) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for name in args.tasks:
         task = rnnviz.make_task(name, seed=0)
         shape = f"{task.length}, {task.x_train.shape[1]}, {task.budget.batch_size}"
@@ -122,11 +129,12 @@ def main() -> None:
             mine = ours(task, cell, args.epochs)
             row = f"| {name} | {cell} | {shape} | {1000 * mine[0]:.0f} ({1000 * mine[1]:.0f}) |"
             if torch is None:
-                print(row + " - | - |")
+                print(row + " - | - | - | - |")
                 continue
-            other = theirs(task, cell, args.epochs)
-            ratio = f"{mine[0] / other[0]:.1f} ({mine[1] / other[1]:.1f})"
-            print(row + f" {1000 * other[0]:.0f} ({1000 * other[1]:.0f}) | {ratio} |")
+            for other in (theirs(task, cell, args.epochs), theirs(task, cell, args.epochs, torch.float64)):
+                ratio = f"{mine[0] / other[0]:.1f} ({mine[1] / other[1]:.1f})"
+                row += f" {1000 * other[0]:.0f} ({1000 * other[1]:.0f}) | {ratio} |"
+            print(row)
 
 
 if __name__ == "__main__":
