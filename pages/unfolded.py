@@ -12,17 +12,10 @@ from rnnviz.markup import literal
 from ui import show, state
 from ui.unfolded import (
     EDITS,
-    HL_KEY,
     LOSS,
     PAGE,
-    TRAINED,
     edit_first_layer,
-    forget_trained,
     seeded_params,
-    start_play,
-    step_back,
-    step_on,
-    stop_play,
     trace_csv,
     unfolded_dot,
     uploaded_params,
@@ -50,7 +43,9 @@ LEVEL_LABELS = {"cell": "cells", "operations": "operations"}
 MAX_EDIT = 4  # the matrix editor is offered up to this input and hidden size
 PLAY_SECONDS = 1.0
 READABLE_SCALE = 0.8  # a wide drawing shrinks to at most this: 12 pt labels stay >= 12 px on screen
+HL_KEY = f"{PAGE}:hl"
 EDITOR = f"{PAGE}:editor"  # the matrix editor's expander
+TRAINED = "trained_model"  # set by the Train page: {"params", "x", "label"}
 # runs in a same-origin component iframe: scroll the graph box (not the page) to the step's cell
 SCROLL_TO_STEP = """<script>
 setTimeout(() => {
@@ -61,6 +56,28 @@ setTimeout(() => {
   box.scrollLeft += c.left + c.width / 2 - (b.left + b.width / 2);
 }, 300);
 </script>"""
+
+
+def forget_trained() -> None:
+    st.session_state.pop(TRAINED, None)
+
+
+def step_back() -> None:
+    st.session_state[HL_KEY] = max(st.session_state.get(HL_KEY, 0) - 1, 0)
+
+
+def step_on(T: int) -> None:
+    st.session_state[HL_KEY] = min(st.session_state.get(HL_KEY, 0) + 1, T)
+
+
+def start_play(T: int) -> None:
+    if st.session_state.get(HL_KEY, 0) >= T:
+        st.session_state[HL_KEY] = 0
+    st.session_state[f"{PAGE}:playing"] = True
+
+
+def stop_play() -> None:
+    st.session_state[f"{PAGE}:playing"] = False
 
 
 state.load_url(PAGE)

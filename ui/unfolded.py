@@ -1,8 +1,9 @@
-"""The Unfolded graph page's cached computations, trace table, matrix editor and button callbacks.
+"""The Unfolded graph page's cached computations, trace table and matrix editor.
 
 They live here, imported once, rather than in pages/unfolded.py, which Streamlit runs on every
-rerun: the page's script then defines no functions and wraps nothing in st.cache_data each
-time (about 2 ms a rerun), and is smaller to compile where no script cache is kept (AppTest).
+rerun: the page's script then wraps nothing in st.cache_data each time (each wrap reads the
+function's source: about 2 ms a rerun for five), and is smaller to compile where no script cache
+is kept (AppTest). The button callbacks stay in the page, with the keys they change.
 """
 
 from __future__ import annotations
@@ -19,9 +20,7 @@ from rnnviz import graph as rgraph
 
 PAGE = "unfolded"
 LOSS = "last"  # the toy loss of rnnviz.bptt: L = sum of the units of h_T, top layer
-HL_KEY = f"{PAGE}:hl"
 EDITS = f"{PAGE}:edits"  # the matrix editor's data and values, kept while its expander is closed
-TRAINED = "trained_model"  # set by the Train page: {"params", "x", "label"}
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -132,25 +131,3 @@ def edit_first_layer(params: rnnviz.Params, key: str, editing: bool) -> rnnviz.P
     if saved is None and not editing:
         return params
     return replace(params, layers=(rnnviz.LayerParams(W_ih, W_hh, b_ih, b_hh),) + params.layers[1:])
-
-
-def forget_trained() -> None:
-    st.session_state.pop(TRAINED, None)
-
-
-def step_back() -> None:
-    st.session_state[HL_KEY] = max(st.session_state.get(HL_KEY, 0) - 1, 0)
-
-
-def step_on(T: int) -> None:
-    st.session_state[HL_KEY] = min(st.session_state.get(HL_KEY, 0) + 1, T)
-
-
-def start_play(T: int) -> None:
-    if st.session_state.get(HL_KEY, 0) >= T:
-        st.session_state[HL_KEY] = 0
-    st.session_state[f"{PAGE}:playing"] = True
-
-
-def stop_play() -> None:
-    st.session_state[f"{PAGE}:playing"] = False
