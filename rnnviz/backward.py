@@ -274,6 +274,7 @@ def _lstm_recurrence(W_hh, v, d_above, dh_last, dc_last, cut, blocks, accumulate
     scratch, dc_from_h = np.empty((m, B, 4 * H)), np.empty((m, B, H))
     dh_rec, dc_rec = np.empty((T, B, H)), np.empty((T, B, H))
     zeros, after_h, after_c = np.zeros((B, H)), np.empty((B, H)), np.empty((B, H))
+    upstream = np.empty((B, 4, H))  # a step's dc for i, f, g and dh for o, side by side
     dh_next = dh_last
     dc_next = zeros if dc_last is None else dc_last
     for s, e in blocks:
@@ -290,8 +291,9 @@ def _lstm_recurrence(W_hh, v, d_above, dh_last, dc_last, cut, blocks, accumulate
             dh = np.add(d_above[t], dh_next, out=dh_rec[t])
             dc = np.multiply(dh, share[t - s], out=dc_rec[t])
             dc += dc_next
-            dZ4[t - s, :, :3] *= dc[:, None, :]
-            dZ4[t - s, :, 3] *= dh
+            upstream[:, :3] = dc[:, None, :]  # two copies and one contiguous product: about half
+            upstream[:, 3] = dh  # the time of multiplying the strided gate blocks in place
+            dZ4[t - s] *= upstream
             if cut[t]:
                 dh_next, dc_next = zeros, zeros
             else:
