@@ -256,7 +256,7 @@ def _rnn_recurrence(W_hh, a, v, nonlinearity, d_above, dh_last, cut, blocks, acc
         for t in range(e - 1, s - 1, -1):
             dh = np.add(d_above[t], dh_next, out=dh_rec[t])
             dZb[t - s] *= dh  # dL/da_t
-            dh_next = zeros if cut[t] else np.matmul(dZb[t - s], W_hh, out=after)
+            dh_next = zeros if cut[t] else np.dot(dZb[t - s], W_hh, out=after)
         if accumulate is not None:
             accumulate(s, e, dZb, None)
     return dh_rec, None, dh_next, None
@@ -297,7 +297,7 @@ def _lstm_recurrence(W_hh, v, d_above, dh_last, dc_last, cut, blocks, accumulate
             if cut[t]:
                 dh_next, dc_next = zeros, zeros
             else:
-                dh_next = np.matmul(dZb[t - s], W_hh, out=after_h)
+                dh_next = np.dot(dZb[t - s], W_hh, out=after_h)
                 dc_next = np.multiply(dc, f[t], out=after_c)
         if accumulate is not None:
             accumulate(s, e, dZb, None)
@@ -339,7 +339,7 @@ def _gru_recurrence(W_hh, v, d_above, dh_last, cut, blocks, accumulate):
             if cut[t]:
                 dh_next = zeros
             else:
-                dh_next = np.matmul(dZh[t - s], W_hh, out=after)
+                dh_next = np.dot(dZh[t - s], W_hh, out=after)
                 dh_next += np.multiply(dh, z[t], out=direct)  # the direct path h_t = ... + z * h_{t-1}
         if accumulate is not None:  # the input side, now that the block's dL/dh_t are known
             np.multiply(local_x[:, :k], dh_rec[s:e], out=dZx[:k].reshape(k, B, 3, H).transpose(2, 0, 1, 3))

@@ -9,7 +9,9 @@ Speed: one matrix product per step (the input side is projected for every step a
 every elementwise operation written into preallocated memory, the trace's large arrays
 allocated together (fewer, larger allocations are reused by malloc instead of being faulted
 in page by page on every call), and GRU gates stored gate by gate so that a step's
-elementwise work runs on contiguous blocks.
+elementwise work runs on contiguous blocks. A step's recurrent product is ``np.dot``: the same
+BLAS call as ``np.matmul`` (bit-identical results) with about 2 us less overhead, which counts
+at small sizes (a (32, 16) x (16, 64) product takes 4 us with dot, 6 us with matmul).
 """
 
 from __future__ import annotations
@@ -239,7 +241,7 @@ def _rnn_layer(lp: LayerParams, x, h0, c0, nonlinearity) -> LayerTrace:
     W_hh_T = lp.W_hh.T
     gh = np.empty_like(h0)  # (B, H) scratch
     for t in range(T):
-        a[t] += np.matmul(h_prev[t], W_hh_T, out=gh)
+        a[t] += np.dot(h_prev[t], W_hh_T, out=gh)
         activation(a[t], nonlinearity, out=h[t])
     return LayerTrace(x, h_prev, None, {"a": a}, {}, h, None, None)
 
@@ -263,7 +265,7 @@ def _lstm_layer(lp: LayerParams, x, h0, c0, nonlinearity) -> LayerTrace:
     W_hh_T = lp.W_hh.T
     i, f, g, o = (act[..., k * H : (k + 1) * H] for k in range(4))  # (T, B, H) views, sliced once
     for t in range(T):
-        z[t] += np.matmul(h_prev[t], W_hh_T, out=gh)
+        z[t] += np.dot(h_prev[t], W_hh_T, out=gh)
         a = np.multiply(z[t], half, out=act[t])
         np.tanh(a, out=a)
         a *= half
@@ -296,7 +298,7 @@ def _gru_layer(lp: LayerParams, x, h0, c0, nonlinearity) -> LayerTrace:
     gh = np.empty((B, 3 * H))  # scratch: h_{t-1} W_hh^T, gates side by side
     rhn = np.empty_like(h0)  # (B, H) scratch
     for t in range(T):
-        np.matmul(h_prev[t], W_hh_T, out=gh)
+        np.dot(h_prev[t], W_hh_T, out=gh)
         pre[0, t] += gh[:, :H]  # gate by gate: a (2, B, H) view of gh would be copied first
         pre[1, t] += gh[:, H : 2 * H]
         sigmoid(pre[:2, t], out=act[:2, t])
