@@ -107,9 +107,10 @@ def forget_trained() -> None:
 def preset_changed() -> None:
     """Choosing a preset switches to the cell it is made for, and to the heatmaps its lesson is about."""
     preset = st.session_state[f"{PAGE}:preset"]
-    if preset != "random":
-        state.set_value(PAGE, "view", "heatmaps")
-    if preset != "random" and presets.cell_kind(state.settings()["cell"])[0] != presets.PRESET_CELL[preset]:
+    if preset == "random":
+        return
+    state.set_value(PAGE, "view", "heatmaps")
+    if presets.cell_kind(state.settings()["cell"])[0] != presets.PRESET_CELL[preset]:
         state.set_value(PAGE, "cell", presets.PRESET_CELL[preset])
 
 

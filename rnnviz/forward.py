@@ -263,7 +263,8 @@ def _lstm_layer(lp: LayerParams, x, h0, c0, nonlinearity) -> LayerTrace:
     gh = np.empty(z.shape[1:])  # (B, 4H) scratch
     ig = np.empty_like(h0)  # (B, H) scratch
     W_hh_T = lp.W_hh.T
-    i, f, g, o = (act[..., k * H : (k + 1) * H] for k in range(4))  # (T, B, H) views, sliced once
+    gates = _gate_views(act, "ifgo", H)
+    i, f, g, o = gates.values()  # (T, B, H) views, sliced once
     for t in range(T):
         z[t] += np.dot(h_prev[t], W_hh_T, out=gh)
         a = np.multiply(z[t], half, out=act[t])
@@ -273,9 +274,7 @@ def _lstm_layer(lp: LayerParams, x, h0, c0, nonlinearity) -> LayerTrace:
         np.multiply(f[t], c_prev[t], out=c[t])
         c[t] += np.multiply(i[t], g[t], out=ig)  # c_t = f * c_{t-1} + i * g
         np.multiply(o[t], np.tanh(c[t], out=tanh_c[t]), out=h[t])  # h_t = o * tanh(c_t)
-    return LayerTrace(
-        x, h_prev, c_prev, _gate_views(z, "ifgo", H), _gate_views(act, "ifgo", H), h, c, None, act, tanh_c
-    )
+    return LayerTrace(x, h_prev, c_prev, _gate_views(z, "ifgo", H), gates, h, c, None, act, tanh_c)
 
 
 def _gru_layer(lp: LayerParams, x, h0, c0, nonlinearity) -> LayerTrace:
