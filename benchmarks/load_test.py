@@ -46,7 +46,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import rnnviz  # noqa: E402
-from rnnviz import presets  # noqa: E402
+from rnnviz.engine import presets  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from common import CHROMIUM, CHROMIUM_ARGS, SETTLED, Server, rss_mb  # noqa: E402

@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import rnnviz  # noqa: E402
-from rnnviz import train  # noqa: E402
+from rnnviz.learning import train  # noqa: E402
 
 try:
     import torch

@@ -5,11 +5,12 @@ sentence) with its numbers, a Train button, and the outputs in words."""
 import graphviz
 import streamlit as st
 
-from rnnviz import archfigures, archgraph, presets
-from rnnviz import architectures as A
-from rnnviz import examples as E
-from rnnviz.markup import literal
+from rnnviz.drawing import archfigures, archgraph
+from rnnviz.engine import presets
+from rnnviz.learning import architectures as A
+from rnnviz.learning import examples as E
 from ui import arch, show, state
+from ui.markup import literal
 
 PAGE = "architectures"
 URL_NAMES = ("wiring", "example", "cell", "hidden", "bidir", "feed", "length", "item", "text", "seed", "tsteps")

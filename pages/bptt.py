@@ -5,10 +5,11 @@ import graphviz
 import streamlit as st
 
 import rnnviz
-from rnnviz import bptt, figures, presets, signals
-from rnnviz import graph as rgraph
-from rnnviz.markup import literal
+from rnnviz.drawing import figures
+from rnnviz.drawing import graph as rgraph
+from rnnviz.engine import bptt, presets, signals
 from ui import show, state
+from ui.markup import literal
 
 PAGE = "bptt"
 URL_NAMES = ("cell", "D", "H", "L", "T", "seed", "scale", "signal", "custom", "loss", "radius", "clip", "trunc")

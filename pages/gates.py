@@ -4,9 +4,10 @@ presets that show one behaviour each, and the same input through RNN, LSTM and G
 import streamlit as st
 
 import rnnviz
-from rnnviz import figures, presets, signals
-from rnnviz.markup import literal
+from rnnviz.drawing import figures
+from rnnviz.engine import presets, signals
 from ui import state
+from ui.markup import literal
 
 PAGE = "gates"
 URL_NAMES = ("cell", "D", "H", "L", "T", "seed", "scale", "preset", "signal", "custom", "view")

@@ -3,8 +3,8 @@
 import streamlit as st
 
 import rnnviz
-from rnnviz import graph as rgraph
-from rnnviz import neuron, signals
+from rnnviz.drawing import graph as rgraph
+from rnnviz.engine import neuron, signals
 from ui import show, use_app_navigation
 
 use_app_navigation()

@@ -4,10 +4,11 @@ import numpy as np
 import streamlit as st
 
 import rnnviz
-from rnnviz import figures, neuron, signals
-from rnnviz import graph as rgraph
-from rnnviz.markup import literal
+from rnnviz.drawing import figures
+from rnnviz.drawing import graph as rgraph
+from rnnviz.engine import neuron, signals
 from ui import show, state
+from ui.markup import literal
 
 PAGE = "neuron"
 URL_NAMES = ("wx", "wy", "b", "act", "T", "y0", "signal", "custom", "seed", "step")

@@ -6,10 +6,11 @@ import time
 import streamlit as st
 
 import rnnviz
-from rnnviz import figures, share, tasks
-from rnnviz import train as rtrain
-from rnnviz.markup import literal
-from ui import state
+from rnnviz.drawing import figures
+from rnnviz.learning import tasks
+from rnnviz.learning import train as rtrain
+from ui import share, state
+from ui.markup import literal
 
 PAGE = "train"
 TASK_NAMES = share.TASK_CONTROLS

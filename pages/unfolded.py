@@ -6,10 +6,10 @@ import graphviz
 import streamlit as st
 import streamlit.components.v1 as components
 
-from rnnviz import bptt, presets, signals
-from rnnviz import graph as rgraph
-from rnnviz.markup import literal
+from rnnviz.drawing import graph as rgraph
+from rnnviz.engine import bptt, presets, signals
 from ui import show, state
+from ui.markup import literal
 from ui.unfolded import (
     EDITS,
     LOSS,

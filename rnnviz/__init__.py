@@ -9,24 +9,7 @@ order, both biases), so weights copy one to one::
     grads = rnnviz.backward(params, trace, d_output)
 """
 
-from . import architectures, examples
-from .architectures import WIRING_LABELS, WIRINGS, Model, OutputLayer, WiringGrads, WiringTrace
-from .backward import Grads, backward
-from .cells import (
-    CELLS,
-    GATE_NAMES,
-    LayerParams,
-    Params,
-    gru_step,
-    init_params,
-    lstm_step,
-    require_unidirectional,
-    rnn_step,
-    sigmoid,
-)
-from .examples import EXAMPLES, make_example
-from .forward import LayerTrace, Trace, forward
-from .graph import (
+from .drawing.graph import (
     GraphvizUnavailable,
     count_nodes,
     dot_source,
@@ -38,9 +21,26 @@ from .graph import (
     render_svg,
     unfolded_graph,
 )
-from .tasks import TASKS, Budget, Task, make_task
-from .train import EpochInfo, FitConfig, FitResult, Prediction, Readout, StopTraining, fit, predict, sample
-from .weights import dump_weights, from_state_dict, load_weights, to_state_dict
+from .engine.backward import Grads, backward
+from .engine.cells import (
+    CELLS,
+    GATE_NAMES,
+    LayerParams,
+    Params,
+    gru_step,
+    init_params,
+    lstm_step,
+    require_unidirectional,
+    rnn_step,
+    sigmoid,
+)
+from .engine.forward import LayerTrace, Trace, forward
+from .engine.weights import dump_weights, from_state_dict, load_weights, to_state_dict
+from .learning import architectures, examples
+from .learning.architectures import WIRING_LABELS, WIRINGS, Model, OutputLayer, WiringGrads, WiringTrace
+from .learning.examples import EXAMPLES, make_example
+from .learning.tasks import TASKS, Budget, Task, make_task
+from .learning.train import EpochInfo, FitConfig, FitResult, Prediction, Readout, StopTraining, fit, predict, sample
 
 __all__ = [
     "architectures",

@@ -17,10 +17,10 @@ import sys
 
 import numpy as np
 
-from .backward import backward
-from .cells import CELLS, NONLINEARITIES, init_params
-from .forward import forward
-from .graph import LEVELS, GraphvizUnavailable, dot_source, folded_graph, render, unfolded_graph
+from .drawing.graph import LEVELS, GraphvizUnavailable, dot_source, folded_graph, render, unfolded_graph
+from .engine.backward import backward
+from .engine.cells import CELLS, NONLINEARITIES, init_params
+from .engine.forward import forward
 
 RENDERED = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
 TEXT = (".dot", ".gv")

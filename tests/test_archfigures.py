@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from rnnviz import archfigures as F
-from rnnviz import architectures as A
-from rnnviz import examples as E
+from rnnviz.drawing import archfigures as F
+from rnnviz.learning import architectures as A
+from rnnviz.learning import examples as E
 
 
 def test_reference_answers_by_rule():

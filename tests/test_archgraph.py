@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 
 import rnnviz
-from rnnviz import archgraph as ag
-from rnnviz import architectures as A
-from rnnviz import examples as E
-from rnnviz import graph
+from rnnviz.drawing import archgraph as ag
+from rnnviz.drawing import graph
+from rnnviz.learning import architectures as A
+from rnnviz.learning import examples as E
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot is not installed")
 

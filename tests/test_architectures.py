@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import rnnviz
-from rnnviz import architectures as arch
-from rnnviz import examples as ex
+from rnnviz.learning import architectures as arch
+from rnnviz.learning import examples as ex
 
 D, H, O = 3, 2, 4  # all different, so a transposed matrix fails loudly
 T_IN, T_OUT, B = 3, 4, 2

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import rnnviz
-from rnnviz import bptt
-from rnnviz.presets import network_params
+from rnnviz.engine import bptt
+from rnnviz.engine.presets import network_params
 
 
 def _setup(choice="lstm", D=3, H=4, L=2, T=6, seed=1):
@@ -100,7 +100,7 @@ def test_gradient_check_flags_gradients_below_the_rounding_floor():
     check = bptt.gradient_check(params, x, "weight_hh_l0", (1, 2), "every")
     assert check.resolvable and check.relative_error < 1e-6
     # an impulse forgotten over 60 steps at spectral radius 0.2: dL/dW_ih is ~0.2^59, far below rounding
-    from rnnviz.presets import rescale_recurrent
+    from rnnviz.engine.presets import rescale_recurrent
 
     small = rescale_recurrent(params, 0.2)
     x = np.zeros((60, 1))

@@ -99,7 +99,7 @@ def test_bad_upload_shows_an_error_and_keeps_the_graph(page, app_url, tmp_path):
 
 def test_good_upload_replaces_the_weights(page, app_url, tmp_path):
     import rnnviz
-    from rnnviz import presets
+    from rnnviz.engine import presets
 
     weights = tmp_path / "gru.npz"
     weights.write_bytes(rnnviz.dump_weights(presets.network_params("gru", 3, 4, 2, seed=7), "npz"))
@@ -149,7 +149,8 @@ def drawn_h1(pg) -> list[float]:
 def default_h1(b_ih_0: float | None = None) -> list[float]:
     """h_1 of the page's default network and input computed by the core, optionally with b_ih[0] replaced."""
     import rnnviz
-    from rnnviz import presets, share, signals
+    from rnnviz.engine import presets, signals
+    from ui import share
 
     s = share.defaults()
     params = presets.network_params(s["cell"], s["D"], s["H"], s["L"], seed=s["seed"], scale=s["scale"])

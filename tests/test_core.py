@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import rnnviz
-from rnnviz.cells import sigmoid
+from rnnviz.engine.cells import sigmoid
 
 CASES = [("rnn", "tanh"), ("rnn", "relu"), ("rnn", "sigmoid"), ("rnn", "linear"), ("lstm", "tanh"), ("gru", "tanh")]
 D, H, T, B = 3, 4, 5, 2  # all different, so a transposed matrix fails loudly
@@ -210,7 +210,7 @@ def test_backward_blocks_do_not_change_the_result(cell, nonlinearity, steps, mon
     w_out, w_h = rng.normal(size=tr.output.shape), rng.normal(size=tr.h_n.shape)
     w_c = rng.normal(size=tr.h_n.shape) if cell == "lstm" else None
     whole = rnnviz.backward(params, tr, w_out, w_h, w_c, truncate=2)
-    module = sys.modules["rnnviz.backward"]
+    module = sys.modules["rnnviz.engine.backward"]
     monkeypatch.setattr(
         module, "_blocks", lambda T, row: [(s, min(s + steps, T)) for s in reversed(range(0, T, steps))]
     )

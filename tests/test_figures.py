@@ -9,7 +9,7 @@ import pytest
 from conftest import json_numbers
 
 import rnnviz
-from rnnviz.figures import (
+from rnnviz.drawing.figures import (
     COLORS,
     compare_figure,
     gates_figure,

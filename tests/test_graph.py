@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import rnnviz
-from rnnviz import graph
+from rnnviz.drawing import graph
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot is not installed")
 

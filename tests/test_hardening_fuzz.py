@@ -14,7 +14,7 @@ import random
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rnnviz import share
+from ui import share
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PAGES = sorted(f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py"))

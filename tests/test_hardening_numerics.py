@@ -18,8 +18,9 @@ import pytest
 from conftest import json_numbers
 
 import rnnviz
-from rnnviz import bptt, figures, neuron, numerics, presets, signals
-from rnnviz import graph as rgraph
+from rnnviz.drawing import figures
+from rnnviz.drawing import graph as rgraph
+from rnnviz.engine import bptt, neuron, numerics, presets, signals
 
 CHOICES = ("rnn_tanh", "rnn_relu", "lstm", "gru")
 T_MAX, D_MAX, H_MAX, L_MAX, SCALE_MAX = 100, 8, 32, 3, 5.0  # the app's widget limits
@@ -210,5 +211,5 @@ def test_describe_overflow_is_silent_for_finite_traces():
 def test_figures_import_pandas_whole_before_plotly_looks_it_up():
     """Concurrent first page views on a fresh server raised "partially initialized module 'pandas'"
     (benchmarks/load_test.py): plotly takes pandas from sys.modules while another thread imports it."""
-    code = "import sys, rnnviz.figures; assert hasattr(sys.modules['pandas'], 'Series')"
+    code = "import sys, rnnviz.drawing.figures; assert hasattr(sys.modules['pandas'], 'Series')"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=pathlib.Path(__file__).resolve().parent.parent)

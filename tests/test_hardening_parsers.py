@@ -17,9 +17,10 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 import rnnviz
-from rnnviz import share, signals
-from rnnviz.cells import GATE_COUNT, NONLINEARITIES
-from rnnviz.tasks import TASKS, task_options
+from rnnviz.engine import signals
+from rnnviz.engine.cells import GATE_COUNT, NONLINEARITIES
+from rnnviz.learning.tasks import TASKS, task_options
+from ui import share
 
 FAST = settings(max_examples=200, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
 SLOW = settings(max_examples=100, deadline=5000, suppress_health_check=[HealthCheck.too_slow])

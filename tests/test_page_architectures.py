@@ -13,8 +13,8 @@ import pytest
 from conftest import assert_clean, run_page
 from streamlit.testing.v1 import AppTest
 
-from rnnviz import architectures as A
-from rnnviz import examples as E
+from rnnviz.learning import architectures as A
+from rnnviz.learning import examples as E
 
 PAGE = "pages/architectures.py"
 DOT = "architectures_dot"

@@ -181,7 +181,8 @@ def test_weight_editor_is_built_only_while_open():
     """Closed, the expander holds no editors; open, it shows layer 1's seeded weights; the drawing never changes."""
     import numpy as np
 
-    from rnnviz import presets, share
+    from rnnviz.engine import presets
+    from ui import share
 
     at = open_page()
     dot = at.session_state["unfolded_dot"]

@@ -92,7 +92,7 @@ def test_unfolded_page_reports_overflow_in_words():
     import numpy as np
 
     import rnnviz
-    from rnnviz import presets
+    from rnnviz.engine import presets
 
     params = presets.rescale_recurrent(rnnviz.init_params("rnn", 1, 3, nonlinearity="relu", seed=1), 1e6)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 import rnnviz
-from rnnviz import graph as rgraph
-from rnnviz import presets, signals, weights
+from rnnviz.drawing import graph as rgraph
+from rnnviz.engine import presets, signals, weights
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SOURCES = sorted(
@@ -44,7 +44,7 @@ def calls(path: pathlib.Path):
 
 
 def test_the_sources_are_found():
-    assert {"app.py", "ui/show.py", "rnnviz/weights.py", "pages/unfolded.py"} <= {rel(p) for p in SOURCES}
+    assert {"app.py", "ui/show.py", "rnnviz/engine/weights.py", "pages/unfolded.py"} <= {rel(p) for p in SOURCES}
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=rel)
@@ -195,7 +195,7 @@ LINK_IMAGE = "![t](http://127.0.0.1:9/track.png)"
 
 def test_markup_literal_keeps_untrusted_text_inert():
     """Escaped, no markdown construct survives; the text reads the same once the escapes are dropped."""
-    from rnnviz.markup import literal
+    from ui.markup import literal
 
     for text in [LINK_IMAGE, "[click](https://evil.example)", ":red[x] $x^2$ <b>b</b> **s** `c` # h", "a\nb"]:
         escaped = literal(text)

@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rnnviz
-from rnnviz import neuron, presets, share, signals
+from rnnviz.engine import neuron, presets, signals
+from ui import share
 
 
 def test_query_round_trip_reproduces_every_setting():

@@ -7,8 +7,8 @@ import graphviz
 import pytest
 
 import rnnviz
-from rnnviz import bptt, neuron, presets, signals
-from rnnviz import graph as rgraph
+from rnnviz.drawing import graph as rgraph
+from rnnviz.engine import bptt, neuron, presets, signals
 from ui import show
 
 SVG = "{http://www.w3.org/2000/svg}"

@@ -98,7 +98,7 @@ def test_matches_torch_in_small_backward_blocks(case, block_values, monkeypatch)
     """backward works through time in blocks of steps; blocks of 1 step, and blocks that do not line
     up with truncation chunks, must give torch's gradients too (the default block holds every step
     of these small cases)."""
-    monkeypatch.setattr(sys.modules["rnnviz.backward"], "_BLOCK_VALUES", block_values)
+    monkeypatch.setattr(sys.modules["rnnviz.engine.backward"], "_BLOCK_VALUES", block_values)
     _, bwd = compare(case)
     bad_bwd = {k: v for k, v in bwd.items() if not v <= GRAD_RTOL}
     assert not bad_bwd, f"gradients differ from torch (max relative error): {bad_bwd}"

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import rnnviz
-from rnnviz import train
-from rnnviz.train import Readout, loss_and_grads
+from rnnviz.learning import train
+from rnnviz.learning.train import Readout, loss_and_grads
 
 # ---------- finite differences of the whole training loss (recurrent weights and readout)
 

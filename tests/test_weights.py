@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rnnviz import LayerParams, Params, dump_weights, from_state_dict, init_params, load_weights, to_state_dict
-from rnnviz.cells import NONLINEARITIES
-from rnnviz.weights import MAX_FILE_BYTES, MAX_PARAMETERS
+from rnnviz.engine.cells import NONLINEARITIES
+from rnnviz.engine.weights import MAX_FILE_BYTES, MAX_PARAMETERS
 
 D, H = 3, 4  # all sizes differ, so a transposed matrix fails loudly
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "torch"

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnnviz import share
-from rnnviz.markup import literal
-from ui import use_app_navigation
+from ui import share, use_app_navigation
+from ui.markup import literal
 
 
 def settings() -> dict[str, object]:

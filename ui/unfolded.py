@@ -15,8 +15,8 @@ import pandas as pd
 import streamlit as st
 
 import rnnviz
-from rnnviz import bptt, numerics, presets
-from rnnviz import graph as rgraph
+from rnnviz.drawing import graph as rgraph
+from rnnviz.engine import bptt, numerics, presets
 
 PAGE = "unfolded"
 LOSS = "last"  # the toy loss of rnnviz.bptt: L = sum of the units of h_T, top layer

@@ -11,10 +11,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .architectures import FEEDS, MAX_STEPS, WIRINGS
-from .examples import EXAMPLES
-from .presets import CELL_CHOICES, PRESETS
-from .tasks import TASKS, task_options
+from rnnviz.engine.presets import CELL_CHOICES, PRESETS
+from rnnviz.learning.architectures import FEEDS, MAX_STEPS, WIRINGS
+from rnnviz.learning.examples import EXAMPLES
+from rnnviz.learning.tasks import TASKS, task_options
 
 MAX_TEXT = 500  # characters kept from a text parameter
 

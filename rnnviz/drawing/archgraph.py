@@ -37,7 +37,8 @@ from dataclasses import dataclass, field
 import graphviz
 import numpy as np
 
-from .architectures import BIDIRECTIONAL_WIRINGS, FEEDS, MAX_LAYERS, WIRINGS, Model, WiringGrads, WiringTrace
+from ..engine.numerics import quiet_overflow
+from ..learning.architectures import BIDIRECTIONAL_WIRINGS, FEEDS, MAX_LAYERS, WIRINGS, Model, WiringGrads, WiringTrace
 from .graph import (
     FILL,
     FONT,
@@ -53,7 +54,6 @@ from .graph import (
     step_window,
     sub,
 )
-from .numerics import quiet_overflow
 
 DEFAULT_MAX_STEPS = 8  # visible steps per sequence (the encoder's and the decoder's each)
 NODE_WIDTH, NODE_HEIGHT = "0.5", "0.5"  # inches, in every wiring, so that drawings compare

@@ -30,10 +30,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .backward import Grads, backward
-from .cells import CELLS, Params, init_params
-from .forward import Trace, forward
-from .numerics import quiet_overflow
+from ..engine.backward import Grads, backward
+from ..engine.cells import CELLS, Params, init_params
+from ..engine.forward import Trace, forward
+from ..engine.numerics import quiet_overflow
 
 WIRINGS = ("many_to_one", "one_to_many", "many_to_many", "encoder_decoder")
 WIRING_LABELS = {

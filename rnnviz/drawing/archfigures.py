@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from .architectures import Model, WiringTrace, run
-from .examples import PAD, Example, ExampleInfo, input_text, item, target_text, wave_samples
+from ..learning.architectures import Model, WiringTrace, run
+from ..learning.examples import PAD, Example, ExampleInfo, input_text, item, target_text, wave_samples
 from .figures import COLORS, FONT_SIZE, TEMPLATE, prediction_figure
 
 SMOOTHING = 0.9  # the running mean of the training loss: weight of the past

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .backward import backward
-from .cells import LayerParams, Params, init_params
-from .forward import forward
+from ..engine.backward import backward
+from ..engine.cells import LayerParams, Params, init_params
+from ..engine.forward import forward
 from .tasks import Task
 
 OPTIMIZERS = ("adam", "sgd")

@@ -30,11 +30,11 @@ from dataclasses import dataclass, field
 import graphviz
 import numpy as np
 
-from .backward import Grads
-from .cells import Params, activation_slope
-from .forward import Trace
-from .numerics import norm as _norm
-from .numerics import quiet_overflow
+from ..engine.backward import Grads
+from ..engine.cells import Params, activation_slope
+from ..engine.forward import Trace
+from ..engine.numerics import norm as _norm
+from ..engine.numerics import quiet_overflow
 
 LEVELS = ("cell", "operations")
 KINDS = ("input", "state", "cell", "output", "gate", "op", "weight", "ellipsis")

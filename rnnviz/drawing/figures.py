@@ -29,7 +29,7 @@ except ImportError:  # plotly works without pandas
     pass
 from plotly.subplots import make_subplots
 
-from .forward import Trace
+from ..engine.forward import Trace
 
 # One colour per quantity (Okabe-Ito and Tol, readable by the colour-blind). Candidates
 # share orange, the "keep the old state" gates (forget f, update z) share purple.

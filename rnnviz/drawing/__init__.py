@@ -1,0 +1,1 @@
+"""Drawings: Graphviz computational graphs of the cells and wirings, and Plotly figures."""
