@@ -4,7 +4,7 @@ One command: python benchmarks/run_all.py [--quick]. It records the machine (npr
 memory, Python, numpy and its BLAS, Streamlit, Plotly, Graphviz, Chromium, torch) and the
 date, runs each benchmark as its own process with a time limit, and puts a summary of every
 figure beside its target (from issue 6) with PASS/MISS above the detailed tables. The torch
-comparisons run under /work/torchenv/bin/python (or $TORCH_PYTHON) when that exists, else
+comparisons run under /tmp/torchenv/bin/python (or $TORCH_PYTHON) when that exists, else
 under this Python, where they say torch is absent. --quick runs fewer repetitions (a smoke
 test; the README then says so).
 """
@@ -27,7 +27,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
 README = HERE / "README.md"
 START, END = "<!-- run_all:start -->", "<!-- run_all:end -->"
-TORCH_PYTHON = os.environ.get("TORCH_PYTHON", "/work/torchenv/bin/python")
+TORCH_PYTHON = os.environ.get("TORCH_PYTHON", "/tmp/torchenv/bin/python")
 
 TARGETS = {
     "roundtrip": 1.5,  # p50 ratio to the bare app (goal 1.25)

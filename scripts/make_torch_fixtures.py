@@ -2,7 +2,7 @@
 
 Runs only in the separate torch venv (torch is never a dependency of rnnviz or its tests)::
 
-    /work/torchenv/bin/python scripts/make_torch_fixtures.py
+    /tmp/torchenv/bin/python scripts/make_torch_fixtures.py
 
 For every case it builds ``torch.nn.RNN`` (tanh or relu), ``nn.LSTM`` or ``nn.GRU`` in
 float64 from a fixed seed, runs it, backpropagates

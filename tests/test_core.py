@@ -78,6 +78,75 @@ def test_hand_stepped_cell_equals_forward(cell, nonlinearity, batched):
         np.testing.assert_allclose(out[t], h_ref, atol=1e-13)
 
 
+def _reference_run(params, x, h0, c0):
+    """The stack stepped with the readable cells.*_step, layer by layer: (per-layer records, output, h_n, c_n)."""
+    step = {"rnn": rnnviz.rnn_step, "lstm": rnnviz.lstm_step, "gru": rnnviz.gru_step}[params.cell]
+    records, inp, h_n, c_n = [], x, [], []
+    for k, lp in enumerate(params.layers):
+        h, c, rows = h0[k], None if c0 is None else c0[k], []
+        for t in range(len(inp)):
+            if params.cell == "rnn":
+                a, h = step(lp, inp[t], h, params.nonlinearity)
+                rows.append({"pre": {"a": a}, "gates": {}, "h": h})
+            elif params.cell == "lstm":
+                pre, gates, c, h = step(lp, inp[t], h, c)
+                rows.append({"pre": pre, "gates": gates, "h": h, "c": c})
+            else:
+                pre, gates, hn, h = step(lp, inp[t], h)
+                rows.append({"pre": pre, "gates": gates, "h": h, "hn": hn})
+        records.append(rows)
+        inp = np.stack([r["h"] for r in rows])
+        h_n.append(h)
+        c_n.append(c)
+    return records, inp, np.stack(h_n), None if c0 is None else np.stack(c_n)
+
+
+@pytest.mark.parametrize("cell,nonlinearity", CASES)
+def test_fast_forward_follows_the_reference_steps(cell, nonlinearity):
+    """forward's per-layer loops (one input product for all steps, sigmoid through tanh, gate-major GRU
+    storage) give every pre-activation, gate and state that stepping cells.*_step gives."""
+    params, x, h0, c0, _ = _setup(cell, nonlinearity, layers=2, batched=True, seed=3)
+    tr = rnnviz.forward(params, x, h0, c0)
+    records, _, _, _ = _reference_run(params, x, h0, c0)
+    for lt, rows in zip(tr.layers, records, strict=True):
+        for t, row in enumerate(rows):
+            close = {"atol": 1e-13, "rtol": 0}  # BLAS order and sigmoid-through-tanh: a few ulps of O(1) values
+            np.testing.assert_allclose(lt.h[t], row["h"], **close)
+            for name in row["pre"]:
+                np.testing.assert_allclose(lt.pre[name][t], row["pre"][name], **close, err_msg=name)
+            for name in row["gates"]:
+                np.testing.assert_allclose(lt.gates[name][t], row["gates"][name], **close, err_msg=name)
+            if cell == "lstm":
+                np.testing.assert_allclose(lt.c[t], row["c"], **close)
+            if cell == "gru":
+                np.testing.assert_allclose(lt.hn[t], row["hn"], **close)
+
+
+@pytest.mark.parametrize("cell,nonlinearity", CASES)
+def test_fast_backward_is_the_derivative_of_the_reference_steps(cell, nonlinearity):
+    """backward's named gate blocks (d_input, d_forget, ...) give, for every weight entry, the central
+    difference of a loss computed with cells.*_step alone (not with the fast forward)."""
+    params, x, h0, c0, rng = _setup(cell, nonlinearity, layers=2, batched=True, seed=4)
+    tr = rnnviz.forward(params, x, h0, c0)
+    w_out, w_h = rng.normal(size=tr.output.shape), rng.normal(size=tr.h_n.shape)
+    w_c = rng.normal(size=tr.h_n.shape) if cell == "lstm" else None
+    gsd = rnnviz.to_state_dict(rnnviz.backward(params, tr, w_out, w_h, w_c).params)
+    sd, eps = rnnviz.to_state_dict(params), 1e-6
+
+    def loss(state_dict):
+        _, out, h_n, c_n = _reference_run(rnnviz.from_state_dict(state_dict, cell, nonlinearity), x, h0, c0)
+        return np.sum(out * w_out) + np.sum(h_n * w_h) + (0.0 if c_n is None else np.sum(c_n * w_c))
+
+    for key, value in sd.items():
+        for idx in np.ndindex(value.shape):
+            plus, minus = ({k: v.copy() for k, v in sd.items()} for _ in range(2))
+            plus[key][idx] += eps
+            minus[key][idx] -= eps
+            fd = (loss(plus) - loss(minus)) / (2 * eps)
+            # central difference: truncation O(eps^2) and rounding O(1e-16 / eps) of an O(1) loss
+            assert gsd[key][idx] == pytest.approx(fd, rel=1e-5, abs=1e-7), (key, idx)
+
+
 def test_single_neuron_by_hand():
     # y_t = tanh(W_x x_t + W_y y_{t-1} + b), with W_x = 0.5, W_y = -2, b = 0.1, y_0 = 0.3
     sd = {

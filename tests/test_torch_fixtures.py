@@ -2,7 +2,7 @@
 
 torch is not imported here: the fixtures hold torch's weights, inputs, upstream gradients,
 outputs, per-layer states, gates and .grad values as plain arrays. Regenerate them with
-``/work/torchenv/bin/python scripts/make_torch_fixtures.py`` (any venv with torch works).
+``/tmp/torchenv/bin/python scripts/make_torch_fixtures.py`` (any venv with torch works).
 
 Run this file directly (``PYTHONPATH=. python tests/test_torch_fixtures.py``) for the worst errors seen.
 """

@@ -263,12 +263,25 @@ def _rnn_recurrence(W_hh, a, v, nonlinearity, d_above, dh_last, cut, blocks, acc
 
 
 def _lstm_recurrence(W_hh, v, d_above, dh_last, dc_last, cut, blocks, accumulate):
+    r"""LSTM steps backwards. With dh_t = dL/dh_t and dc_t = dL/dc_t (c_t's own gradient plus h_t's share),
+    the gradients of the four pre-activations are (sigma' = s (1 - s), tanh' = 1 - g^2):
+
+    .. math::
+        dc_t = dh_t\, o_t (1 - \tanh^2 c_t) + dc_{t+1} f_{t+1}, \qquad
+        d_{input} = dc_t\, g_t\, i_t (1 - i_t), \qquad
+        d_{forget} = dc_t\, c_{t-1} f_t (1 - f_t), \\
+        d_{cand} = dc_t\, i_t (1 - g_t^2), \qquad
+        d_{output} = dh_t \tanh(c_t)\, o_t (1 - o_t), \qquad
+        dh_{t-1} = [d_{input}, d_{forget}, d_{cand}, d_{output}]\, W_{hh}
+
+    A block's local factors (everything but dc_t and dh_t) are computed together on the gate-major
+    (steps, B, 4, H) layout, then each step multiplies its four gate blocks by [dc, dc, dc, dh] at once.
+    """
     i, f, g, o, c_prev = v["i"], v["f"], v["g"], v["o"], v["c_prev"]
+    act, tanh_c = v["act"], v["tanh_c"]  # (T, B, 4H): i, f, g, o side by side; (T, B, H) tanh(c_t)
     T, B, H = f.shape
-    act = v["act"] if v["act"] is not None else np.concatenate([i, f, g, o], axis=-1)  # (T, B, 4H)
-    tanh_c = v["tanh_c"] if v["tanh_c"] is not None else np.tanh(v["c"])
     offset = np.zeros(4 * H)
-    offset[2 * H : 3 * H] = 1.0
+    offset[2 * H : 3 * H] = 1.0  # (1 - s)(s + 0) = sigma' for i, f, o; (1 - g)(g + 1) = tanh' for g
     m = max(e - s for s, e in blocks)
     dZ = np.empty((m, B, 4 * H))  # a block's local derivatives, turned into dL/d(pre-activations) in place
     scratch, dc_from_h = np.empty((m, B, 4 * H)), np.empty((m, B, H))
@@ -278,27 +291,29 @@ def _lstm_recurrence(W_hh, v, d_above, dh_last, dc_last, cut, blocks, accumulate
     dh_next = dh_last
     dc_next = zeros if dc_last is None else dc_last
     for s, e in blocks:
-        # d(pre-activation)/d(c_t) for i, f, g and d/d(h_t) for o: sigmoid' = (1 - s) s, tanh' = (1 - g)(1 + g)
         dZb = np.subtract(1.0, act[s:e], out=dZ[: e - s])
-        dZb *= np.add(act[s:e], offset, out=scratch[: e - s])
+        dZb *= np.add(act[s:e], offset, out=scratch[: e - s])  # sigma' or tanh' of each gate
         dZ4 = dZb.reshape(e - s, B, 4, H)
-        for gate, factor in enumerate((g, c_prev, i, tanh_c)):
-            dZ4[:, :, gate] *= factor[s:e]
+        d_input, d_forget, d_cand, d_output = (dZ4[:, :, k] for k in range(4))
+        d_input *= g[s:e]  # d c_t / d(pre i) = g_t i_t (1 - i_t)
+        d_forget *= c_prev[s:e]  # d c_t / d(pre f) = c_{t-1} f_t (1 - f_t)
+        d_cand *= i[s:e]  # d c_t / d(pre g) = i_t (1 - g_t^2)
+        d_output *= tanh_c[s:e]  # d h_t / d(pre o) = tanh(c_t) o_t (1 - o_t)
         share = np.multiply(tanh_c[s:e], tanh_c[s:e], out=dc_from_h[: e - s])
         np.subtract(1.0, share, out=share)
-        share *= o[s:e]  # d c_t's share of d h_t: o (1 - tanh(c_t)^2)
+        share *= o[s:e]  # d h_t / d c_t = o_t (1 - tanh^2 c_t)
         for t in range(e - 1, s - 1, -1):
             dh = np.add(d_above[t], dh_next, out=dh_rec[t])
             dc = np.multiply(dh, share[t - s], out=dc_rec[t])
             dc += dc_next
             upstream[:, :3] = dc[:, None, :]  # two copies and one contiguous product: about half
             upstream[:, 3] = dh  # the time of multiplying the strided gate blocks in place
-            dZ4[t - s] *= upstream
+            dZ4[t - s] *= upstream  # d_input, d_forget, d_cand by dc_t; d_output by dh_t
             if cut[t]:
                 dh_next, dc_next = zeros, zeros
             else:
                 dh_next = np.dot(dZb[t - s], W_hh, out=after_h)
-                dc_next = np.multiply(dc, f[t], out=after_c)
+                dc_next = np.multiply(dc, f[t], out=after_c)  # c_t = f_t c_{t-1} + ...
         if accumulate is not None:
             accumulate(s, e, dZb, None)
     return dh_rec, dc_rec, dh_next, dc_next

@@ -233,6 +233,7 @@ def _gate_views(a: np.ndarray, names: str, H: int) -> dict[str, np.ndarray]:
 
 
 def _rnn_layer(lp: LayerParams, x, h0, c0, nonlinearity) -> LayerTrace:
+    """``cells.rnn_step`` over T steps: a_t = x_t W_ih^T + b_ih + b_hh + h_{t-1} W_hh^T, h_t = phi(a_t)."""
     T, B, H = x.shape[0], h0.shape[0], h0.shape[1]
     buf = np.empty((2 * T + 1, B, H))  # a_1..a_T and h_0..h_T in one allocation (see _pre_and_act)
     a = _input_projection(x, lp.W_ih, lp.b_ih + lp.b_hh, out=buf[:T])  # (T, B, H)
@@ -247,6 +248,9 @@ def _rnn_layer(lp: LayerParams, x, h0, c0, nonlinearity) -> LayerTrace:
 
 
 def _lstm_layer(lp: LayerParams, x, h0, c0, nonlinearity) -> LayerTrace:
+    """``cells.lstm_step`` over T steps (tests/test_core.py checks every array against it):
+    z = x W_ih^T + b_ih + b_hh + h_{t-1} W_hh^T; i, f, o = sigma(z); g = tanh(z);
+    c_t = f * c_{t-1} + i * g; h_t = o * tanh(c_t)."""
     T, B, H = x.shape[0], h0.shape[0], h0.shape[1]
     z, act = _pre_and_act(T, B, 4 * H)  # (T, B, 4H): i, f, g, o before and after their nonlinearities
     _input_projection(x, lp.W_ih, lp.b_ih + lp.b_hh, out=z)
@@ -278,6 +282,7 @@ def _lstm_layer(lp: LayerParams, x, h0, c0, nonlinearity) -> LayerTrace:
 
 
 def _gru_layer(lp: LayerParams, x, h0, c0, nonlinearity) -> LayerTrace:
+    """``cells.gru_step`` over T steps (tests/test_core.py checks every array against it)."""
     T, B, D = x.shape
     H = h0.shape[-1]
     # Gate-major storage (3, T, B, H): every gate's (B, H) block of a step is contiguous, so the

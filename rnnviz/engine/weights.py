@@ -1,4 +1,4 @@
-"""Weights in and out: PyTorch state_dicts, presets, and .npz/.json files.
+"""Weights in and out: PyTorch state_dicts and weight files (.npz, .json).
 
 ``from_state_dict`` accepts exactly what ``torch.nn.RNN/LSTM/GRU.state_dict()`` holds
 (converted to numpy), so a trained model copies over one to one.
