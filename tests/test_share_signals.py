@@ -54,9 +54,15 @@ def test_any_query_gives_valid_settings(query):
 
 def test_custom_signal_parsing():
     np.testing.assert_array_equal(signals.parse_custom("1, 0, 0, 2"), [1, 0, 0, 2])
-    np.testing.assert_array_equal(signals.parse_custom(" -1.5;2e-1  3 "), [-1.5, 0.2, 3])
+    np.testing.assert_array_equal(signals.parse_custom(" -1.5 ,2e-1,  +3, .5, 4. "), [-1.5, 0.2, 3, 0.5, 4])
     for bad, fragment in [
         ("", "empty"),
+        ("1,,2", "entry 2 .* empty"),  # an empty entry is a typo, not a separator
+        ("1, 2,", "entry 3 .* empty"),
+        ("1_000", "entry 1 .* not a number"),  # Python's float() reads 1000
+        ("1;2;3", "entry 1 .* not a number"),  # the grammar is commas
+        ("1 2 3", "entry 1 .* not a number"),
+        ("1, inf", "entry 2 .* not a number"),
         ("1, two", "entry 2"),
         ("1e400", "entry 1"),
         ("nan", "entry 1"),

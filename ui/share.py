@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 from rnnviz.engine.presets import CELL_CHOICES, PRESETS
+from rnnviz.engine.signals import SIGNALS
 from rnnviz.learning.architectures import FEEDS, MAX_STEPS, WIRINGS
 from rnnviz.learning.examples import EXAMPLES
 from rnnviz.learning.tasks import TASKS, task_options
@@ -29,7 +30,6 @@ class Setting:
     choices: tuple[str, ...] = ()
 
 
-SIGNALS = ("impulse", "step", "sine", "random", "custom")
 GATES_VIEWS = ("heatmaps", "units", "compare")  # the tabs of the Gates and states page
 BPTT_VIEWS = ("norms", "graph", "cells", "jacobian")  # the tabs of the Backprop through time page
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")

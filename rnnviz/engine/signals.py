@@ -6,32 +6,37 @@ import re
 
 import numpy as np
 
+SIGNALS = ("impulse", "step", "sine", "random", "custom")
 MAX_CUSTOM_CHARS = 2000
 MAX_CUSTOM_VALUES = 500
 MAX_ABS_VALUE = 1e6
-_SEPARATORS = re.compile(r"[\s,;]+")
+CUSTOM_GRAMMAR = "numbers separated by commas, such as 1, 0, -0.5, 2e-1"  # what the pages' help says
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")  # 2, -0.5, .5, 3., 1e-3; no 1_000, no inf
 
 
 def parse_custom(text: str) -> np.ndarray:
-    """Parse a typed list like ``1, 0, 0, 2`` (commas, spaces or semicolons) into a 1-D array.
+    """Parse a typed list of numbers separated by commas (``1, 0, -0.5, 2e-1``) into a 1-D array.
 
-    Raises ValueError naming the first entry that is not a finite number of sane size.
+    Spaces around a comma are fine; anything else (an empty entry as in ``1,,2``, a semicolon or a
+    space between two numbers, ``1_000``) raises ValueError naming the first entry that is not a
+    finite number of sane size.
     """
     if not isinstance(text, str):
-        raise ValueError("the custom signal must be text such as 1, 0, 0, 2")
+        raise ValueError(f"the custom signal must be text: {CUSTOM_GRAMMAR}")
     if len(text) > MAX_CUSTOM_CHARS:
         raise ValueError(f"the custom signal is {len(text)} characters long; at most {MAX_CUSTOM_CHARS} are read")
-    tokens = [tok for tok in _SEPARATORS.split(text.strip()) if tok]
-    if not tokens:
-        raise ValueError("the custom signal is empty: type numbers such as 1, 0, 0, 2")
+    if not text.strip():
+        raise ValueError(f"the custom signal is empty: type {CUSTOM_GRAMMAR}")
+    tokens = [tok.strip() for tok in text.split(",")]
     if len(tokens) > MAX_CUSTOM_VALUES:
         raise ValueError(f"the custom signal has {len(tokens)} values; at most {MAX_CUSTOM_VALUES} are used")
     values = []
     for k, tok in enumerate(tokens, start=1):
-        try:
-            v = float(tok)
-        except ValueError:
-            raise ValueError(f"entry {k} of the custom signal, '{tok[:20]}', is not a number") from None
+        if not tok:
+            raise ValueError(f"entry {k} of the custom signal is empty: type {CUSTOM_GRAMMAR}")
+        if not _NUMBER.fullmatch(tok):
+            raise ValueError(f"entry {k} of the custom signal, '{tok[:20]}', is not a number: type {CUSTOM_GRAMMAR}")
+        v = float(tok)
         if not np.isfinite(v) or abs(v) > MAX_ABS_VALUE:
             raise ValueError(
                 f"entry {k} of the custom signal, '{tok[:20]}', must be a number between ±{MAX_ABS_VALUE:g}"
