@@ -1,8 +1,11 @@
 """rnnviz: the Streamlit entry point. It only sets up the page and the navigation."""
 
+import pathlib
+
 import streamlit as st
 
-st.set_page_config(page_title="rnnviz: recurrent networks, unfolded", page_icon=":material/loop:", layout="wide")
+ICON = pathlib.Path(__file__).parent / "ui" / "static" / "favicon.png"  # shipped: a Material icon is fetched online
+st.set_page_config(page_title="rnnviz: recurrent networks, unfolded", page_icon=str(ICON), layout="wide")
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
