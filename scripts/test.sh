@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs, then run it.
 # Debian packages (graphviz for `dot`, chromium for the browser tests) need root or sudo;
-# the Python packages go into the active Python environment.
+# the Python packages go into the active Python environment (the README makes and activates .venv first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
