@@ -1,127 +1,144 @@
-"""Reading an HDF5 file from its bytes, never leaving it and never inflating anything.
+"""An HDF5 file as plain data: its groups, its float arrays and its string attributes.
 
-HDF5 can point outside the file: an external link opens another file by its path, a dataset
-can keep its values in external raw files or in other files' datasets (virtual datasets),
-and a filter it does not know makes the library load a plugin. Its deflate filter grows its
-buffer until the stream ends, so a small compressed chunk can fill memory. So here: paths are
-walked one name at a time through hard links only; a dataset is read only when it is a
-contiguous or chunked array of floats, kept in this file, without filters, its size (and its
-chunks' size) within the parameter budget; an attribute only when its declared size is small.
+The HDF5 library is C and a damaged file can crash it (a segmentation fault, found by
+fuzzing Keras files), which would end the app for every user of the process. So the file is
+read by ``hdf5_reader.py`` in a child process, under an address-space limit and a timeout;
+what comes back is checked like any other input (a JSON header with bounded size and the
+values it announces, exactly). The child never follows a link, nor reads a dataset kept in
+other files, filtered or compressed, or past the parameter budget: such paths come back as
+"problems", which the caller reports only if it needs that path.
 """
 
 from __future__ import annotations
 
-import io
 import math
-from contextlib import contextmanager
+import os
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from ..weights import MAX_PARAMETERS, _Refused
+from ..weights import MAX_PARAMETERS, _read_json, _Refused
 
 _SIGNATURE = b"\x89HDF\r\n\x1a\n"
-_ERRORS = (OSError, KeyError, ValueError, TypeError, RuntimeError, IndexError, OverflowError, AttributeError)
+_READER = Path(__file__).with_name("hdf5_reader.py")
+TIMEOUT_SECONDS = 30  # a Keras weights file reads in well under a second
+MEMORY_LIMIT_BYTES = 1 << 30  # the child's address space: numpy and h5py take about 120 MB of it
+MAX_OBJECTS = 20_000  # groups, datasets and attributes: about ten a Keras layer
+MAX_TEXT_BYTES = 2_000_000  # one attribute's strings (a model config is a few kB a layer)
+_MAX_HEADER_BYTES = 16_000_000
+_MAX_HEADER_TOKENS = {b"[": 500_000, b"{": 100_000, b'"': 2_000_000, b",": 2_000_000}
 
 
-@contextmanager
-def damaged(what: str):
-    """What h5py raises on a corrupt file, as one ValueError."""
-    try:
-        yield
-    except _Refused:
-        raise
-    except _ERRORS as e:
-        raise _Refused(f"{what} is damaged (truncated or corrupt)") from e
+@dataclass(frozen=True)
+class Tree:
+    """What the child read: paths are relative to the root, "a/b/c"; attributes are lists of strings."""
+
+    groups: frozenset[str]
+    arrays: dict[str, np.ndarray]
+    attributes: dict[str, dict[str, list[str]]]
+    problems: dict[str, str]  # path (or "path@attribute") -> why it was not read
+
+    def has(self, path: str) -> bool:
+        return path in self.groups or path in self.arrays or path in self.problems
+
+    def array(self, path: str, what: str) -> np.ndarray:
+        if path in self.arrays:
+            return self.arrays[path]
+        raise _Refused(f"{what}: {path!r:.80} {self.problems.get(path, 'is not in the file')}")
+
+    def strings(self, path: str, name: str, what: str) -> list[str] | None:
+        """An attribute's strings, None when absent; refused when present but not strings."""
+        if f"{path}@{name}" in self.problems:
+            raise _Refused(f"{what}: the attribute {name!r} of {path or '/'!r:.60} is not a short string")
+        return self.attributes.get(path, {}).get(name)
 
 
-@contextmanager
-def open_hdf5(data: bytes, what: str):
-    """The file, read-only, from memory."""
-    import h5py
-
+def read_tree(data: bytes, what: str) -> Tree:
+    """Read the file in a child process; ValueError for anything but an HDF5 file it read to the end."""
     if not data.startswith(_SIGNATURE):
         raise _Refused(f"{what} is not an HDF5 file (it does not start with the HDF5 signature)")
-    with damaged(what), h5py.File(io.BytesIO(data), "r") as f:
-        yield f
+    output, status = _run_reader(data, what)
+    if status != 0:
+        raise _Refused(f"{what} is damaged: the HDF5 library stopped on it ({_status(status)})")
+    header, values = _split(output, what)
+    if "error" in header:
+        raise _Refused(f"{what} {str(header['error'])[:200]}")
+    return _tree(header, values, what)
 
 
-def child(group, path: str, what: str):
-    """The object at ``path`` under ``group``, reached through hard links only (no external or soft link)."""
-    import h5py
-
-    node = group
-    for name in [part for part in path.split("/") if part]:
-        if not isinstance(node, h5py.Group):
-            raise _Refused(f"{what}: {path!r:.80} is not in the file")
-        link = node.get(name, getlink=True)
-        if link is None:
-            raise _Refused(f"{what}: {path!r:.80} is not in the file")
-        if not isinstance(link, h5py.HardLink):
-            raise _Refused(f"{what}: {path!r:.80} is a link to another place or file, which rnnviz does not follow")
-        node = node[name]
-    return node
-
-
-def has(group, name: str) -> bool:
-    """Whether ``group`` has a link called ``name`` (without following it)."""
-    return group.get(name, getlink=True) is not None
-
-
-def read_floats(dataset, what: str, budget: int) -> np.ndarray:
-    """A dataset of at most ``budget`` floats, checked before it is read, as float64."""
-    import h5py
-
-    if not isinstance(dataset, h5py.Dataset):
-        raise _Refused(f"{what} is not an array")
-    if dataset.dtype.kind != "f" or dataset.dtype.itemsize not in (2, 4, 8):
-        raise _Refused(f"{what} holds values of type {dataset.dtype}, not floats")
-    shape = dataset.shape
-    if shape is None or len(shape) > 2:
-        raise _Refused(f"{what} must be a matrix or a vector, got shape {shape}")
-    if math.prod(shape) > budget:
-        raise _Refused(f"{what} has shape {shape}: more than the {MAX_PARAMETERS:,} parameters rnnviz accepts")
-    _check_storage(dataset, what)
-    return np.asarray(dataset[()], dtype=np.float64).reshape(shape)
+def _run_reader(data: bytes, what: str) -> tuple[bytes, int]:
+    """The child's stdout (at most what a full budget of values needs) and its exit status."""
+    limit = _MAX_HEADER_BYTES + 8 * MAX_PARAMETERS + 64
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", HDF5_PLUGIN_PATH="/nonexistent")
+    limits = (MAX_PARAMETERS, MAX_OBJECTS, MAX_TEXT_BYTES, MEMORY_LIMIT_BYTES)
+    command = [sys.executable, "-P", str(_READER), *map(str, limits)]
+    process = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env
+    )
+    timed_out = threading.Event()
+    timer = threading.Timer(TIMEOUT_SECONDS, lambda: (timed_out.set(), process.kill()))
+    timer.start()
+    try:
+        try:
+            process.stdin.write(data)  # the child reads all of it before it writes anything
+            process.stdin.close()
+        except BrokenPipeError:
+            pass
+        output = process.stdout.read(limit + 1)
+        if len(output) > limit:
+            process.kill()
+        status = process.wait()
+    finally:
+        timer.cancel()
+        process.stdout.close()
+    if timed_out.is_set():
+        raise _Refused(f"{what} took more than {TIMEOUT_SECONDS} s to read")
+    if len(output) > limit:
+        raise _Refused(f"{what}: reading it gave more data than a weights file holds")
+    return output, status
 
 
-def _check_storage(dataset, what: str) -> None:
-    """Values kept in this file, unfiltered, in chunks no bigger than the budget."""
-    import h5py
-
-    plist = dataset.id.get_create_plist()
-    if plist.get_layout() not in (h5py.h5d.COMPACT, h5py.h5d.CONTIGUOUS, h5py.h5d.CHUNKED):
-        raise _Refused(f"{what} is a virtual dataset (its values live in other files), which rnnviz does not read")
-    if plist.get_external_count():
-        raise _Refused(f"{what} keeps its values in external files, which rnnviz does not read")
-    if plist.get_nfilters():
-        raise _Refused(f"{what} is compressed or filtered; Keras writes its weights uncompressed")
-    if dataset.chunks is not None and math.prod(dataset.chunks) > MAX_PARAMETERS:
-        raise _Refused(f"{what} is stored in chunks of {dataset.chunks}, far bigger than any weight needs")
+def _status(status: int) -> str:
+    if status < 0:
+        return f"it crashed with signal {-status}"
+    return f"exit status {status}; is h5py installed?" if status == 1 else f"exit status {status}"
 
 
-def read_text_attribute(obj, name: str, what: str, max_bytes: int) -> str | None:
-    """A string attribute (None when absent), its declared size checked before it is read."""
-    strings = read_strings_attribute(obj, name, what, 1, max_bytes)
-    if strings is None:
-        return None
-    if len(strings) != 1:
-        raise _Refused(f"{what}: the attribute {name!r} must be one string")
-    return strings[0]
+def _split(output: bytes, what: str) -> tuple[dict, bytes]:
+    """The JSON header and the raw values after it."""
+    line, _, rest = output.partition(b"\n")
+    if not line.isdigit() or len(line) > 9 or int(line) > min(len(rest), _MAX_HEADER_BYTES):
+        raise _Refused(f"{what}: the HDF5 reader gave no answer")
+    length = int(line)
+    try:
+        header = _read_json(rest[:length], _MAX_HEADER_TOKENS)
+    except ValueError:
+        header = None
+    if not isinstance(header, dict):
+        raise _Refused(f"{what}: the HDF5 reader gave no answer")
+    return header, rest[length:]
 
 
-def read_strings_attribute(obj, name: str, what: str, max_count: int, max_bytes: int) -> list[str] | None:
-    """A string or an array of strings (None when absent), at most ``max_count`` of them."""
-    import h5py
-
-    if name not in obj.attrs:
-        return None
-    attribute = h5py.h5a.open(obj.id, name.encode())
-    count = math.prod(attribute.shape or ())
-    if attribute.dtype.kind not in "SOU" or count > max_count or attribute.get_storage_size() > max_bytes:
-        raise _Refused(f"{what}: the attribute {name!r} must hold at most {max_count} short string(s)")
-    value = obj.attrs[name]
-    values = value.ravel().tolist() if isinstance(value, np.ndarray) else [value]
-    texts = [v.decode("utf-8") if isinstance(v, bytes) else v for v in values]
-    if not all(isinstance(t, str) for t in texts) or sum(len(t) for t in texts) > max_bytes:
-        raise _Refused(f"{what}: the attribute {name!r} must hold at most {max_count} short string(s)")
-    return texts
+def _tree(header: dict, values: bytes, what: str) -> Tree:
+    """The arrays cut from the values, each exactly as long as its shape says."""
+    try:
+        groups = frozenset(str(g) for g in header["groups"])
+        attributes = {
+            str(p): {str(n): [str(s) for s in v] for n, v in a.items()} for p, a in header["attributes"].items()
+        }
+        problems = {str(p): str(m)[:200] for p, m in header["problems"].items()}
+        shapes = [(str(path), tuple(int(n) for n in shape)) for path, shape in header["arrays"]]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise _Refused(f"{what}: the HDF5 reader's answer is damaged") from None
+    sizes = [math.prod(shape) for _, shape in shapes]
+    if any(n < 0 for _, shape in shapes for n in shape) or 8 * sum(sizes) != len(values):
+        raise _Refused(f"{what}: the HDF5 reader's answer is damaged")
+    flat, arrays, start = np.frombuffer(values, "<f8"), {}, 0
+    for (path, shape), size in zip(shapes, sizes, strict=True):
+        arrays[path] = flat[start : start + size].reshape(shape).copy()
+        start += size
+    return Tree(groups, arrays, attributes, problems)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..cells import GATE_COUNT, NONLINEARITIES, layer_suffix
-from ..weights import MAX_FILE_BYTES, MAX_LAYERS, MAX_PARAMETERS, _damaged, _read_json, _Refused, gate_rows
+from ..weights import MAX_FILE_BYTES, MAX_LAYERS, _damaged, _read_json, _Refused, gate_rows
 from . import hdf5_file
 
 _HINT = "save the model with model.save('model.keras')"
@@ -61,24 +61,24 @@ def read_keras(data: bytes) -> tuple[dict[str, np.ndarray], str, str, bool]:
     """(state_dict in PyTorch's layout, cell, nonlinearity, bidirectional) from a Keras 3 .keras zip."""
     config_bytes, weights_bytes = _read_archive(data)
     layers = _recurrent_layers(_read_config(config_bytes))
-    with hdf5_file.open_hdf5(weights_bytes, "model.weights.h5") as f:
-        arrays = _read_arrays(layers, lambda layer, direction: _keras3_variables(f, layer, direction))
+    tree = hdf5_file.read_tree(weights_bytes, "model.weights.h5")
+    arrays = _read_arrays(tree, layers, _keras3_variables)
     return _state_dict(layers, arrays)
 
 
 def read_h5(data: bytes) -> tuple[dict[str, np.ndarray], str, str, bool]:
     """The same from a legacy .h5 (``model.save("model.h5")``): config in an attribute, weights by name."""
-    with hdf5_file.open_hdf5(data, "the .h5 file") as f:
-        text = hdf5_file.read_text_attribute(f, "model_config", "the .h5 file", _MAX_CONFIG_BYTES)
-        if text is None:
-            raise _Refused(
-                "the .h5 file holds no model config: it is a weights-only file (model.save_weights), which does "
-                f"not say which activation each layer uses; {_HINT} (or model.save('model.h5'))"
-            )
-        layers = _recurrent_layers(_read_config(text.encode()))
-        group = hdf5_file.child(f, "model_weights", "the .h5 file")
-        arrays = _read_arrays(layers, lambda layer, direction: _legacy_variables(group, layer, direction))
-    return _state_dict(layers, arrays)
+    tree = hdf5_file.read_tree(data, "the .h5 file")
+    config = tree.strings("", "model_config", "the .h5 file")
+    if config is None:
+        raise _Refused(
+            "the .h5 file holds no model config: it is a weights-only file (model.save_weights), which does "
+            f"not say which activation each layer uses; {_HINT} (or model.save('model.h5'))"
+        )
+    if len(config) != 1:
+        raise _Refused("the .h5 file's model_config attribute must be one string")
+    layers = _recurrent_layers(_read_config(config[0].encode()))
+    return _state_dict(layers, _read_arrays(tree, layers, _legacy_variables))
 
 
 # The archive and the config
@@ -303,56 +303,47 @@ def _inbound(layer: dict, names: dict) -> set[str]:
 # The weights
 
 
-def _read_arrays(layers: list[_Layer], variables) -> list[list[list[np.ndarray]]]:
-    """Per layer, per direction: [kernel, recurrent_kernel(, bias)], within the parameter budget."""
-    budget, arrays = MAX_PARAMETERS, []
+def _read_arrays(tree, layers: list[_Layer], variables) -> list[list[list[np.ndarray]]]:
+    """Per layer, per direction: [kernel, recurrent_kernel(, bias)]."""
+    arrays = []
     for layer in layers:
         directions = []
         for direction in ("forward_layer", "backward_layer") if layer.bidirectional else (None,):
-            found = variables(layer, direction)
-            if len(found) != 2 + layer.use_bias:
+            paths = variables(tree, layer, direction)
+            if len(paths) != 2 + layer.use_bias:
                 expected = "kernel, recurrent kernel and bias" if layer.use_bias else "kernel and recurrent kernel"
-                raise _Refused(f"the layer {layer.name!r:.40} has {len(found)} weight arrays; expected its {expected}")
-            where = f"a weight of the layer {layer.name!r:.40}"
-            values = []
-            for dataset in found:
-                values.append(hdf5_file.read_floats(dataset, where, budget))
-                budget -= values[-1].size
-            directions.append(values)
+                raise _Refused(f"the layer {layer.name!r:.40} has {len(paths)} weight arrays; expected its {expected}")
+            directions.append([tree.array(path, f"a weight of the layer {layer.name!r:.40}") for path in paths])
         arrays.append(directions)
     return arrays
 
 
-def _keras3_variables(f, layer: _Layer, direction: str | None) -> list:
+def _keras3_variables(tree, layer: _Layer, direction: str | None) -> list[str]:
     """<layer's group>[/forward_layer or /backward_layer]/cell/vars/0, 1, 2 of model.weights.h5."""
-    group = hdf5_file.child(
-        _keras3_group(f, layer), (f"{direction}/" if direction else "") + "cell/vars", "model.weights.h5"
-    )
-    return [hdf5_file.child(group, str(i), "model.weights.h5") for i in range(3) if hdf5_file.has(group, str(i))]
+    group = _keras3_group(tree, layer) + (f"/{direction}" if direction else "") + "/cell/vars"
+    return [f"{group}/{i}" for i in range(3) if tree.has(f"{group}/{i}")]
 
 
-def _keras3_group(f, layer: _Layer):
+def _keras3_group(tree, layer: _Layer) -> str:
     """Keras 3 keys a layer by its class in snake case and a counter (layers/lstm, layers/lstm_1, ...),
     and names it in the "name" attribute of its vars group: the group whose name is the layer's."""
-    layers = hdf5_file.child(f, "layers", "model.weights.h5")
     snake = _KEYS[layer.kind]
     for key in [snake] + [f"{snake}_{i}" for i in range(1, MAX_LAYERS)] + [layer.name]:
-        if hdf5_file.has(layers, key) and hdf5_file.has(hdf5_file.child(layers, key, "model.weights.h5"), "vars"):
-            variables = hdf5_file.child(layers, f"{key}/vars", "model.weights.h5")
-            if hdf5_file.read_text_attribute(variables, "name", "model.weights.h5", 1_000) == layer.name:
-                return hdf5_file.child(layers, key, "model.weights.h5")
+        if tree.strings(f"layers/{key}/vars", "name", "model.weights.h5") == [layer.name]:
+            return f"layers/{key}"
     raise _Refused(f"model.weights.h5 has no weights for the layer {layer.name!r:.40}")
 
 
-def _legacy_variables(group, layer: _Layer, direction: str | None) -> list:
+def _legacy_variables(tree, layer: _Layer, direction: str | None) -> list[str]:
     """The datasets a layer's "weight_names" attribute lists (a Bidirectional's forward ones, then backward ones)."""
-    where = f"the layer {layer.name!r:.40}"
-    layer_group = hdf5_file.child(group, layer.name, where)
-    names = hdf5_file.read_strings_attribute(layer_group, "weight_names", where, _MAX_LAYER_NAMES, 10_000) or []
+    group = f"model_weights/{layer.name}"
+    names = tree.strings(group, "weight_names", f"the layer {layer.name!r:.40}") or []
+    if len(names) > _MAX_LAYER_NAMES:
+        raise _Refused(f"the layer {layer.name!r:.40} lists {len(names)} weights")
     if direction is not None:
         half = len(names) // 2
         names = names[:half] if direction == "forward_layer" else names[half:]
-    return [hdf5_file.child(layer_group, name, where) for name in names]
+    return ["/".join([group, *(part for part in name.split("/") if part)]) for name in names]
 
 
 def _state_dict(layers: list[_Layer], arrays: list) -> tuple[dict[str, np.ndarray], str, str, bool]:

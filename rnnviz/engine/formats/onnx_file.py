@@ -135,7 +135,8 @@ def _check_attributes(node, cell: str, bidirectional: bool) -> str:
 
 def _nonlinearity(node, cell: str, directions: int) -> str:
     """The activations, checked: LSTM (Sigmoid, Tanh, Tanh), GRU (Sigmoid, Tanh), RNN one of four, per direction."""
-    names = [s.decode("ascii", "replace").lower() for s in _attribute(node, "activations", 8, [])]  # STRINGS
+    given = [s.decode("ascii", "replace")[:20] for s in _attribute(node, "activations", 8, [])]  # STRINGS
+    names = [name.lower() for name in given]  # onnxruntime reads them so too
     alpha, beta = _attribute(node, "activation_alpha", 6, None), _attribute(node, "activation_beta", 6, None)
     if cell == "rnn":
         names = names or ["tanh"]
@@ -145,13 +146,13 @@ def _nonlinearity(node, cell: str, directions: int) -> str:
         if same and nonlinearity and (alpha, beta) == (identity if nonlinearity == "linear" else (None, None)):
             return nonlinearity
         raise _Refused(
-            f"node {node.name!r:.40} uses the activations {names} {_scales(alpha, beta)}; rnnviz's RNN uses "
+            f"node {node.name!r:.40} uses the activations {given} {_scales(alpha, beta)}; rnnviz's RNN uses "
             "one of Tanh, Relu, Sigmoid or Affine(alpha=1, beta=0), the same in both directions"
         )
     expected = list(_ACTIVATIONS[cell]) * directions
     if (names and names != expected) or alpha is not None or beta is not None:
         raise _Refused(
-            f"node {node.name!r:.40} uses the activations {names} {_scales(alpha, beta)}; "
+            f"node {node.name!r:.40} uses the activations {given} {_scales(alpha, beta)}; "
             f"rnnviz's {cell.upper()} uses {', '.join(a.capitalize() for a in _ACTIVATIONS[cell])}"
         )
     return "tanh"

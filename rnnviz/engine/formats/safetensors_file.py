@@ -51,6 +51,8 @@ def write_safetensors(params: Params) -> bytes:
 
 def _read_header(data: bytes) -> tuple[dict[str, dict], dict[str, str]]:
     """The tensors' entries and the metadata, from the JSON header alone."""
+    if data.startswith(b"PK\x03\x04"):
+        raise _Refused(f"this is a zip archive (torch.save writes those), not a .safetensors file; {_HINT}")
     if len(data) < 8:
         raise _Refused("the file is too short for a .safetensors header (truncated)")
     length = int.from_bytes(data[:8], "little")
