@@ -11,6 +11,7 @@ other files, filtered or compressed, or past the parameter budget: such paths co
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import subprocess
@@ -83,11 +84,10 @@ def _run_reader(data: bytes, what: str) -> tuple[bytes, int]:
     timer = threading.Timer(TIMEOUT_SECONDS, lambda: (timed_out.set(), process.kill()))
     timer.start()
     try:
-        try:
+        with contextlib.suppress(BrokenPipeError):  # a child that ended early: its status tells
             process.stdin.write(data)  # the child reads all of it before it writes anything
+        with contextlib.suppress(BrokenPipeError):
             process.stdin.close()
-        except BrokenPipeError:
-            pass
         output = process.stdout.read(limit + 1)
         if len(output) > limit:
             process.kill()

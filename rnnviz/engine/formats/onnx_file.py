@@ -125,10 +125,11 @@ def _check_attributes(node, cell: str, bidirectional: bool) -> str:
         raise _Refused(f"node {name} has an unknown layout")
     if cell == "lstm" and _attribute(node, "input_forget", 2, 0):
         raise _Refused(f"node {name} couples its input and forget gates (input_forget=1); PyTorch's LSTM does not")
-    if cell == "gru" and _attribute(node, "linear_before_reset", 2, 0) != 1:
+    linear_before_reset = _attribute(node, "linear_before_reset", 2, 0) if cell == "gru" else 1
+    if linear_before_reset != 1:
         raise _Refused(
-            f"node {name} has linear_before_reset=0: it applies the reset gate before the recurrent product, "
-            "while PyTorch's GRU (and rnnviz's) applies it after (linear_before_reset=1)"
+            f"node {name} has linear_before_reset={linear_before_reset}: it applies the reset gate before the "
+            "recurrent product, while PyTorch's GRU (and rnnviz's) applies it after (linear_before_reset=1)"
         )
     return _nonlinearity(node, cell, 2 if bidirectional else 1)
 
