@@ -239,12 +239,13 @@ HOSTILE = [
     ("json empty lists", "w.json", sd_json({"weight_ih_l0": [], "weight_hh_l0": []}), "weight_hh_l0"),
     ("json missing layer 0", "w.json", sd_json({"weight_ih_l1": [[1]], "weight_hh_l1": [[1]]}), "weight_hh_l0"),
     # file names
-    ("torch .pt", "model.pt", GOOD_NPZ, "np.savez"),
+    ("torch .pt", "model.pt", GOOD_NPZ, r"save_file\(torch.load\('model.pt'\), 'model.safetensors'\)"),
+    ("lightning .ckpt", "m.ckpt", GOOD_NPZ, r"save_file\(torch.load\('model.ckpt'\)\['state_dict'\], "),
     ("torch .pth", "C:\\models\\model.pth", GOOD_NPZ, "^model.pth: unsupported file type"),
     ("pickle", "w.pkl", b"\x80\x04.", "pickle"),
     ("single .npy", "w.npy", b"\x93NUMPY", "single array"),
-    ("text file", "w.txt", b"1 2 3", ".npz or .json"),
-    ("no extension", "weights", GOOD_NPZ, ".npz or .json"),
+    ("text file", "w.txt", b"1 2 3", ".npz, .json, .safetensors, .onnx, .keras or .h5"),
+    ("no extension", "weights", GOOD_NPZ, ".npz, .json, .safetensors, .onnx, .keras or .h5"),
 ]
 
 BAD_ARGUMENTS = [

@@ -1,11 +1,15 @@
-"""Weights in and out: PyTorch state_dicts and weight files (.npz, .json).
+"""Weights in and out: PyTorch state_dicts and weights files.
 
 ``from_state_dict`` accepts exactly what ``torch.nn.RNN/LSTM/GRU.state_dict()`` holds
-(converted to numpy), so a trained model copies over one to one.
+(converted to numpy), so a trained model copies over one to one. ``load_weights`` reads
+.npz and .json here, and .safetensors, .onnx, .keras and .h5 through ``formats/`` (one
+module per format, imported only when such a file comes in); every reader ends in
+``from_state_dict``, so every format is checked the same way.
 """
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import math
@@ -34,15 +38,38 @@ _MAX_JSON_TOKENS = {b"[": 200_000, b"{": 100, b'"': 1_000, b",": MAX_PARAMETERS 
 _TEXT_KEYS = ("cell", "nonlinearity")
 _JSON_KEYS = ("cell", "nonlinearity", "bidirectional", "state_dict")
 _SAVEZ = "save with np.savez(f, **{k: v.numpy() for k, v in model.state_dict().items()})"
-_PICKLE_HINT = f"it is a pickle, which can run code when loaded, so rnnviz never opens one; {_SAVEZ}"
+_FORMATS = ".npz, .json, .safetensors, .onnx, .keras or .h5"
+_TO_SAFETENSORS = (
+    "convert it once where torch is installed: import torch; from safetensors.torch import save_file; "
+    "save_file({state_dict}, 'model.safetensors') (for a whole model saved with torch.save(model), "
+    "torch.load('{path}', weights_only=False).state_dict() in place of {state_dict})"
+)
+
+
+def _pickle_hint(what: str, path: str, state_dict: str) -> str:
+    convert = _TO_SAFETENSORS.format(state_dict=state_dict, path=path)
+    return f"{what} is a pickle, which can run code when loaded, so rnnviz never opens one; {convert}"
+
+
+_PICKLE_HINT = _pickle_hint("it", "model.pt", "torch.load('model.pt')")
 _EXTENSION_HINTS = {
-    "pt": f"a PyTorch checkpoint (.pt): {_PICKLE_HINT}",
-    "pth": f"a PyTorch checkpoint (.pth): {_PICKLE_HINT}",
-    "ckpt": f"a checkpoint (.ckpt): {_PICKLE_HINT}",
-    "pkl": f"a .pkl file: {_PICKLE_HINT}",
-    "pickle": f"a .pickle file: {_PICKLE_HINT}",
+    "pt": _pickle_hint("a PyTorch file (.pt)", "model.pt", "torch.load('model.pt')"),
+    "pth": _pickle_hint("a PyTorch file (.pth)", "model.pth", "torch.load('model.pth')"),
+    "ckpt": _pickle_hint("a checkpoint (.ckpt)", "model.ckpt", "torch.load('model.ckpt')['state_dict']"),
+    "pkl": f"a .pkl file is a pickle, which can run code when loaded, so rnnviz never opens one; {_SAVEZ}",
+    "pickle": f"a .pickle file is a pickle, which can run code when loaded, so rnnviz never opens one; {_SAVEZ}",
     "npy": f"a .npy file holds a single array, but a network needs all of them; {_SAVEZ}",
 }
+# Readers of the other formats: extension -> (module under formats/, function); each returns
+# what _parse_npz does, (state_dict, cell, nonlinearity, bidirectional).
+_READERS = {
+    "safetensors": ("safetensors_file", "read_safetensors"),
+    "onnx": ("onnx_file", "read_onnx"),
+    "keras": ("keras_file", "read_keras"),
+    "h5": ("keras_file", "read_h5"),
+    "hdf5": ("keras_file", "read_h5"),
+}
+_WRITERS = {"safetensors": ("safetensors_file", "write_safetensors"), "onnx": ("onnx_file", "write_onnx")}
 
 
 def _to_float_array(key: str, value) -> np.ndarray:
@@ -156,27 +183,36 @@ def to_state_dict(params: Params) -> dict[str, np.ndarray]:
     return sd
 
 
+def gate_rows(order: list[int], H: int) -> np.ndarray:
+    """Row indices taking gate block order[0], then order[1], ... (blocks of H rows): reorders a file's gates."""
+    return np.concatenate([np.arange(g * H, (g + 1) * H) for g in order])
+
+
 class _Refused(ValueError):
     """A problem this module found and described itself; passes through ``_damaged`` unchanged."""
 
 
 @contextmanager
-def _damaged(what: str):
-    """Report what zipfile, zlib and numpy raise on a truncated or corrupt file as one ValueError."""
+def _damaged(what: str, hint: str = _SAVEZ, errors: tuple[type[Exception], ...] = ()):
+    """Report what zipfile, zlib and numpy (and a format's own library: ``errors``) raise on a
+    truncated or corrupt file as one ValueError."""
     try:
         yield
     except _Refused:
         raise
-    except (zipfile.BadZipFile, EOFError, OSError, zlib.error, struct.error, OverflowError, ValueError) as e:
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error, struct.error, OverflowError, ValueError, *errors) as e:
         raise _Refused(f"{what} is damaged (truncated or corrupt)") from e
     except (NotImplementedError, RuntimeError) as e:  # zipfile: a compression or encryption it cannot read
-        raise _Refused(f"{what} uses a zip feature rnnviz cannot read; {_SAVEZ}") from e
+        raise _Refused(f"{what} uses a zip feature rnnviz cannot read; {hint}") from e
 
 
 def load_weights(data: bytes, filename: str) -> Params:
-    """Parse the bytes of an uploaded .npz or .json weights file.
+    """Parse the bytes of an uploaded weights file; the extension tells the format.
 
-    Raises ValueError, prefixed with the file's name, for anything that is not a state_dict
+    .npz and .json (a torch state_dict, see the module docstring), .safetensors (a torch
+    state_dict), .onnx (the RNN/LSTM/GRU nodes of an exported model), .keras and .h5 (the
+    LSTM, GRU and SimpleRNN layers of a Keras model, read without loading the model).
+    Raises ValueError, prefixed with the file's name, for anything that is not a network
     rnnviz can use: the message names the key and the shape or type that was expected.
     """
     name = _display_name(filename)
@@ -194,18 +230,23 @@ def load_weights(data: bytes, filename: str) -> Params:
 
 
 def dump_weights(params: Params, fmt: str = "npz") -> bytes:
-    """Serialise params as .npz (a torch state_dict saved with np.savez) or .json.
+    """Serialise params as .npz (a torch state_dict saved with np.savez), .json, .safetensors
+    (loads with ``safetensors.torch.load_file`` into ``nn.LSTM.load_state_dict``) or .onnx
+    (one RNN/LSTM/GRU node per layer, float32, which onnxruntime runs).
 
-    Both hold "cell" and "nonlinearity" entries, and ``load_weights`` reads them back exactly;
-    bidirectional weights are told by their ``_reverse`` keys (a .json also says
+    npz, json and safetensors hold "cell" and "nonlinearity" entries, and ``load_weights``
+    reads them back exactly; an .onnx reads back as the weights rounded to float32.
+    Bidirectional weights are told by their ``_reverse`` keys (a .json also says
     ``"bidirectional": true``).
     """
-    if not isinstance(fmt, str) or fmt not in ("npz", "json"):
-        raise ValueError(f"unknown weights format {fmt!r}; expected 'npz' or 'json'")
+    if not isinstance(fmt, str) or fmt not in ("npz", "json", *_WRITERS):
+        raise ValueError(f"unknown weights format {fmt!r}; expected 'npz', 'json', 'safetensors' or 'onnx'")
     if not isinstance(params, Params):
         raise ValueError(f"dump_weights needs a Params, got {type(params).__name__}")
     state_dict = to_state_dict(params)
     _check_loadable(params, state_dict)
+    if fmt in _WRITERS:
+        return _format_function(*_WRITERS[fmt])(params)
     if fmt == "json":
         doc = {"cell": params.cell, "nonlinearity": params.nonlinearity}
         if params.bidirectional:
@@ -247,8 +288,15 @@ def _parser_for(name: str):
         return _parse_npz
     if extension == "json":
         return _parse_json
-    hint = _EXTENSION_HINTS.get(extension, "rnnviz reads weights from .npz or .json files")
+    if extension in _READERS:
+        return _format_function(*_READERS[extension])
+    hint = _EXTENSION_HINTS.get(extension, f"rnnviz reads weights from {_FORMATS} files")
     raise ValueError(f"unsupported file type: {hint}")
+
+
+def _format_function(module: str, function: str):
+    """A reader or writer from formats/, imported on first use so that ``import rnnviz`` stays quick."""
+    return getattr(importlib.import_module(f".formats.{module}", __package__), function)
 
 
 def _file_bytes(data) -> bytes:
@@ -436,8 +484,8 @@ def _parse_json(data: bytes) -> tuple[dict[str, np.ndarray], str | None, str | N
     return arrays, cell, nonlinearity, bidirectional
 
 
-def _read_json(data: bytes):
-    for token, limit in _MAX_JSON_TOKENS.items():  # bounds the objects json.loads could build
+def _read_json(data: bytes, limits: dict[bytes, int] = _MAX_JSON_TOKENS):
+    for token, limit in limits.items():  # bounds the objects json.loads could build
         if data.count(token) > limit:
             raise ValueError(f"the file holds more than {limit:,} {token.decode()!r} characters: too big for weights")
     try:
