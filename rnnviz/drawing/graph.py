@@ -31,8 +31,9 @@ import graphviz
 import numpy as np
 
 from ..engine.backward import Grads
-from ..engine.cells import Params, activation_slope
+from ..engine.cells import Params
 from ..engine.forward import Trace
+from ..engine.local_grads import step_grads
 from ..engine.numerics import norm as _norm
 from ..engine.numerics import quiet_overflow
 
@@ -393,50 +394,6 @@ class _Steps:
         if grad is not None:
             parts.append(f"∂L/∂{name} = {format_full(grad)}")
         return "\n".join(parts)
-
-
-# ----- local gradients of the operations inside one step (mirrors backward._recurrence)
-
-
-def step_grads(params: Params, trace: Trace, grads: Grads, k: int, t: int, batch_index: int = 0) -> dict:
-    """dL/d(output of each operation) of layer k at step t (1-based), for one batch element.
-
-    Names: rnn ``a``, ``h``; lstm ``z`` (the 4H pre-activations), ``i f g o``, ``fc``
-    (f*c_{t-1}), ``ig``, ``c``, ``tanh_c``, ``h``; gru ``gx`` (W_ih x + b_ih), ``gh``,
-    ``r z n``, ``rhn`` (r*(W_hn h + b_hn)), ``one_minus_z``, ``zn``, ``zh``, ``h``. ``x``
-    and ``h_prev`` are the gradients reaching the step's inputs from this step.
-    """
-    lt = trace.layers[k]
-
-    def at(a):
-        return a[t - 1, batch_index] if trace.batched else a[t - 1]
-
-    lp = params.layers[k]
-    dh, h_prev = at(grads.dh[k]), at(lt.h_prev)
-    out = {"h": dh}
-    if params.cell == "rnn":
-        da = dh * activation_slope(at(lt.pre["a"]), at(lt.h), params.nonlinearity)
-        out.update(a=da, gx=da, gh=da)
-    elif params.cell == "lstm":
-        i, f, g, o = (at(lt.gates[n]) for n in "ifgo")
-        c, c_prev, dc = at(lt.c), at(lt.c_prev), at(grads.dc[k])
-        tanh_c = np.tanh(c)
-        gate = {"i": dc * g, "f": dc * c_prev, "g": dc * i, "o": dh * tanh_c}
-        dz = np.concatenate(
-            [gate["i"] * i * (1 - i), gate["f"] * f * (1 - f), gate["g"] * (1 - g**2), gate["o"] * o * (1 - o)]
-        )
-        out.update(gate, z=dz, gx=dz, gh=dz, fc=dc, ig=dc, c=dc, tanh_c=dh * o)
-    else:
-        r, z, n, hn = at(lt.gates["r"]), at(lt.gates["z"]), at(lt.gates["n"]), at(lt.hn)
-        dn = dh * (1 - z)
-        dpre_n = dn * (1 - n**2)
-        dr = dpre_n * hn
-        dz = dh * (h_prev - n)
-        dgx = np.concatenate([dr * r * (1 - r), dz * z * (1 - z), dpre_n])
-        dgh = np.concatenate([dgx[: 2 * n.size], dpre_n * r])
-        out.update(r=dr, z=dz, n=dn, rhn=dpre_n, gx=dgx, gh=dgh, one_minus_z=dh * n, zn=dh, zh=dh)
-    out["x"] = out["gx"] @ lp.W_ih
-    return out
 
 
 def _weight_grads(local: dict, x: np.ndarray, h_prev: np.ndarray) -> dict[str, float]:
