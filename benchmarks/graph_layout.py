@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 import rnnviz  # noqa: E402
-from rnnviz.drawing.graph import MAX_NODES  # noqa: E402
+from rnnviz.drawing import MAX_NODES  # noqa: E402
 from rnnviz.engine import bptt  # noqa: E402
 
 STEPS = [1, 2, 4, 8, 12, 100]

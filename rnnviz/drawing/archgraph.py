@@ -14,7 +14,7 @@ right-to-left row for the reverse direction of a bidirectional layer), outputs; 
 left to right. Every wiring uses the same rows, node sizes and fonts, so the four drawings
 line up side by side.
 
-Conventions as in ``rnnviz.graph``: every node and edge of time step t carries the class
+Conventions as in ``rnnviz.drawing.kernel``: every node and edge of time step t carries the class
 ``step-t`` (1-based) and its kind (``input``, ``state``, ``output``, ``op``, ``ellipsis``).
 In the encoder-decoder, encoder items also carry ``encoder`` and decoder items ``decoder``,
 whose steps are numbered 1..T_out again. The dashed edge that feeds y_{t-1} back into the
@@ -39,10 +39,7 @@ import numpy as np
 
 from ..engine.numerics import quiet_overflow
 from ..learning.architectures import BIDIRECTIONAL_WIRINGS, FEEDS, MAX_LAYERS, WIRINGS, Model, WiringGrads, WiringTrace
-from .graph import (
-    FILL,
-    FONT,
-    FONTSIZE,
+from .kernel import (
     MAX_NODES,
     escape,
     format_full,
@@ -54,6 +51,7 @@ from .graph import (
     step_window,
     sub,
 )
+from .style import FILL, FONT, FONTSIZE
 
 DEFAULT_MAX_STEPS = 8  # visible steps per sequence (the encoder's and the decoder's each)
 NODE_WIDTH, NODE_HEIGHT = "0.5", "0.5"  # inches, in every wiring, so that drawings compare
