@@ -20,8 +20,8 @@ import pytest
 
 import rnnviz
 from rnnviz import drawing
-from rnnviz.drawing import archgraph as ag
 from rnnviz.drawing import kernel
+from rnnviz.drawing import wirings as ag
 from rnnviz.learning import architectures as A
 from rnnviz.learning import examples as E
 

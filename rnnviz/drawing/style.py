@@ -29,6 +29,9 @@ WEIGHT_COLOR = {
     "W_hh2": "#9673a6",
 }
 HIGHLIGHT = "#ff7f00"
+DECODER_FILL = "#e1d5e7"  # a wiring's decoder states, apart from its encoder's
+CONTEXT_COLOR = "#222222"  # the encoder's last state handed to the decoder
+FEEDBACK_COLOR = "#777777"  # a decoder's output fed back as its next input
 # gradient magnitude -> colour: (log10 |g|, colour) stops from vanishing to exploding
 GRAD_STOPS = (
     (-6.0, "#cccccc"),
