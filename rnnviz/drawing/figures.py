@@ -30,33 +30,7 @@ except ImportError:  # plotly works without pandas
 from plotly.subplots import make_subplots
 
 from ..engine.forward import Trace
-
-# One colour per quantity (Okabe-Ito and Tol, readable by the colour-blind). Candidates
-# share orange, the "keep the old state" gates (forget f, update z) share purple.
-COLORS: dict[str, str] = {
-    "x": "#555555",  # input x_t
-    "y": "#0072B2",  # the single neuron's output y_t (= h_t)
-    "h": "#0072B2",
-    "c": "#D55E00",
-    "a": "#56B4E9",  # rnn pre-activation
-    "i": "#009E73",
-    "f": "#CC79A7",
-    "g": "#E69F00",
-    "o": "#882255",
-    "r": "#44AA99",
-    "z": "#CC79A7",
-    "n": "#E69F00",
-    "rnn": "#0072B2",
-    "lstm": "#D55E00",
-    "gru": "#009E73",
-    "train_loss": "#0072B2",
-    "val_loss": "#D55E00",
-    "target": "#000000",
-    "prediction": "#D55E00",
-    "baseline": "#999999",
-}
-# For series whose name has no colour of its own, in order of appearance.
-PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#882255", "#555555")
+from .style import COLORS, FONT_SIZE, PALETTE, PEN, TITLE_SIZE
 
 LABELS: dict[str, str] = {
     "x": "input x",
@@ -73,7 +47,6 @@ LABELS: dict[str, str] = {
 }
 
 LIMIT = 1e300  # beyond this (inf included) values are clipped; plotly and JSON cannot carry inf
-FONT_SIZE = 16
 SEQUENTIAL = "Viridis"
 DIVERGING = "RdBu_r"  # blue negative, white zero, red positive
 BOUNDED = {**dict.fromkeys("ifozr", (-0.05, 1.05)), **dict.fromkeys("gn", (-1.05, 1.05))}  # sigmoid / tanh ranges
@@ -193,7 +166,7 @@ def _figure(traces: list[dict], layout: dict, title: str, height: int, note: str
         **layout,
         "template": _TEMPLATE_JSON,
         "font": {"size": FONT_SIZE},
-        "title": {"text": title, "font": {"size": FONT_SIZE + 4}, "xref": "paper", "x": 0, "xanchor": "left"},
+        "title": {"text": title, "font": {"size": TITLE_SIZE}, "xref": "paper", "x": 0, "xanchor": "left"},
         "height": height + note_height,
         "margin": margin,
     }
@@ -210,7 +183,7 @@ def _figure(traces: list[dict], layout: dict, title: str, height: int, note: str
             "yshift": -65,
             "showarrow": False,
             "align": "left",
-            "font": {"size": FONT_SIZE - 2, "color": "#444444"},
+            "font": {"size": FONT_SIZE - 2, "color": PEN},
         }
         layout["annotations"] = [*layout.get("annotations", []), annotation]
     fig = go.Figure({"data": traces, "layout": layout, **figure}, _validate=False)

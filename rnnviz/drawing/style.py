@@ -1,13 +1,17 @@
-"""The look of every Graphviz drawing, in one place: fonts, one fill per kind of node, one colour
-per shared weight (the same in the unfolded graphs and the wirings), the highlight, and the
-stops of the gradient-magnitude scale."""
+"""The look of every drawing, in one place: the Graphviz graphs' colours and fonts, and the Plotly figures'.
+
+Graphviz: one fill per kind of node, one colour per shared weight (the same in the unfolded
+graphs and the wirings), the highlight, and the stops of the gradient-magnitude scale.
+Plotly: one colour per quantity (Okabe-Ito and Tol, readable by the colour-blind), and the
+text sizes. The greys are shared.
+"""
 
 from __future__ import annotations
 
 FONT = "Helvetica,Arial,sans-serif"  # Graphviz font family
 FONTSIZE = "14"  # Graphviz points
-PEN = "#444444"  # node outlines
-LINE = "#555555"  # edges, and muted text (an ellipsis, a cluster's title)
+PEN = "#444444"  # dark grey: node outlines, the note under a figure
+LINE = "#555555"  # grey: edges, and muted text (an ellipsis, a cluster's title)
 FILL = {  # one colour per kind, the same in every view
     "input": "#fff2cc",
     "state": "#dae8fc",
@@ -41,3 +45,33 @@ GRAD_STOPS = (
     (1.0, "#756bb1"),
     (2.0, "#de2d26"),
 )
+
+# One colour per quantity in the figures. Candidates share orange, the "keep the old state"
+# gates (forget f, update z) share purple.
+COLORS: dict[str, str] = {
+    "x": "#555555",  # input x_t
+    "y": "#0072B2",  # the single neuron's output y_t (= h_t)
+    "h": "#0072B2",
+    "c": "#D55E00",
+    "a": "#56B4E9",  # rnn pre-activation
+    "i": "#009E73",
+    "f": "#CC79A7",
+    "g": "#E69F00",
+    "o": "#882255",
+    "r": "#44AA99",
+    "z": "#CC79A7",
+    "n": "#E69F00",
+    "rnn": "#0072B2",
+    "lstm": "#D55E00",
+    "gru": "#009E73",
+    "train_loss": "#0072B2",
+    "val_loss": "#D55E00",
+    "target": "#000000",
+    "prediction": "#D55E00",
+    "baseline": "#999999",
+}
+# For series whose name has no colour of its own, in order of appearance.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#882255", "#555555")
+FONT_SIZE = 16  # Plotly pixels: text a projector shows
+TITLE_SIZE = FONT_SIZE + 4
+FAINT = "#bbbbbb"  # what is drawn under its summary (each minibatch's loss under their running mean)
