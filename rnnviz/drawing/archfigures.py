@@ -17,7 +17,8 @@ import plotly.graph_objects as go
 
 from ..learning.architectures import Model, WiringTrace, run
 from ..learning.examples import PAD, Example, ExampleInfo, input_text, item, target_text, wave_samples
-from .figures import TEMPLATE, prediction_figure
+from .figures import prediction_figure
+from .plotting import TEMPLATE
 from .style import COLORS, FAINT, FONT_SIZE, TITLE_SIZE
 
 SMOOTHING = 0.9  # the running mean of the training loss: weight of the past
