@@ -275,6 +275,9 @@ class Look:
 
 @dataclass
 class Drawing:
+    """What a builder fills and ``to_digraph`` writes: nodes, edges, rank groups and clusters as
+    data, the graph's label, and what stands out (gradients, highlighted steps)."""
+
     look: Look
     nodes: dict[str, Node] = field(default_factory=dict)  # written in this order
     edges: list[Edge] = field(default_factory=list)
