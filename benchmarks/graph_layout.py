@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 import rnnviz  # noqa: E402
-from rnnviz.drawing.graph import MAX_NODES  # noqa: E402
+from rnnviz.drawing import MAX_NODES  # noqa: E402
 from rnnviz.engine import bptt  # noqa: E402
 
 STEPS = [1, 2, 4, 8, 12, 100]
@@ -101,7 +101,7 @@ def main() -> None:
         top = hi - 1 if hi < 10**9 else "..."
         print(f"| {lo}-{top} | {len(band)} | {median:.0f} | {worst['dot_ms']:.0f} | {describe(worst)} |")
     print()
-    print(f"Collapse bound: rnnviz.graph.MAX_NODES = {MAX_NODES}; largest graph the UI draws: {max_ui} nodes.")
+    print(f"Collapse bound: rnnviz.drawing.MAX_NODES = {MAX_NODES}; largest graph the UI draws: {max_ui} nodes.")
     print()
     print("| largest graphs (T=100, L=3, H=32, D=8) | nodes | build (ms) | dot (ms) | SVG (kB) |")
     print("|---|---|---|---|---|")

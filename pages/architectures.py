@@ -5,7 +5,7 @@ sentence) with its numbers, a Train button, and the outputs in words."""
 import graphviz
 import streamlit as st
 
-from rnnviz.drawing import archfigures, archgraph
+from rnnviz.drawing import archfigures, wirings
 from rnnviz.engine import presets
 from rnnviz.learning import architectures as A
 from rnnviz.learning import examples as E
@@ -31,7 +31,7 @@ TRAINED, GO = f"{PAGE}:trained", f"{PAGE}:go"
 
 @st.cache_data(max_entries=2, show_spinner=False)
 def schematic_dots() -> list[str]:
-    return [archgraph.wiring_graph(w, a, b, legend=False, weight_names=False).source for w, a, b, _, _ in SIDE_BY_SIDE]
+    return [wirings.wiring_graph(w, a, b, legend=False, weight_names=False).source for w, a, b, _, _ in SIDE_BY_SIDE]
 
 
 @st.cache_resource(max_entries=16, ttl=3600, show_spinner=False)
@@ -283,7 +283,7 @@ else:
 try:
     wtrace = archfigures.run_one(model, info, x, target)
     gradients = A.backprop(model, wtrace, target) if grads and target is not None else None
-    g = archgraph.wiring_graph(
+    g = wirings.wiring_graph(
         wiring,
         trace=wtrace,
         grads=gradients,

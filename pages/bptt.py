@@ -5,8 +5,8 @@ import graphviz
 import streamlit as st
 
 import rnnviz
+from rnnviz import drawing as rgraph
 from rnnviz.drawing import figures
-from rnnviz.drawing import graph as rgraph
 from rnnviz.engine import bptt, presets, signals
 from ui import show, state
 from ui.markup import literal

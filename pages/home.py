@@ -3,7 +3,7 @@
 import streamlit as st
 
 import rnnviz
-from rnnviz.drawing import graph as rgraph
+from rnnviz import drawing as rgraph
 from rnnviz.engine import neuron, signals
 from ui import show, use_app_navigation
 

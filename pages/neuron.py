@@ -4,8 +4,8 @@ import numpy as np
 import streamlit as st
 
 import rnnviz
+from rnnviz import drawing as rgraph
 from rnnviz.drawing import figures
-from rnnviz.drawing import graph as rgraph
 from rnnviz.engine import neuron, signals
 from ui import show, state
 from ui.markup import literal

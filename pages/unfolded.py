@@ -6,7 +6,7 @@ import graphviz
 import streamlit as st
 import streamlit.components.v1 as components
 
-from rnnviz.drawing import graph as rgraph
+from rnnviz import drawing as rgraph
 from rnnviz.engine import bptt, presets, signals
 from ui import show, state
 from ui.markup import literal

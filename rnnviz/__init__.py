@@ -9,7 +9,7 @@ order, both biases), so weights copy one to one::
     grads = rnnviz.backward(params, trace, d_output)
 """
 
-from .drawing.graph import (
+from .drawing import (
     GraphvizUnavailable,
     count_nodes,
     dot_source,

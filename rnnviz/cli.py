@@ -19,7 +19,7 @@ import sys
 
 import numpy as np
 
-from .drawing.graph import LEVELS, GraphvizUnavailable, dot_source, folded_graph, render, unfolded_graph
+from .drawing import LEVELS, GraphvizUnavailable, dot_source, folded_graph, render, unfolded_graph
 from .engine.backward import backward
 from .engine.cells import CELLS, NONLINEARITIES, init_params
 from .engine.forward import forward

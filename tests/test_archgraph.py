@@ -19,8 +19,9 @@ import numpy as np
 import pytest
 
 import rnnviz
-from rnnviz.drawing import archgraph as ag
-from rnnviz.drawing import graph
+from rnnviz import drawing
+from rnnviz.drawing import kernel
+from rnnviz.drawing import wirings as ag
 from rnnviz.learning import architectures as A
 from rnnviz.learning import examples as E
 
@@ -225,9 +226,9 @@ def test_collapse_keeps_the_node_count_below_the_bound():
     for w, a, b in (("many_to_one", 60, None), ("many_to_many", 60, None), ("one_to_many", None, 60)):
         for bi in (False, True) if w != "one_to_many" else (False,):
             g = ag.wiring_graph(w, a, b, bidirectional=bi, num_layers=A.MAX_LAYERS, max_steps=10_000)
-            assert graph.count_nodes(g) < graph.MAX_NODES
+            assert drawing.count_nodes(g) < drawing.MAX_NODES
     g = ag.wiring_graph("encoder_decoder", 60, 60, num_layers=A.MAX_LAYERS, max_steps=10_000)
-    assert graph.count_nodes(g) < graph.MAX_NODES
+    assert drawing.count_nodes(g) < drawing.MAX_NODES
     nodes, _ = parse(g.source)
     assert len(of_kind(nodes, "input", "encoder")) < 60, "the bound collapses the longest sequences"
     assert len(parse(ag.wiring_graph("many_to_many", 60, max_steps=60).source)[0]) > len(
@@ -318,8 +319,8 @@ def test_numbers_on_the_nodes_are_the_runs_numbers(wiring, bidirectional, cell):
     for r in range(dirs):
         for t in range(1, enc.steps + 1):
             lines, _ = nodes[f"h_0_{r}_{t}"]
-            assert lines[1] == graph.format_vector(enc.hidden[r][t - 1])
-            assert lines[2] == "‖∇‖ " + graph.label_number(graph.norm(grads.encoder.dh[r][t - 1]))
+            assert lines[1] == kernel.format_vector(enc.hidden[r][t - 1])
+            assert lines[2] == "‖∇‖ " + kernel.label_number(kernel.norm(grads.encoder.dh[r][t - 1]))
     # the outputs: the output layer and softmax, by numpy
     if wiring == "many_to_one":
         top = np.concatenate([enc.hidden[0][-1]] + ([enc.hidden[1][0]] if bidirectional else []))[None]
@@ -327,7 +328,7 @@ def test_numbers_on_the_nodes_are_the_runs_numbers(wiring, bidirectional, cell):
         dec = rnnviz.forward(model.decoder, wt.decoder_inputs, enc.h_n, enc.c_n)
         top = dec.output
         for t in range(1, 7):
-            assert nodes[f"s_0_0_{t}"][0][1] == graph.format_vector(dec.hidden[0][t - 1])
+            assert nodes[f"s_0_0_{t}"][0][1] == kernel.format_vector(dec.hidden[0][t - 1])
     else:
         top = enc.output
     logits = top @ model.output.W_hy.T + model.output.b_y
@@ -338,20 +339,20 @@ def test_numbers_on_the_nodes_are_the_runs_numbers(wiring, bidirectional, cell):
             p = softmax(logits[i])
             assert lines[1] == f"{CLASSES[int(p.argmax())]} {p.max():.2f}"
         else:
-            assert lines[1] == graph.format_vector(logits[i])
-        assert lines[2] == "‖∇‖ " + graph.label_number(graph.norm(grads.d_logits[i]))
+            assert lines[1] == kernel.format_vector(logits[i])
+        assert lines[2] == "‖∇‖ " + kernel.label_number(kernel.norm(grads.d_logits[i]))
     # the inputs: the word each one-hot vector stands for; one_to_many's vector as numbers
     if wiring == "one_to_many":
-        assert nodes["x_1"][0][1] == graph.format_vector(x)
-        assert nodes["x_1"][0][2] == "‖∇‖ " + graph.label_number(graph.norm(grads.x))
+        assert nodes["x_1"][0][1] == kernel.format_vector(x)
+        assert nodes["x_1"][0][2] == "‖∇‖ " + kernel.label_number(kernel.norm(grads.x))
     else:
         first = "x_1" if wiring != "encoder_decoder" else "x_1"
         assert nodes[first][0][1] == f"“{WORDS[int(np.argmax(x[0]))]}”"
     # recurrent edges carry the gradient of their tail state, coloured on rnnviz.graph's scale
     for tail, head, _, attrs in edges:
         if tail == "h_0_0_1" and head == "h_0_0_2":
-            assert attrs["color"] == graph.grad_color(graph.norm(grads.encoder.dh[0][0]))
-            assert float(attrs["penwidth"]) == graph.grad_width(graph.norm(grads.encoder.dh[0][0]))
+            assert attrs["color"] == kernel.grad_color(kernel.norm(grads.encoder.dh[0][0]))
+            assert float(attrs["penwidth"]) == kernel.grad_width(kernel.norm(grads.encoder.dh[0][0]))
 
 
 def test_the_decoder_shows_what_it_read_and_teacher_forcing_has_no_feedback():
@@ -360,7 +361,7 @@ def test_the_decoder_shows_what_it_read_and_teacher_forcing_has_no_feedback():
     assert nodes["din_1"][0][0] == "start"
     for t in range(2, 7):
         p = wt.y[t - 2]
-        assert nodes[f"din_{t}"][0] == [f"y{graph.sub(t - 1)}", f"{CLASSES[int(p.argmax())]} {p.max():.2f}"]
+        assert nodes[f"din_{t}"][0] == [f"y{kernel.sub(t - 1)}", f"{CLASSES[int(p.argmax())]} {p.max():.2f}"]
     assert sum("feedback" in c for _, _, c, _ in edges) == 5
     taught = A.run(model, x, teacher=target)
     nodes, edges = parse(ag.wiring_graph("encoder_decoder", trace=taught, output_names=CLASSES).source)
@@ -374,7 +375,7 @@ def test_a_batched_run_shows_the_chosen_sequence():
         nodes, _ = parse(ag.wiring_graph("many_to_many", trace=wt, batch_index=b, input_names=WORDS).source)
         words = [nodes[f"x_{t}"][0][1] for t in range(1, 7)]
         assert words == [f"“{WORDS[int(k)]}”" for k in x[:, b].argmax(axis=-1)]
-        assert nodes["h_0_0_3"][0][1] == graph.format_vector(wt.encoder.hidden[0][2, b])
+        assert nodes["h_0_0_3"][0][1] == kernel.format_vector(wt.encoder.hidden[0][2, b])
 
 
 def test_an_example_sentence_reads_as_words():
@@ -400,8 +401,8 @@ def test_hostile_names_stay_text():
     names = (HOSTILE,) + WORDS[1:]
     g = ag.wiring_graph("many_to_many", trace=wt, input_names=names, output_names=(HOSTILE,) * 4)
     plain = ag.wiring_graph("many_to_many", trace=wt, input_names=WORDS, output_names=CLASSES)
-    assert graph.count_nodes(g) == graph.count_nodes(plain)
-    svg = graph.render_svg(g)
+    assert drawing.count_nodes(g) == drawing.count_nodes(plain)
+    svg = drawing.render_svg(g)
     assert "<script" not in svg and "&lt;script&gt;" in svg
 
 
@@ -461,7 +462,7 @@ SIDE_BY_SIDE = [
 def test_the_four_wirings_line_up_inputs_below_states_below_outputs():
     rows = []
     for wiring, a, b in SIDE_BY_SIDE:
-        pos = positions(graph.render_svg(ag.wiring_graph(wiring, a, b, legend=False)))
+        pos = positions(drawing.render_svg(ag.wiring_graph(wiring, a, b, legend=False)))
         ys = {
             kind: {round(y, 1) for i, (x, y) in pos.items() if re.match(pattern, i)}
             for kind, pattern in (("input", r"x_|din_"), ("state", r"[hs]_0_0_"), ("output", r"y_"))
@@ -481,7 +482,7 @@ def test_the_four_wirings_line_up_inputs_below_states_below_outputs():
 
 @needs_dot
 def test_the_reverse_row_sits_above_the_forward_row_in_the_same_columns():
-    pos = positions(graph.render_svg(ag.wiring_graph("many_to_many", 5, bidirectional=True)))
+    pos = positions(drawing.render_svg(ag.wiring_graph("many_to_many", 5, bidirectional=True)))
     for t in range(1, 6):
         (xf, yf), (xr, yr) = pos[f"h_0_0_{t}"], pos[f"h_0_1_{t}"]
         assert yr < yf and abs(xr - xf) < 1.0

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 import rnnviz
-from rnnviz.drawing import graph
+from rnnviz import drawing
+from rnnviz.drawing import kernel, unfolding
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot is not installed")
 
@@ -62,12 +63,12 @@ def steps_in(dot):
 
 
 def limit(trace, level):
-    fixed = graph.fixed_nodes(trace.params, shared_weights=True)
-    return graph.visible_limit(trace.params, level, None, fixed=fixed)
+    fixed = unfolding.fixed_nodes(trace.params, shared_weights=True)
+    return unfolding.visible_limit(trace.params, level, None, fixed=fixed)
 
 
 @pytest.mark.parametrize("cell,nonlinearity", CELLS)
-@pytest.mark.parametrize("level", graph.LEVELS)
+@pytest.mark.parametrize("level", drawing.LEVELS)
 @pytest.mark.parametrize("layers", [1, 2, 3])
 def test_structure_every_combination(cell, nonlinearity, level, layers):
     base, _ = run(cell, nonlinearity, layers, 1)
@@ -76,13 +77,13 @@ def test_structure_every_combination(cell, nonlinearity, level, layers):
         trace, grads = run(cell, nonlinearity, layers, T)
         flags = ((True, True), (True, False), (False, False))  # (values, grads); enough for the nodes
         for (values, with_grads), highlight in itertools.product(flags, (None, (T + 1) // 2)):
-            g = graph.unfolded_graph(
+            g = drawing.unfolded_graph(
                 trace, level=level, values=values, grads=grads if with_grads else None, highlight_step=highlight
             )
-            dot = graph.dot_source(g)
-            visible, gaps = graph.step_window(T, max_visible, highlight)
-            assert graph.count_nodes(g) == predicted_nodes(cell, level, layers, len(visible), len(gaps))
-            assert graph.count_nodes(g) <= graph.MAX_NODES
+            dot = drawing.dot_source(g)
+            visible, gaps = kernel.step_window(T, max_visible, highlight)
+            assert drawing.count_nodes(g) == predicted_nodes(cell, level, layers, len(visible), len(gaps))
+            assert drawing.count_nodes(g) <= drawing.MAX_NODES
             if T <= max_visible:
                 assert steps_in(dot) == set(range(1, T + 1))
             else:
@@ -93,29 +94,31 @@ def test_structure_every_combination(cell, nonlinearity, level, layers):
 
 
 @pytest.mark.parametrize("cell,nonlinearity", CELLS)
-@pytest.mark.parametrize("level", graph.LEVELS)
+@pytest.mark.parametrize("level", drawing.LEVELS)
 def test_largest_graphs_stay_below_the_bound(cell, nonlinearity, level):
     trace, grads = run(cell, nonlinearity, 3, LONG, H=32, D=8)
     for weights in ("labels", "nodes"):
         for highlight in (None, 100):
-            g = graph.unfolded_graph(trace, level=level, grads=grads, shared_weights=weights, highlight_step=highlight)
-            assert graph.count_nodes(g) <= graph.MAX_NODES
-            assert graph.count_nodes(g) == graph.expected_node_count(
+            g = drawing.unfolded_graph(
+                trace, level=level, grads=grads, shared_weights=weights, highlight_step=highlight
+            )
+            assert drawing.count_nodes(g) <= drawing.MAX_NODES
+            assert drawing.count_nodes(g) == drawing.expected_node_count(
                 trace, level=level, grads=grads, shared_weights=weights, highlight_step=highlight
             )
 
 
 def test_explicit_max_steps_and_one_gap_says_how_many_are_hidden():
     trace, _ = run("gru", "tanh", 1, 50)
-    dot = graph.dot_source(graph.unfolded_graph(trace, max_steps=6))
+    dot = drawing.dot_source(drawing.unfolded_graph(trace, max_steps=6))
     assert steps_in(dot) == {1, 2, 3, 48, 49, 50}
     assert "… 44 steps hidden …" in dot and "(steps 4–47)" in dot
 
 
 def test_highlighted_step_is_kept_visible_between_two_gaps():
     trace, _ = run("rnn", "tanh", 2, LONG)
-    g = graph.unfolded_graph(trace, highlight_step=100, max_steps=6)
-    dot = graph.dot_source(g)
+    g = drawing.unfolded_graph(trace, highlight_step=100, max_steps=6)
+    dot = drawing.dot_source(g)
     assert steps_in(dot) == {1, 2, 3, 100, 199, 200}
     assert "… 96 steps hidden …" in dot and "… 98 steps hidden …" in dot
     assert 'class="cell step-100 layer-0"' in dot and "#ff7f00" in dot
@@ -133,11 +136,11 @@ def close(shown, actual):
 
 @pytest.mark.parametrize("cell,nonlinearity", CELLS)
 @pytest.mark.parametrize("H", [1, 4])
-@pytest.mark.parametrize("level", graph.LEVELS)
+@pytest.mark.parametrize("level", drawing.LEVELS)
 def test_numbers_on_nodes_are_the_trace_numbers(cell, nonlinearity, H, level):
     trace, grads = run(cell, nonlinearity, 2, 3, H=H, D=1, batched=True)
     b = 1
-    dot = graph.dot_source(graph.unfolded_graph(trace, level=level, grads=grads, batch_index=b))
+    dot = drawing.dot_source(drawing.unfolded_graph(trace, level=level, grads=grads, batch_index=b))
     found = nodes(dot)
     n = 1 if H == 1 else 2  # a scalar, or the first two entries of the preview
     for t in range(1, 4):
@@ -160,47 +163,36 @@ def test_numbers_on_nodes_are_the_trace_numbers(cell, nonlinearity, H, level):
                     close(parse_values(found[f"op_a_{k}_{t}"][0][1]), lt.pre["a"][t - 1, b, :n])
 
 
-def test_operation_gradients_match_backward():
-    """The per-step gradients drawn at operation level sum to backward's weight gradients."""
-    for cell, nl in CELLS:
-        trace, grads = run(cell, nl, 1, 4)
-        params, lt = trace.params, trace.layers[0]
-        dW_ih = sum(np.outer(graph.step_grads(params, trace, grads, 0, t)["gx"], lt.x[t - 1]) for t in range(1, 5))
-        np.testing.assert_allclose(dW_ih, grads.params.layers[0].W_ih, rtol=1e-10, atol=1e-12)
-        dx = np.stack([graph.step_grads(params, trace, grads, 0, t)["x"] for t in range(1, 5)])
-        np.testing.assert_allclose(dx, grads.x, rtol=1e-10, atol=1e-12)
-
-
 @pytest.mark.parametrize(
     "v,text",
     [(0, "0"), (-0.0, "0"), (-0.12345, "-0.123"), (12.34, "12.3"), (1.234e-5, "1.23e-05"), (123456, "1.23e+05")]
     + [(float("inf"), "inf"), (float("-inf"), "-inf"), (float("nan"), "nan"), (0.001, "0.001"), (999.4, "999")],
 )
 def test_format_number(v, text):
-    assert graph.format_number(v) == text
+    assert drawing.format_number(v) == text
 
 
 def test_gradient_colours_run_from_grey_to_red():
-    assert graph.grad_color(0.0) == graph.grad_color(1e-9) == "#cccccc"
-    assert graph.grad_color(1e5) == "#de2d26"
-    assert graph.grad_width(1e-9) < graph.grad_width(1e-2) < graph.grad_width(1e3)
+    assert kernel.grad_color(0.0) == kernel.grad_color(1e-9) == "#cccccc"
+    assert kernel.grad_color(1e5) == "#de2d26"
+    assert kernel.grad_width(1e-9) < kernel.grad_width(1e-2) < kernel.grad_width(1e3)
 
 
 def test_neuron_views_name_the_weights():
     trace, _ = run("rnn", "tanh", 1, 5, H=1, D=1)
-    dot = graph.dot_source(graph.unfolded_graph(trace, neuron=True, activation_label="sigmoid"))
+    dot = drawing.dot_source(drawing.unfolded_graph(trace, neuron=True, activation_label="sigmoid"))
     assert dot.count("W<SUB>x</SUB>") >= 5 and dot.count("W<SUB>y</SUB>") >= 5
     assert "y₅" in dot and "Σ, sigmoid" in dot
-    folded = graph.dot_source(graph.folded_graph(trace.params, neuron=True))
+    folded = drawing.dot_source(drawing.folded_graph(trace.params, neuron=True))
     assert "W<SUB>x</SUB>" in folded and "W<SUB>y</SUB>" in folded and "neuron -> neuron" in folded
     with pytest.raises(ValueError, match="neuron"):
-        graph.unfolded_graph(run("rnn", "tanh", 1, 5)[0], neuron=True)
+        drawing.unfolded_graph(run("rnn", "tanh", 1, 5)[0], neuron=True)
 
 
 def test_dot_is_deterministic():
     trace, grads = run("lstm", "tanh", 2, 7)
-    a = graph.dot_source(graph.unfolded_graph(trace, grads=grads, level="operations", highlight_step=3))
-    b = graph.dot_source(graph.unfolded_graph(trace, grads=grads, level="operations", highlight_step=3))
+    a = drawing.dot_source(drawing.unfolded_graph(trace, grads=grads, level="operations", highlight_step=3))
+    b = drawing.dot_source(drawing.unfolded_graph(trace, grads=grads, level="operations", highlight_step=3))
     assert a == b
 
 
@@ -208,21 +200,21 @@ def test_bad_options_raise_value_errors():
     trace, _ = run("gru", "tanh", 1, 5)
     for kwargs in ({"level": "gates"}, {"highlight_step": 6}, {"max_steps": 1}, {"batch_index": 1}):
         with pytest.raises(ValueError):
-            graph.unfolded_graph(trace, **kwargs)
+            drawing.unfolded_graph(trace, **kwargs)
     with pytest.raises(ValueError):
-        graph.unfolded_graph(trace, shared_weights="sometimes")
+        drawing.unfolded_graph(trace, shared_weights="sometimes")
 
 
 HOSTILE = 'a"b\\c\\"d<e>&f\\n{g} [h] ;\\'
 
 
 def test_render_without_dot_raises_a_clear_error(monkeypatch):
-    monkeypatch.setattr(graph.shutil, "which", lambda name: None)
-    assert not graph.graphviz_available()
+    monkeypatch.setattr(kernel.shutil, "which", lambda name: None)
+    assert not drawing.graphviz_available()
     trace, _ = run("rnn", "tanh", 1, 2)
-    with pytest.raises(graph.GraphvizUnavailable, match="dot"):
-        graph.render_svg(graph.unfolded_graph(trace))
-    assert issubclass(graph.GraphvizUnavailable, RuntimeError)
+    with pytest.raises(drawing.GraphvizUnavailable, match="dot"):
+        drawing.render_svg(drawing.unfolded_graph(trace))
+    assert issubclass(drawing.GraphvizUnavailable, RuntimeError)
 
 
 def dot_batch(sources):
@@ -236,18 +228,20 @@ def dot_batch(sources):
 def test_dot_renders_a_representative_set_without_warnings():
     sources = []
     for cell, nl in CELLS:
-        for level in graph.LEVELS:
+        for level in drawing.LEVELS:
             for layers, T in ((1, 1), (2, 5), (3, LONG)):
                 trace, grads = run(cell, nl, layers, T)
                 for kw in (
                     {},
                     {"grads": grads, "highlight_step": T, "highlight_path": True, "shared_weights": "nodes"},
                 ):
-                    sources.append(graph.dot_source(graph.unfolded_graph(trace, level=level, **kw)))
-            sources.append(graph.dot_source(graph.folded_graph(trace.params)))
+                    sources.append(drawing.dot_source(drawing.unfolded_graph(trace, level=level, **kw)))
+            sources.append(drawing.dot_source(drawing.folded_graph(trace.params)))
     trace, grads = run("rnn", "tanh", 1, 5, H=1, D=1)
-    sources.append(graph.dot_source(graph.unfolded_graph(trace, neuron=True, grads=grads, activation_label=HOSTILE)))
-    sources.append(graph.dot_source(graph.folded_graph(trace.params, neuron=True, activation_label=HOSTILE)))
+    sources.append(
+        drawing.dot_source(drawing.unfolded_graph(trace, neuron=True, grads=grads, activation_label=HOSTILE))
+    )
+    sources.append(drawing.dot_source(drawing.folded_graph(trace.params, neuron=True, activation_label=HOSTILE)))
     svg, stderr = dot_batch(sources)
     assert stderr == ""
     assert svg.count("</svg>") == len(sources)
@@ -259,8 +253,8 @@ def test_dot_renders_a_representative_set_without_warnings():
 @needs_dot
 def test_hostile_labels_yield_valid_dot_and_reach_the_svg_literally():
     trace, _ = run("rnn", "relu", 1, 3)
-    g = graph.unfolded_graph(trace, activation_label=HOSTILE)
-    svg = graph.render_svg(g)
+    g = drawing.unfolded_graph(trace, activation_label=HOSTILE)
+    svg = drawing.render_svg(g)
     assert 'class="node cell step-2 layer-0"' in svg
     assert "a&quot;b\\c\\&quot;d&lt;e&gt;&amp;f\\n{g} [h] ;\\" in svg
-    assert graph.escape('x"y\\') == 'x\\"y\\\\'
+    assert kernel.escape('x"y\\') == 'x\\"y\\\\'

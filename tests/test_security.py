@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import rnnviz
-from rnnviz.drawing import graph as rgraph
+from rnnviz import drawing as rgraph
 from rnnviz.engine import presets, signals, weights
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent

@@ -7,7 +7,7 @@ import graphviz
 import pytest
 
 import rnnviz
-from rnnviz.drawing import graph as rgraph
+from rnnviz import drawing as rgraph
 from rnnviz.engine import bptt, neuron, presets, signals
 from ui import show
 

@@ -11,7 +11,7 @@ import pyarrow  # noqa: F401
 import streamlit as st
 
 import rnnviz  # noqa: F401
-from rnnviz.drawing import figures, graph  # noqa: F401
+from rnnviz.drawing import figures  # noqa: F401
 
 
 def _freeze_imports() -> None:

@@ -7,7 +7,7 @@ import re
 import graphviz
 import streamlit as st
 
-from rnnviz.drawing import graph as rgraph
+from rnnviz import drawing as rgraph
 from ui import show
 
 _WIDTH = re.compile(r'<svg width="([\d.]+)pt"')

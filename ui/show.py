@@ -10,7 +10,7 @@ from collections import Counter
 import graphviz
 import streamlit as st
 
-from rnnviz.drawing import graph as rgraph
+from rnnviz import drawing as rgraph
 
 _PROLOG = re.compile(r"^.*?(?=<svg)", re.S)
 _SIZE = re.compile(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"')

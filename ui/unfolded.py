@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 import rnnviz
-from rnnviz.drawing import graph as rgraph
+from rnnviz import drawing as rgraph
 from rnnviz.engine import bptt, numerics, presets
 
 PAGE = "unfolded"

@@ -17,7 +17,9 @@ import plotly.graph_objects as go
 
 from ..learning.architectures import Model, WiringTrace, run
 from ..learning.examples import PAD, Example, ExampleInfo, input_text, item, target_text, wave_samples
-from .figures import COLORS, FONT_SIZE, TEMPLATE, prediction_figure
+from .figures import prediction_figure
+from .plotting import TEMPLATE
+from .style import COLORS, FAINT, FONT_SIZE, TITLE_SIZE
 
 SMOOTHING = 0.9  # the running mean of the training loss: weight of the past
 
@@ -166,7 +168,7 @@ def training_figure(history: dict[str, list[float]], *, loss_name: str = "loss")
     steps = np.arange(1, loss.size + 1)
     fig = go.Figure(
         [
-            go.Scatter(x=steps, y=loss, name="each minibatch", mode="lines", line=dict(color="#bbbbbb", width=1)),
+            go.Scatter(x=steps, y=loss, name="each minibatch", mode="lines", line=dict(color=FAINT, width=1)),
             go.Scatter(
                 x=steps,
                 y=running_mean(loss),
@@ -179,7 +181,7 @@ def training_figure(history: dict[str, list[float]], *, loss_name: str = "loss")
     fig.update_layout(
         template=TEMPLATE,
         font=dict(size=FONT_SIZE),
-        title=dict(text="training loss", font=dict(size=FONT_SIZE + 4), x=0, xanchor="left"),
+        title=dict(text="training loss", font=dict(size=TITLE_SIZE), x=0, xanchor="left"),
         height=360,
         margin=dict(l=80, r=30, t=60, b=60),
         legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"),

@@ -8,55 +8,20 @@ quantity (``COLORS``). Plotly cannot draw NaN or inf faithfully, so none reaches
 figure data: NaN becomes a gap, values beyond +-1e300 (inf included) are clipped, and a
 note under the plot says so in words.
 
-Figures are assembled from plain dicts already in plotly's canonical form and built without
-plotly's property-by-property validation, about ten times faster (tests/test_figures.py
-checks that validating them changes nothing); edits made to a returned figure are validated
-as usual.
+Figures are assembled (``plotting``) from plain dicts already in plotly's canonical form and
+built without plotly's property-by-property validation, about ten times faster
+(tests/test_figures.py checks that validating them changes nothing); edits made to a
+returned figure are validated as usual.
 """
 
 from __future__ import annotations
 
-import functools
-import json
-
 import numpy as np
 import plotly.graph_objects as go
-import plotly.io as pio
-
-try:  # plotly finds pandas in sys.modules, even half-imported by another thread: import it whole first
-    import pandas  # noqa: F401
-except ImportError:  # plotly works without pandas
-    pass
-from plotly.subplots import make_subplots
 
 from ..engine.forward import Trace
-
-# One colour per quantity (Okabe-Ito and Tol, readable by the colour-blind). Candidates
-# share orange, the "keep the old state" gates (forget f, update z) share purple.
-COLORS: dict[str, str] = {
-    "x": "#555555",  # input x_t
-    "y": "#0072B2",  # the single neuron's output y_t (= h_t)
-    "h": "#0072B2",
-    "c": "#D55E00",
-    "a": "#56B4E9",  # rnn pre-activation
-    "i": "#009E73",
-    "f": "#CC79A7",
-    "g": "#E69F00",
-    "o": "#882255",
-    "r": "#44AA99",
-    "z": "#CC79A7",
-    "n": "#E69F00",
-    "rnn": "#0072B2",
-    "lstm": "#D55E00",
-    "gru": "#009E73",
-    "train_loss": "#0072B2",
-    "val_loss": "#D55E00",
-    "target": "#000000",
-    "prediction": "#D55E00",
-    "baseline": "#999999",
-}
-# For series whose name has no colour of its own, in order of appearance.
-PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#882255", "#555555")
+from . import plotting
+from .style import COLORS
 
 LABELS: dict[str, str] = {
     "x": "input x",
@@ -72,176 +37,11 @@ LABELS: dict[str, str] = {
     "n": "candidate n",
 }
 
-LIMIT = 1e300  # beyond this (inf included) values are clipped; plotly and JSON cannot carry inf
-FONT_SIZE = 16
 SEQUENTIAL = "Viridis"
 DIVERGING = "RdBu_r"  # blue negative, white zero, red positive
 BOUNDED = {**dict.fromkeys("ifozr", (-0.05, 1.05)), **dict.fromkeys("gn", (-1.05, 1.05))}  # sigmoid / tanh ranges
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 COLORBAR_MARGIN = 100  # px on the right: room for a colorbar, so plotly need not widen the margin and redraw
-
-
-def _white_template() -> go.layout.Template:
-    """Plotly's "plotly_white", cut to what these figures use: its layout without the polar,
-    ternary, 3-D and map subplots, and its defaults for scatter and heatmap traces only.
-
-    Passing "plotly_white" by name makes plotly copy and validate the whole template (every
-    trace type) into each figure, 10-100 ms a figure; this cut draws the same and is a few ms.
-    Built once, never mutated: plotly copies a template into each figure, and rnnviz sets no
-    global default (``pio.templates.default``), as a library must not change global state.
-    """
-    white = pio.templates["plotly_white"]
-    unused = ("polar", "ternary", "scene", "geo", "mapbox", "map")
-    layout = {k: v for k, v in white.layout.to_plotly_json().items() if k not in unused}
-    return go.layout.Template(layout=layout, data={"scatter": white.data.scatter, "heatmap": white.data.heatmap})
-
-
-TEMPLATE = _white_template()
-_TEMPLATE_JSON = TEMPLATE.to_plotly_json()
-
-
-def _colorscale(scale) -> list[list]:
-    """A colorscale as plotly's [position, colour] pairs, as validation makes it ("Viridis", "RdBu_r", or pairs)."""
-    return _named_colorscale(scale) if isinstance(scale, str) else _pairs(scale)
-
-
-@functools.cache
-def _named_colorscale(name: str) -> list[list]:
-    return _pairs(name)
-
-
-def _pairs(scale) -> list[list]:
-    return [list(pair) for pair in go.Heatmap(colorscale=scale).colorscale]
-
-
-def _clean(values) -> tuple[np.ndarray | list, str]:
-    """Values safe for plotly: +-inf and |v| > 1e300 clipped, NaN as None (a gap); plus a note."""
-    a = np.asarray(values, dtype=np.float64)
-    nan = np.isnan(a)
-    inf = np.isinf(a)
-    big = np.isfinite(a) & (np.abs(a) > LIMIT)
-    notes = []
-    if inf.any():
-        notes.append(f"{inf.sum()} infinite value(s) drawn at ±1e300")
-    if big.any():
-        notes.append(f"{big.sum()} value(s) beyond ±1e300 clipped")
-    if nan.any():
-        notes.append(f"{nan.sum()} NaN value(s) not drawn")
-    a = np.clip(a, -LIMIT, LIMIT)
-    if nan.any():
-        return np.where(nan, None, a).tolist(), "; ".join(notes)
-    return a, "; ".join(notes)
-
-
-def _finite_abs_max(values) -> float:
-    a = np.abs(np.asarray(values, dtype=np.float64))
-    a = a[np.isfinite(a)]
-    return float(min(a.max(), LIMIT)) if a.size else 0.0
-
-
-def _vector(name: str, values) -> np.ndarray:
-    a = np.asarray(values, dtype=np.float64)
-    if a.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D array, got shape {a.shape}")
-    return a
-
-
-def _tick_step(n: int) -> int:
-    """An integer tick spacing: every step up to 20, else 1, 2 or 5 times a power of ten (about 10 ticks)."""
-    if n <= 20:
-        return 1
-    scale = 10 ** int(np.floor(np.log10(n / 10)))
-    return next(k * scale for k in (1, 2, 5, 10) if k * scale >= n / 10)
-
-
-def _index_axis(title: str, first: int, last: int, reverse: bool = False) -> dict:
-    """Axis over integer steps first..last (1-based), with integer ticks."""
-    lo, hi = first - 0.5, last + 0.5
-    step = _tick_step(last - first + 1)
-    return {
-        "title": {"text": title},
-        "tick0": 0 if step > 1 else first,
-        "dtick": step,
-        "range": [hi, lo] if reverse else [lo, hi],
-    }
-
-
-def _legend_margin(traces: list[dict]) -> int:
-    """px on the right for the legend plotly shows beside two or more traces (40 without one).
-
-    Margins are set wide enough up front: when a legend, colorbar or tick labels do not fit,
-    plotly widens the margin and draws the whole figure again, in the browser, on every update.
-    """
-    if len(traces) < 2:
-        return 40
-    return 76 + 6 * max(len(t.get("name", "")) for t in traces)  # about 6 px a character at the legend's size
-
-
-def _figure(traces: list[dict], layout: dict, title: str, height: int, note: str = "", **figure) -> go.Figure:
-    """A figure of trace and layout dicts with the common look: white template, projector font,
-    a title, and an optional note under the plot. Axes keep to the margins (no automargin).
-
-    ``figure`` passes make_subplots' grid (``_grid_ref``, ``_grid_str``) on, so ``add_trace(row=...)``
-    still works on the result.
-    """
-    note_height = 22 * (note.count("<br>") + 1) + 10 if note else 0  # px: one line per note
-    margin = {"l": 80, "r": _legend_margin(traces), "t": 70, "b": 80 + note_height, **layout.pop("margin", {})}
-    for key in layout:
-        if key.startswith(("xaxis", "yaxis")):  # the margins above hold the tick labels and titles
-            layout[key] = {**layout[key], "automargin": False}
-    layout = {
-        **layout,
-        "template": _TEMPLATE_JSON,
-        "font": {"size": FONT_SIZE},
-        "title": {"text": title, "font": {"size": FONT_SIZE + 4}, "xref": "paper", "x": 0, "xanchor": "left"},
-        "height": height + note_height,
-        "margin": margin,
-    }
-    if note:
-        annotation = {
-            "name": "note",
-            "text": note,
-            "xref": "paper",
-            "yref": "paper",
-            "x": 0,
-            "y": 0,
-            "xanchor": "left",
-            "yanchor": "top",
-            "yshift": -65,
-            "showarrow": False,
-            "align": "left",
-            "font": {"size": FONT_SIZE - 2, "color": "#444444"},
-        }
-        layout["annotations"] = [*layout.get("annotations", []), annotation]
-    fig = go.Figure({"data": traces, "layout": layout, **figure}, _validate=False)
-    fig._validate = True  # what a caller changes later is checked
-    return fig
-
-
-def _join(notes) -> str:
-    """One line per non-empty note."""
-    return "<br>".join(n for n in notes if n)
-
-
-def _color(name: str, k: int) -> str:
-    """The quantity's own colour ("val loss" finds "val_loss"), else the k-th of PALETTE."""
-    return COLORS.get(name.lower().replace(" ", "_"), PALETTE[k % len(PALETTE)])
-
-
-def _line(t, y, name: str, color: str, dash: str = "solid", **kwargs) -> tuple[dict, str]:
-    """A markers+lines trace over steps t; returns the trace and a note on anything cleaned."""
-    clean, note = _clean(y)
-    trace = {
-        "type": "scatter",
-        "x": t,
-        "y": clean,
-        "name": name,
-        "mode": "lines+markers",
-        "line": {"color": color, "dash": dash},
-        "connectgaps": False,
-        **kwargs,
-    }
-    return trace, f"{name}: {note}" if note else ""
 
 
 def _layer(trace: Trace, layer: int):
@@ -286,7 +86,7 @@ def _color_range(name: str, values: np.ndarray, nonlinearity: str) -> tuple[floa
         return 0.0, 1.0, SEQUENTIAL
     if name in ("g", "n") or (name == "h" and nonlinearity == "tanh"):
         return -1.0, 1.0, DIVERGING
-    m = _finite_abs_max(values) or 1.0
+    m = plotting.finite_abs_max(values) or 1.0
     if name == "h":  # relu: h >= 0
         return 0.0, m, SEQUENTIAL
     return -m, m, DIVERGING
@@ -294,22 +94,27 @@ def _color_range(name: str, values: np.ndarray, nonlinearity: str) -> tuple[floa
 
 def signal_figure(x, y, *, y0=None, x_label: str = "input x_t", y_label: str = "output y_t") -> go.Figure:
     """The single recurrent neuron: input x_t and output y_t over t = 1..T (y_0 at t = 0 if given)."""
-    x, y = _vector("x", x), _vector("y", y)
+    x, y = plotting.vector("x", x), plotting.vector("y", y)
     if x.shape != y.shape:
         raise ValueError(f"x and y must have the same length, got {x.size} and {y.size}")
     T = x.size
     t_y, y_all = np.arange(1, T + 1), y
     if y0 is not None:
         t_y, y_all = np.arange(0, T + 1), np.concatenate([[float(y0)], y])
-    x_trace, x_note = _line(np.arange(1, T + 1), x, x_label, COLORS["x"])
-    y_trace, y_note = _line(t_y, y_all, y_label, COLORS["y"])
-    layout = {"xaxis": _index_axis("time step t", 0 if y0 is not None else 1, T), "yaxis": {"title": {"text": "value"}}}
-    return _figure([x_trace, y_trace], layout, "input and output over time", 400, _join([x_note, y_note]))
+    x_trace, x_note = plotting.line(np.arange(1, T + 1), x, x_label, COLORS["x"])
+    y_trace, y_note = plotting.line(t_y, y_all, y_label, COLORS["y"])
+    layout = {
+        "xaxis": plotting.index_axis("time step t", 0 if y0 is not None else 1, T),
+        "yaxis": {"title": {"text": "value"}},
+    }
+    return plotting.figure(
+        [x_trace, y_trace], layout, "input and output over time", 400, plotting.join([x_note, y_note])
+    )
 
 
 def _heatmap(values: np.ndarray, name: str, zmin, zmax, colorscale, **kwargs) -> tuple[dict, str]:
     """A (T, H) array as a heatmap trace with z = values.T: time on x (1..T), units on y (1..H)."""
-    z, note = _clean(np.asarray(values, dtype=np.float64).T)  # (H, T)
+    z, note = plotting.clean(np.asarray(values, dtype=np.float64).T)  # (H, T)
     T, H = values.shape
     heatmap = {
         "type": "heatmap",
@@ -318,7 +123,7 @@ def _heatmap(values: np.ndarray, name: str, zmin, zmax, colorscale, **kwargs) ->
         "y": np.arange(1, H + 1),
         "zmin": None if zmin is None else float(zmin),
         "zmax": None if zmax is None else float(zmax),
-        "colorscale": _colorscale(colorscale),
+        "colorscale": plotting.colorscale(colorscale),
         "name": name,
         "hovertemplate": "t = %{x}<br>unit %{y}<br>value = %{z:.4g}<extra>" + name + "</extra>",
         **kwargs,
@@ -341,11 +146,11 @@ def heatmap_figure(values, *, title: str, zmin=None, zmax=None, colorscale=None,
     heatmap, note = _heatmap(values, title, zmin, zmax, scale, **extra)
     T, H = values.shape
     layout = {
-        "xaxis": _index_axis("time step t", 1, T),
-        "yaxis": _index_axis(unit_label, 1, H, reverse=True),
+        "xaxis": plotting.index_axis("time step t", 1, T),
+        "yaxis": plotting.index_axis(unit_label, 1, H, reverse=True),
         "margin": {"r": COLORBAR_MARGIN},
     }
-    return _figure([heatmap], layout, title, max(320, 160 + 20 * min(H, 32)), note)  # px: about 20 per unit
+    return plotting.figure([heatmap], layout, title, max(320, 160 + 20 * min(H, 32)), note)  # px: about 20 per unit
 
 
 def gates_figure(trace: Trace, layer: int = 0, *, batch_index: int = 0) -> go.Figure:
@@ -355,55 +160,25 @@ def gates_figure(trace: Trace, layer: int = 0, *, batch_index: int = 0) -> go.Fi
     a fixed -1..1 diverging one, c and the rnn pre-activation a a symmetric diverging one.
     """
     names = _panels(trace)
-    layout, grid = _stack([LABELS[n] for n in names], 0.3 / len(names) ** 1.2)
+    layout, grid = plotting.stack([LABELS[n] for n in names], 0.3 / len(names) ** 1.2)
     traces, notes = [], []
     for row, name in enumerate(names, start=1):
         values = _quantity(trace, layer, name, batch_index)  # (T, H)
         zmin, zmax, scale = _color_range(name, values, trace.params.nonlinearity)
-        _, y, x_ref, y_ref = _axis_names(row)
+        _, y, x_ref, y_ref = plotting.axis_names(row)
         domain = layout[y]["domain"]
         bar = dict(y=(domain[0] + domain[1]) / 2, len=domain[1] - domain[0], yanchor="middle", thickness=15)
         heatmap, note = _heatmap(values, LABELS[name], zmin, zmax, scale, colorbar=bar, xaxis=x_ref, yaxis=y_ref)
         traces.append(heatmap)
-        layout[y].update(_index_axis("unit", 1, values.shape[1], reverse=True))
+        layout[y].update(plotting.index_axis("unit", 1, values.shape[1], reverse=True))
         notes.append(note)
     T, H = trace.steps, trace.params.hidden_size
-    _shared_time_axis(layout, len(names), T)
+    plotting.shared_time_axis(layout, len(names), T)
     layout["margin"] = {"r": COLORBAR_MARGIN}
     title = f"{trace.params.cell.upper()} layer {_layer_number(trace, layer)}: gates and states"
-    return _figure(traces, layout, title, 100 + len(names) * (120 + 4 * min(H, 16)), _join(notes), **grid)
-
-
-@functools.lru_cache(maxsize=32)
-def _stack_grid(titles: tuple[str, ...], spacing: float) -> tuple[str, dict]:
-    """make_subplots' layout (as JSON) and subplot grid for one column of rows sharing the x axis."""
-    fig = make_subplots(rows=len(titles), cols=1, shared_xaxes=True, vertical_spacing=spacing, subplot_titles=titles)
-    layout = fig.layout.to_plotly_json()
-    layout.pop("template", None)
-    return json.dumps(layout), {"_grid_ref": fig._grid_ref, "_grid_str": fig._grid_str}
-
-
-def _stack(titles, spacing: float) -> tuple[dict, dict]:
-    """A fresh layout of stacked subplots (as plotly.subplots.make_subplots makes it) and its grid.
-
-    make_subplots costs 20-60 ms a figure and each row-wise update as much again; this builds
-    the layout once per shape, and the figure in one go (``fig.add_trace(row=...)`` still works).
-    """
-    layout, grid = _stack_grid(tuple(titles), spacing)
-    return json.loads(layout), grid
-
-
-def _axis_names(row: int) -> tuple[str, str, str, str]:
-    """Layout keys and trace references of the axes of subplot ``row`` (1-based): xaxis2, yaxis2, x2, y2."""
-    k = str(row) if row > 1 else ""
-    return f"xaxis{k}", f"yaxis{k}", f"x{k}", f"y{k}"
-
-
-def _shared_time_axis(layout: dict, rows: int, steps: int) -> None:
-    """Every row's x axis over steps 1..steps, titled on the bottom row only."""
-    for row in range(1, rows + 1):
-        layout[_axis_names(row)[0]].update(_index_axis("", 1, steps))
-    layout[_axis_names(rows)[0]]["title"] = {"text": "time step t"}
+    return plotting.figure(
+        traces, layout, title, 100 + len(names) * (120 + 4 * min(H, 16)), plotting.join(notes), **grid
+    )
 
 
 def _layer_number(trace: Trace, layer: int) -> int:
@@ -428,17 +203,17 @@ def units_figure(trace: Trace, layer: int = 0, units=(0,), *, batch_index: int =
         raise ValueError("choose at least one unit and one quantity")
     if any(not 0 <= u < H for u in units):
         raise ValueError(f"units must be in 0..{H - 1}, got {list(units)}")
-    layout, grid = _stack([LABELS.get(q, q) for q in quantities], 0.25 / len(quantities) ** 1.2)
+    layout, grid = plotting.stack([LABELS.get(q, q) for q in quantities], 0.25 / len(quantities) ** 1.2)
     traces, notes = [], []
     for row, name in enumerate(quantities, start=1):
         values = _quantity(trace, layer, name, batch_index)  # (T, H)
-        _, y, x_ref, y_ref = _axis_names(row)
+        _, y, x_ref, y_ref = plotting.axis_names(row)
         for k, u in enumerate(units):
-            line, note = _line(
+            line, note = plotting.line(
                 np.arange(1, trace.steps + 1),
                 values[:, u],
                 f"{name} unit {u + 1}",
-                _color(name, row - 1),
+                plotting.color(name, row - 1),
                 DASHES[k % len(DASHES)],
                 xaxis=x_ref,
                 yaxis=y_ref,
@@ -447,9 +222,9 @@ def units_figure(trace: Trace, layer: int = 0, units=(0,), *, batch_index: int =
             notes.append(note)
         if name in BOUNDED:  # the whole range, so "half open" looks half open
             layout[y]["range"] = list(BOUNDED[name])
-    _shared_time_axis(layout, len(quantities), trace.steps)
+    plotting.shared_time_axis(layout, len(quantities), trace.steps)
     title = f"{trace.params.cell.upper()} layer {_layer_number(trace, layer)}: units over time"
-    return _figure(traces, layout, title, 80 + 200 * len(quantities), _join(notes), **grid)
+    return plotting.figure(traces, layout, title, 80 + 200 * len(quantities), plotting.join(notes), **grid)
 
 
 def compare_figure(
@@ -463,14 +238,16 @@ def compare_figure(
         values = _quantity(trace, layer, quantity, batch_index)  # (T, H)
         if not 0 <= unit < values.shape[1]:
             raise ValueError(f"{label} has {values.shape[1]} unit(s); unit {unit} is out of range")
-        line, note = _line(np.arange(1, trace.steps + 1), values[:, unit], label, _color(label, k))
+        line, note = plotting.line(np.arange(1, trace.steps + 1), values[:, unit], label, plotting.color(label, k))
         lines.append(line)
         notes.append(note)
     layout = {
-        "xaxis": _index_axis("time step t", 1, max(t.steps for t in traces.values())),
+        "xaxis": plotting.index_axis("time step t", 1, max(t.steps for t in traces.values())),
         "yaxis": {"title": {"text": f"{quantity}_t, unit {unit + 1}"}},
     }
-    return _figure(lines, layout, f"{LABELS.get(quantity, quantity)}, unit {unit + 1}", 420, _join(notes))
+    return plotting.figure(
+        lines, layout, f"{LABELS.get(quantity, quantity)}, unit {unit + 1}", 420, plotting.join(notes)
+    )
 
 
 def _steps_text(index: np.ndarray, step: str = "t") -> str:
@@ -489,8 +266,8 @@ def _log_bounds(series: dict[str, np.ndarray]) -> tuple[float, float]:
     values = np.concatenate([v.ravel() for v in series.values()] + [np.empty(0)])
     positive = values[np.isfinite(values) & (values > 0)]
     if positive.size == 0:
-        return 1e-300, LIMIT
-    return max(positive.min() / 10, 1e-300), min(positive.max() * 10, LIMIT)
+        return 1e-300, plotting.LIMIT
+    return max(positive.min() / 10, 1e-300), min(positive.max() * 10, plotting.LIMIT)
 
 
 def _log_series(
@@ -510,7 +287,7 @@ def _log_series(
     line = {
         "type": "scatter",
         "x": t,
-        "y": np.where(ok, np.minimum(v, LIMIT), None).tolist(),
+        "y": np.where(ok, np.minimum(v, plotting.LIMIT), None).tolist(),
         "name": name,
         "mode": "lines+markers",
         "line": {"color": color},
@@ -532,7 +309,11 @@ def _log_series(
                 }
             )
             notes.append(f"{words} at {_steps_text(np.flatnonzero(where), step)}, drawn at {level:.3g}")
-    bad = [("NaN", np.isnan(v)), ("-inf or negative", (v < 0)), ("beyond 1e300, clipped", np.isfinite(v) & (v > LIMIT))]
+    bad = [
+        ("NaN", np.isnan(v)),
+        ("-inf or negative", (v < 0)),
+        ("beyond 1e300, clipped", np.isfinite(v) & (v > plotting.LIMIT)),
+    ]
     notes += [f"{words} at {_steps_text(np.flatnonzero(where), step)}" for words, where in bad if where.any()]
     return traces, f"{name}: " + "; ".join(notes) if notes else ""
 
@@ -542,7 +323,7 @@ def _log_lines(arrays: dict[str, np.ndarray], **words) -> tuple[list[dict], list
     floor, ceiling = _log_bounds(arrays)
     traces, notes = [], []
     for k, (name, v) in enumerate(arrays.items()):
-        series, note = _log_series(name, v, _color(name, k), floor, ceiling, **words)
+        series, note = _log_series(name, v, plotting.color(name, k), floor, ceiling, **words)
         traces += series
         notes.append(note)
     return traces, notes
@@ -564,47 +345,51 @@ def grad_norm_figure(
     drawn as triangles a decade below the smallest / above the largest value and listed
     in a note; NaN and negative values are left out and listed too.
     """
-    arrays = {name: _vector(name, v) for name, v in series.items()}
+    arrays = {name: plotting.vector(name, v) for name, v in series.items()}
     traces, notes = _log_lines(arrays, zero="0 (vanished)", inf="inf (exploded)")
     T = max((v.size for v in arrays.values()), default=1)
     layout = {
-        "xaxis": _index_axis("time step t", 1, max(T, 1)),
+        "xaxis": plotting.index_axis("time step t", 1, max(T, 1)),
         "yaxis": {**LOG_AXIS, "title": {"text": y_title}},
         "margin": {"l": LOG_MARGIN},
     }
-    return _figure(traces, layout, title, 420, _join(notes))
+    return plotting.figure(traces, layout, title, 420, plotting.join(notes))
 
 
 def loss_figure(history: dict[str, list[float]], *, log_y: bool = False) -> go.Figure:
     """Training curves (train_loss, val_loss, ...) over epochs 1..N; on a log axis if ``log_y``."""
-    arrays = {name.replace("_", " "): _vector(name, v) for name, v in history.items()}
+    arrays = {name.replace("_", " "): plotting.vector(name, v) for name, v in history.items()}
     if log_y:
         traces, notes = _log_lines(arrays, step="epoch")
     else:
         traces, notes = [], []
         for k, (name, v) in enumerate(arrays.items()):
-            line, note = _line(np.arange(1, v.size + 1), v, name, _color(name, k))
+            line, note = plotting.line(np.arange(1, v.size + 1), v, name, plotting.color(name, k))
             traces.append(line)
             notes.append(note)
     N = max((v.size for v in arrays.values()), default=1)
     yaxis = {**(LOG_AXIS if log_y else {}), "title": {"text": "loss"}}
-    layout = {"xaxis": _index_axis("epoch", 1, max(N, 1)), "yaxis": yaxis, "margin": {"l": LOG_MARGIN if log_y else 80}}
-    return _figure(traces, layout, "training curves", 400, _join(notes))
+    layout = {
+        "xaxis": plotting.index_axis("epoch", 1, max(N, 1)),
+        "yaxis": yaxis,
+        "margin": {"l": LOG_MARGIN if log_y else 80},
+    }
+    return plotting.figure(traces, layout, "training curves", 400, plotting.join(notes))
 
 
 def prediction_figure(target, prediction, *, baseline=None, title: str = "prediction vs target") -> go.Figure:
     """A series over t = 1..T, the model's prediction of it, and optionally a naive baseline."""
-    target, prediction = _vector("target", target), _vector("prediction", prediction)
+    target, prediction = plotting.vector("target", target), plotting.vector("prediction", prediction)
     curves = {"target": target, "prediction": prediction}
     if baseline is not None:
-        curves["baseline"] = _vector("baseline", baseline)
+        curves["baseline"] = plotting.vector("baseline", baseline)
     if len({v.size for v in curves.values()}) != 1:
         raise ValueError(f"lengths differ: {', '.join(f'{k} {v.size}' for k, v in curves.items())}")
     dashes = {"target": "solid", "prediction": "dash", "baseline": "dot"}
     lines, notes = [], []
     for name, v in curves.items():
-        line, note = _line(np.arange(1, target.size + 1), v, name, COLORS[name], dashes[name])
+        line, note = plotting.line(np.arange(1, target.size + 1), v, name, COLORS[name], dashes[name])
         lines.append(line)
         notes.append(note)
-    layout = {"xaxis": _index_axis("time step t", 1, target.size), "yaxis": {"title": {"text": "value"}}}
-    return _figure(lines, layout, title, 420, _join(notes))
+    layout = {"xaxis": plotting.index_axis("time step t", 1, target.size), "yaxis": {"title": {"text": "value"}}}
+    return plotting.figure(lines, layout, title, 420, plotting.join(notes))
