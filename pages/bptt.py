@@ -8,6 +8,7 @@ import rnnviz
 from rnnviz.drawing import figures
 from rnnviz.drawing import graph as rgraph
 from rnnviz.engine import bptt, presets, signals
+from rnnviz.learning import optim
 from ui import show, state
 from ui.markup import literal
 
@@ -225,14 +226,14 @@ with views["jacobian"]:
         st.plotly_chart(jacobian_plot(args), width="stretch", key=f"{PAGE}:jacobian")
 
 st.subheader("Gradient clipping")
-before = bptt.global_norm(grads.params)
+before = optim.global_norm(grads.params)
 c1, c2, c3 = st.columns(3)
 c1.metric("Global norm of dL/dW (all weights)", f"{before:.4g}")
 if clip:
-    clipped, _ = bptt.clip_by_global_norm(grads.params, clip)
-    after = bptt.global_norm(clipped)
+    clipped, _ = optim.clip_by_global_norm(grads.params, clip)
+    after = optim.global_norm(clipped)
     c2.metric(f"After clipping at {clip:g}", f"{after:.4g}")
-    c3.metric("Scale factor", f"{after / before:.4g}" if before else "1")
+    c3.metric("Scale factor", f"{optim.clip_coefficient(before, clip):.4g}")
 else:
     c2.metric("After clipping", "off")
 st.caption(

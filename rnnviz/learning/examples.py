@@ -32,7 +32,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .architectures import MAX_STEPS, Model, WiringTrace, backprop, init_model, loss, named_arrays, run
-from .train import StopTraining, _Adam, _clip
+from .optim import Adam, clip_grad_norm_
+from .train import StopTraining
 
 EXAMPLES = ("sentiment", "wave", "tagging", "reverse", "translate")
 EXAMPLE_WIRING = {
@@ -582,7 +583,7 @@ def train(
     rng = np.random.default_rng([_check_int("seed", seed, 0, 2**63 - 1), 3])
     model = copy.deepcopy(model)  # trained in place from here on; the caller's model stays as it was
     arrays = [a for _, a in named_arrays(model)]
-    opt = _Adam(arrays, float(lr))
+    opt = Adam(arrays, float(lr))
     buckets = _buckets(info)
     weights = np.array([len(b) for b in buckets], dtype=np.float64)
     history: dict[str, list[float]] = {"loss": [], "seconds": []}
@@ -597,8 +598,9 @@ def train(
         if not math.isfinite(value):
             break  # diverged: keep the last finite weights
         g = [a.copy() for _, a in named_arrays(grads.model)]
-        _clip(g, clip)
-        opt.step(arrays, g)
+        if clip:
+            clip_grad_norm_(g, clip)
+        opt.step(g)
         history["loss"].append(value)
         history["seconds"].append(time.perf_counter() - start)
         if callback is not None:

@@ -25,9 +25,9 @@ import numpy as np
 from ..engine.backward import backward
 from ..engine.cells import LayerParams, Params, init_params
 from ..engine.forward import forward
+from .optim import OPTIMIZERS, clip_grad_norm_, make_optimizer
 from .tasks import Task
 
-OPTIMIZERS = ("adam", "sgd")
 FIT_CELLS = ("rnn", "rnn_tanh", "rnn_relu", "lstm", "gru")
 MAX_HIDDEN = 256
 MAX_LAYERS = 4
@@ -216,45 +216,6 @@ def _copy(params: Params, readout: Readout) -> tuple[Params, Readout]:
     return _unflatten([a.copy() for a in _flatten(params, readout)], params)
 
 
-class _Adam:
-    """Adam (Kingma and Ba, 2015) with torch.optim.Adam's defaults: betas (0.9, 0.999), eps 1e-8."""
-
-    def __init__(self, arrays, lr, beta1=0.9, beta2=0.999, eps=1e-8):
-        self.lr, self.beta1, self.beta2, self.eps, self.t = lr, beta1, beta2, eps, 0
-        self.m = [np.zeros_like(a) for a in arrays]
-        self.v = [np.zeros_like(a) for a in arrays]
-
-    def step(self, arrays, grads):
-        self.t += 1
-        c1, c2 = 1 - self.beta1**self.t, 1 - self.beta2**self.t
-        for a, g, m, v in zip(arrays, grads, self.m, self.v, strict=True):
-            m *= self.beta1
-            m += (1 - self.beta1) * g
-            v *= self.beta2
-            v += (1 - self.beta2) * g * g
-            a -= self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
-
-
-class _SGD:
-    def __init__(self, arrays, lr):
-        self.lr = lr
-
-    def step(self, arrays, grads):
-        for a, g in zip(arrays, grads, strict=True):
-            a -= self.lr * g
-
-
-def _clip(grads: list[np.ndarray], max_norm: float | None) -> None:
-    """Scale the gradients in place to a global norm of at most max_norm (torch's formula)."""
-    if not max_norm:
-        return
-    norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
-    coef = max_norm / (norm + 1e-6) if math.isfinite(norm) else 0.0
-    if coef < 1.0:
-        for g in grads:
-            g *= coef
-
-
 # ---------- fit
 
 
@@ -385,7 +346,7 @@ def fit(
     )
     params, readout = init_model(task, config)
     arrays = _flatten(params, readout)  # updated in place from here on
-    opt = _Adam(arrays, config.lr) if config.optimizer == "adam" else _SGD(arrays, config.lr)
+    opt = make_optimizer(config.optimizer, arrays, config.lr)
     rng = np.random.default_rng([config.seed, 2])
     last = task.loss.startswith("last")
     n = task.x_train.shape[1]
@@ -410,8 +371,9 @@ def fit(
             if not math.isfinite(loss):
                 break  # diverged: keep the weights of the last finite step's epoch as they are
             grads = _flatten(d_params, d_readout)
-            _clip(grads, config.clip)
-            opt.step(arrays, grads)
+            if config.clip is not None:
+                clip_grad_norm_(grads, config.clip)
+            opt.step(grads)
             total += loss * len(idx)
         else:
             loss = total / n
