@@ -32,6 +32,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .architectures import MAX_STEPS, Model, WiringTrace, backprop, init_model, loss, named_arrays, run
+from .checks import check_int
 from .optim import Adam, clip_grad_norm_
 from .train import StopTraining
 
@@ -122,12 +123,6 @@ class Example(NamedTuple):
     info: ExampleInfo
 
 
-def _check_int(name: str, value, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not low <= value <= high:
-        raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
-    return int(value)
-
-
 def make_example(name: str, n: int = 256, length: int | None = None, seed: int = 0) -> Example:
     """A seeded data set of ``n`` sequences of one example.
 
@@ -143,9 +138,9 @@ def make_example(name: str, n: int = 256, length: int | None = None, seed: int =
     if name not in EXAMPLES:
         raise ValueError(f"unknown example {name!r}; expected one of {', '.join(EXAMPLES)}")
     lo, default, hi = LENGTHS[name]
-    n = _check_int("n", n, 1, MAX_EXAMPLES)
-    length = _check_int("length", default if length is None else length, lo, hi)
-    rng = np.random.default_rng([_check_int("seed", seed, 0, 2**63 - 1), EXAMPLES.index(name)])
+    n = check_int("n", n, 1, MAX_EXAMPLES)
+    length = check_int("length", default if length is None else length, lo, hi)
+    rng = np.random.default_rng([check_int("seed", seed, 0, 2**63 - 1), EXAMPLES.index(name)])
     if name == "wave":
         return _wave(n, length, rng)
     make = {"sentiment": _sentiment_sentence, "tagging": _tagged_sentence, "translate": _translation}
@@ -408,7 +403,7 @@ def _wave(n: int, T: int, rng) -> Example:
 def item(example: Example, i: int) -> tuple[np.ndarray, np.ndarray]:
     """Sequence ``i`` without its padding: (x, target) as ``run`` and ``loss`` take them unbatched."""
     x, target, info = example
-    i = _check_int("i", i, 0, len(info.lengths) - 1)
+    i = check_int("i", i, 0, len(info.lengths) - 1)
     if info.name == "wave":
         return x[i], target[:, i]
     start = info.max_length - int(info.lengths[i])
@@ -573,14 +568,14 @@ def train(
     x, target, info = example_data
     _check_fits(model, info)
     budget = info.budget
-    steps = _check_int("steps", budget.steps if steps is None else steps, 1, 100_000)
-    batch_size = _check_int("batch_size", budget.batch_size if batch_size is None else batch_size, 1, 4096)
+    steps = check_int("steps", budget.steps if steps is None else steps, 1, 100_000)
+    batch_size = check_int("batch_size", budget.batch_size if batch_size is None else batch_size, 1, 4096)
     lr = budget.lr if lr is None else lr
     if isinstance(lr, bool) or not isinstance(lr, int | float) or not 0 < lr <= 10:
         raise ValueError(f"lr must be a number above 0 and at most 10, got {lr!r}")
     if clip is not None and (isinstance(clip, bool) or not isinstance(clip, int | float) or not clip >= 0):
         raise ValueError(f"clip must be a non-negative number or None, got {clip!r}")
-    rng = np.random.default_rng([_check_int("seed", seed, 0, 2**63 - 1), 3])
+    rng = np.random.default_rng([check_int("seed", seed, 0, 2**63 - 1), 3])
     model = copy.deepcopy(model)  # trained in place from here on; the caller's model stays as it was
     arrays = [a for _, a in named_arrays(model)]
     opt = Adam(arrays, float(lr))

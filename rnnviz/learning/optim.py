@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from ..engine.numerics import norm
+from .models import parameters
 
 OPTIMIZERS = ("adam", "sgd")
 
@@ -29,9 +30,7 @@ def _arrays(grads) -> list[np.ndarray]:
     """A list of arrays as given, or every array of a Params, Model or other dataclass of arrays."""
     if isinstance(grads, list | tuple) and all(isinstance(g, np.ndarray) for g in grads):
         return list(grads)
-    from .architectures import named_arrays  # a tree of arrays: its leaves in a fixed order
-
-    return [a for _, a in named_arrays(grads)]
+    return parameters(grads)
 
 
 def global_norm(grads) -> float:

@@ -22,9 +22,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..engine.backward import backward
-from ..engine.cells import LayerParams, Params, init_params
+from ..engine.cells import Params
 from ..engine.forward import forward
+from .architectures import backprop_logits, output_layer, run
+from .checks import check_float, check_int
+from .losses import Loss, log_softmax
+from .models import Model, Readout, copy_model, init_model, parameters
 from .optim import OPTIMIZERS, clip_grad_norm_, make_optimizer
 from .tasks import Task
 
@@ -32,19 +35,10 @@ FIT_CELLS = ("rnn", "rnn_tanh", "rnn_relu", "lstm", "gru")
 MAX_HIDDEN = 256
 MAX_LAYERS = 4
 MAX_EPOCHS = 1000
-_LN2 = math.log(2.0)
 
 
 class StopTraining(Exception):  # noqa: N818 (a signal, not an error)
     """Raise from a ``fit`` callback to stop training; the result holds the model so far."""
-
-
-@dataclass(frozen=True, eq=False)
-class Readout:
-    """The linear layer on top of the recurrent stack: ``y = h @ W_out.T + b_out``."""
-
-    W_out: np.ndarray  # (O, H)
-    b_out: np.ndarray  # (O,)
 
 
 @dataclass(frozen=True)
@@ -108,14 +102,18 @@ class FitResult:
 # ---------- the loss and its gradient
 
 
-def readout_forward(readout: Readout, h: np.ndarray) -> np.ndarray:
-    """y = h @ W_out.T + b_out: (..., H) -> (..., O)."""
-    return h @ readout.W_out.T + readout.b_out
+def task_loss(kind: str, warmup: int = 0) -> Loss:
+    """The loss of a task's loss kind: "mse" and "last_mse" squared errors, "xent" cross-entropy in bits."""
+    if kind == "xent":
+        return Loss("xent", warmup, bits=True)
+    if kind in ("mse", "last_mse"):
+        return Loss("mse", warmup if kind == "mse" else 0)
+    raise ValueError(f"unknown loss {kind!r}; expected mse, xent or last_mse")
 
 
-def _log_softmax(y: np.ndarray) -> np.ndarray:
-    y = y - y.max(axis=-1, keepdims=True)
-    return y - np.log(np.exp(y).sum(axis=-1, keepdims=True))
+def task_wiring(kind: str) -> str:
+    """A task's wiring: one answer read at the last step ("last_mse"), else an output at every step."""
+    return "many_to_one" if kind == "last_mse" else "many_to_many"
 
 
 def loss_and_dy(kind: str, y: np.ndarray, target: np.ndarray, warmup: int = 0) -> tuple[float, np.ndarray]:
@@ -128,28 +126,17 @@ def loss_and_dy(kind: str, y: np.ndarray, target: np.ndarray, warmup: int = 0) -
     Returns:
         (mean loss, dL/dy shaped like y).
     """
-    dy = np.zeros_like(y)
-    if kind == "mse":
-        err = y[warmup:] - target[warmup:]
-        dy[warmup:] = 2.0 * err / err.size
-        return float(np.mean(err**2)), dy
-    if kind == "last_mse":
-        err = y - target
-        return float(np.mean(err**2)), 2.0 * err / err.size
-    if kind == "xent":
-        rows = target[warmup:].reshape(-1)  # the true class of each of the n = T' * B outputs
-        n, pick = rows.size, (np.arange(rows.size), rows)
-        z = y[warmup:].reshape(n, -1)  # (n, V) logits
-        z = z - z.max(axis=-1, keepdims=True)
-        p = np.exp(z)  # one exp for both the loss and its gradient
-        total = p.sum(axis=-1)  # (n,)
-        loss = (np.log(total).sum() - z[pick].sum()) / (n * _LN2)  # -log softmax of the true class, in bits
-        p /= total[:, None]  # softmax
-        p[pick] -= 1.0  # minus the one-hot
-        p /= n * _LN2  # per bit
-        dy[warmup:] = p.reshape(y[warmup:].shape)
-        return float(loss), dy
-    raise ValueError(f"unknown loss {kind!r}; expected mse, xent or last_mse")
+    return task_loss(kind, warmup)(y, target)
+
+
+def _model(params: Params, readout: Readout, kind: str) -> Model:
+    return Model(task_wiring(kind), params, readout, softmax=kind == "xent")
+
+
+def _loss_and_grads(model: Model, loss: Loss, x: np.ndarray, target: np.ndarray, truncate: int | None):
+    wtrace = run(model, x, check=False)
+    value, d_logits = loss(wtrace.logits, target)
+    return value, backprop_logits(model, wtrace, d_logits, truncate=truncate).model
 
 
 def loss_and_grads(
@@ -172,71 +159,23 @@ def loss_and_grads(
     Returns:
         (loss, dL/d(recurrent weights) as a Params, dL/d(readout) as a Readout).
     """
-    trace = forward(params, x)
-    h = trace.output  # (T, B, H)
-    last = kind.startswith("last")
-    y = readout_forward(readout, h[-1] if last else h)  # (B, O) or (T, B, O)
-    loss, dy = loss_and_dy(kind, y, target, warmup)
-    h_used = h[-1] if last else h
-    d_readout = Readout(
-        W_out=dy.reshape(-1, dy.shape[-1]).T @ h_used.reshape(-1, h.shape[-1]),  # (O, H)
-        b_out=dy.reshape(-1, dy.shape[-1]).sum(axis=0),  # (O,)
-    )
-    if last:
-        d_output = np.zeros_like(h)  # (T, B, H)
-        d_output[-1] = dy @ readout.W_out
-    else:
-        d_output = dy @ readout.W_out  # (T, B, H)
-    grads = backward(params, trace, d_output, truncate=truncate)
-    return loss, grads.params, d_readout
+    loss, grads = _loss_and_grads(_model(params, readout, kind), task_loss(kind, warmup), x, target, truncate)
+    return loss, grads.encoder, grads.output
+
+
+def _outputs(model: Model, x: np.ndarray) -> np.ndarray:
+    """The model's outputs (logits) for inputs x: (T, N, O), or (N, O) for an answer at the last step."""
+    logits = run(model, x, check=False).logits
+    return logits[0] if model.wiring == "many_to_one" else logits
 
 
 def evaluate(params: Params, readout: Readout, task: Task, split: str = "val") -> float:
     """The loss on a whole split, without gradients."""
     x, y = task.split(split)
-    h = forward(params, x).output
-    out = readout_forward(readout, h[-1] if task.loss.startswith("last") else h)
-    return loss_and_dy(task.loss, out, y, task.warmup)[0]
-
-
-# ---------- weights as a flat list of arrays, for the optimizer
-
-
-def _flatten(params: Params, readout: Readout) -> list[np.ndarray]:
-    arrays = [a for lp in params.layers for a in (lp.W_ih, lp.W_hh, lp.b_ih, lp.b_hh)]
-    return arrays + [readout.W_out, readout.b_out]
-
-
-def _unflatten(arrays: list[np.ndarray], like: Params) -> tuple[Params, Readout]:
-    layers = tuple(LayerParams(*arrays[4 * k : 4 * k + 4]) for k in range(like.num_layers))
-    return Params(like.cell, layers, like.nonlinearity), Readout(arrays[-2], arrays[-1])
-
-
-def _copy(params: Params, readout: Readout) -> tuple[Params, Readout]:
-    return _unflatten([a.copy() for a in _flatten(params, readout)], params)
+    return task_loss(task.loss, task.warmup)(_outputs(_model(params, readout, task.loss), x), y)[0]
 
 
 # ---------- fit
-
-
-def _check_int(name, value, low, high, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not low <= value <= high:
-        raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
-    return int(value)
-
-
-def _check_float(name, value, low, high, allow_none=False):
-    if value is None and allow_none:
-        return None
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(v) or not low < v <= high:
-        raise ValueError(f"{name} must be a finite number above {low} and at most {high}, got {value!r}")
-    return v
 
 
 def make_config(
@@ -266,34 +205,36 @@ def make_config(
     return FitConfig(
         cell=kind,
         nonlinearity=nonlinearity or "tanh",
-        hidden_size=_check_int("hidden_size", hidden_size, 1, MAX_HIDDEN),
-        num_layers=_check_int("num_layers", num_layers, 1, MAX_LAYERS),
-        epochs=_check_int("epochs", task.budget.epochs if epochs is None else epochs, 1, MAX_EPOCHS),
-        lr=_check_float("lr", default_lr if lr is None else lr, 0.0, 10.0),
+        hidden_size=check_int("hidden_size", hidden_size, 1, MAX_HIDDEN),
+        num_layers=check_int("num_layers", num_layers, 1, MAX_LAYERS),
+        epochs=check_int("epochs", task.budget.epochs if epochs is None else epochs, 1, MAX_EPOCHS),
+        lr=check_float("lr", default_lr if lr is None else lr, 0.0, 10.0),
         optimizer=optimizer,
-        clip=None if not clip else _check_float("clip", clip, 0.0, 1e6),
-        truncate=_check_int("truncate", truncate, 1, 10_000, allow_none=True),
-        batch_size=_check_int("batch_size", task.budget.batch_size if batch_size is None else batch_size, 1, 4096),
-        patience=_check_int("patience", patience, 1, MAX_EPOCHS, allow_none=True),
-        seed=_check_int("seed", seed, 0, 2**63 - 1),
+        clip=None if not clip else check_float("clip", clip, 0.0, 1e6),
+        truncate=check_int("truncate", truncate, 1, 10_000, allow_none=True),
+        batch_size=check_int("batch_size", task.budget.batch_size if batch_size is None else batch_size, 1, 4096),
+        patience=check_int("patience", patience, 1, MAX_EPOCHS, allow_none=True),
+        seed=check_int("seed", seed, 0, 2**63 - 1),
     )
 
 
-def init_model(task: Task, config: FitConfig) -> tuple[Params, Readout]:
+def task_model(task: Task, config: FitConfig) -> Model:
     """PyTorch's uniform initialisation (±1/sqrt(H)) for the stack and the readout, except
     the LSTM's forget-gate biases, which start at +1 so the cell remembers from the start
-    (Gers et al. 2000; Jozefowicz et al. 2015)."""
-    H = config.hidden_size
-    params = init_params(
-        config.cell, task.input_size, H, config.num_layers, nonlinearity=config.nonlinearity, seed=config.seed
+    (Gers et al. 2000; Jozefowicz et al. 2015), and the readout's bias, which starts at 0."""
+    return init_model(
+        task_wiring(task.loss),
+        config.cell,
+        task.input_size,
+        config.hidden_size,
+        task.output_size,
+        num_layers=config.num_layers,
+        nonlinearity=config.nonlinearity,
+        softmax=task.loss == "xent",
+        forget_bias=1.0,
+        output_bias=False,
+        seed=config.seed,
     )
-    if config.cell == "lstm":
-        for lp in params.layers:
-            lp.b_hh[H : 2 * H] += 1.0
-    rng = np.random.default_rng([config.seed, 1])
-    bound = 1.0 / math.sqrt(H)
-    readout = Readout(rng.uniform(-bound, bound, size=(task.output_size, H)), np.zeros(task.output_size))
-    return params, readout
 
 
 def fit(
@@ -344,8 +285,9 @@ def fit(
         patience=patience,
         seed=seed,
     )
-    params, readout = init_model(task, config)
-    arrays = _flatten(params, readout)  # updated in place from here on
+    model = task_model(task, config)
+    arrays = parameters(model)  # updated in place from here on
+    loss_fn = task_loss(task.loss, task.warmup)
     opt = make_optimizer(config.optimizer, arrays, config.lr)
     rng = np.random.default_rng([config.seed, 2])
     last = task.loss.startswith("last")
@@ -354,7 +296,7 @@ def fit(
 
     history: dict[str, list[float]] = {"train_loss": [], "val_loss": []}
     epoch_seconds: list[float] = []
-    best = (math.inf, 0, _copy(params, readout))  # (val loss, epoch, weights)
+    best = (math.inf, 0, copy_model(model))  # (val loss, epoch, weights)
     stopped = "completed"
     start = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
@@ -365,12 +307,10 @@ def fit(
             idx = order[k : k + B]
             x = task.x_train[:, idx]  # (T, B, D)
             y = task.y_train[idx] if last else task.y_train[:, idx]
-            loss, d_params, d_readout = loss_and_grads(
-                params, readout, task.loss, x, y, warmup=task.warmup, truncate=config.truncate
-            )
+            loss, d_model = _loss_and_grads(model, loss_fn, x, y, config.truncate)
             if not math.isfinite(loss):
                 break  # diverged: keep the weights of the last finite step's epoch as they are
-            grads = _flatten(d_params, d_readout)
+            grads = parameters(d_model)
             if config.clip is not None:
                 clip_grad_norm_(grads, config.clip)
             opt.step(grads)
@@ -378,24 +318,24 @@ def fit(
         else:
             loss = total / n
         train_loss = loss
-        val_loss = evaluate(params, readout, task, "val")
+        val_loss = loss_fn(_outputs(model, task.x_val), task.y_val)[0]
         history["train_loss"].append(float(train_loss))
         history["val_loss"].append(float(val_loss))
         epoch_seconds.append(time.perf_counter() - t0)
         if val_loss < best[0]:
-            best = (val_loss, epoch, _copy(params, readout))
+            best = (val_loss, epoch, copy_model(model))
         if not math.isfinite(train_loss) or not math.isfinite(val_loss):
             stopped = "diverged"
             break
-        snapshot = _copy(params, readout) if callback is not None else (params, readout)
+        snapshot = copy_model(model) if callback is not None else model
         info = EpochInfo(
             epoch=epoch,
             epochs=config.epochs,
             train_loss=float(train_loss),
             val_loss=float(val_loss),
             seconds=time.perf_counter() - start,
-            params=snapshot[0],
-            readout=snapshot[1],
+            params=snapshot.encoder,
+            readout=snapshot.output,
             best_val_loss=float(best[0]),
         )
         if callback is not None:
@@ -412,9 +352,10 @@ def fit(
 
     keep_best = config.patience is not None or stopped == "diverged"
     if keep_best and best[1] > 0:
-        best_epoch, (params, readout) = best[1], best[2]
+        best_epoch, model = best[1], best[2]
     else:
-        best_epoch, (params, readout) = len(history["val_loss"]), _copy(params, readout)
+        best_epoch, model = len(history["val_loss"]), copy_model(model)
+    params, readout = model.encoder, model.output
     return FitResult(
         task_name=task.name,
         loss=task.loss,
@@ -468,10 +409,9 @@ def predict(result: FitResult, task: Task, split: str = "val") -> Prediction:
     """Run a trained model over a split of its task (see ``Prediction``)."""
     _check_match(result, task)
     x, y = task.split(split)
-    h = forward(result.params, x).output  # (T, N, H)
-    out = readout_forward(result.readout, h[-1] if task.loss.startswith("last") else h)
+    out = _outputs(_model(result.params, result.readout, task.loss), x)
     if task.loss == "xent":
-        out = np.exp(_log_softmax(out))
+        out = np.exp(log_softmax(out))
     baseline = None
     if task.name == "sine":
         baseline = x.copy()  # next value = current value
@@ -483,19 +423,19 @@ def predict(result: FitResult, task: Task, split: str = "val") -> Prediction:
 def metrics(params: Params, readout: Readout, task: Task) -> dict[str, float]:
     """Validation metrics of a model, with the task's baselines beside them."""
     x, y = task.split("val")
-    h = forward(params, x).output
+    outputs = _outputs(_model(params, readout, task.loss), x)
     w = task.warmup
     if task.loss == "xent":
-        logits = readout_forward(readout, h)[w:]  # (T', N, V)
+        logits = outputs[w:]  # (T', N, V)
         bits = loss_and_dy("xent", logits, y[w:])[0]
         accuracy = float(np.mean(logits.argmax(axis=-1) == y[w:]))
         out = {"val_bits_per_char": bits, "val_accuracy": accuracy}
     elif task.loss == "last_mse":
-        err = readout_forward(readout, h[-1]) - y  # (N, 1)
+        err = outputs - y  # (N, 1)
         # the classic criterion: an answer counts as right when it is within 0.04 of the sum
         out = {"val_mse": float(np.mean(err**2)), "val_accuracy": float(np.mean(np.abs(err) < 0.04))}
     else:
-        err = readout_forward(readout, h)[w:] - y[w:]
+        err = outputs[w:] - y[w:]
         out = {"val_mse": float(np.mean(err**2))}
         if "baseline_val_mse" in task.baselines:
             out["val_skill"] = 1.0 - out["val_mse"] / task.baselines["baseline_val_mse"]  # > 0: beats the baseline
@@ -526,10 +466,10 @@ def sample(
     if task.loss != "xent":
         raise ValueError("sampling needs a model trained on the chars task")
     _check_match(result, task)
-    _check_int("length", length, 0, 100_000)
+    check_int("length", length, 0, 100_000)
     if isinstance(temperature, bool) or not isinstance(temperature, int | float) or not 0 <= temperature <= 100:
         raise ValueError(f"temperature must be a number from 0 to 100, got {temperature!r}")
-    _check_int("seed", seed, 0, 2**63 - 1)
+    check_int("seed", seed, 0, 2**63 - 1)
     prompt = prompt.lower()
     unknown = sorted(set(prompt) - set(task.vocab))
     if unknown:
@@ -541,16 +481,16 @@ def sample(
     primer = prompt or " "
     trace = forward(params, eye[[task.vocab.index(ch) for ch in primer]][:, None, :])  # (T, 1, V)
     h, c = trace.h_n, trace.c_n  # (L, 1, H)
-    logits = readout_forward(readout, trace.output[-1, 0])  # (V,)
+    logits = output_layer(readout, trace.output[-1, 0])  # (V,)
     chars = []
     for _ in range(length):
         if temperature == 0:
             k = int(np.argmax(logits))
         else:
-            p = np.exp(_log_softmax(logits / temperature))
+            p = np.exp(log_softmax(logits / temperature))
             k = int(rng.choice(V, p=p / p.sum()))
         chars.append(task.vocab[k])
         trace = forward(params, eye[k][None, None, :], h, c)
         h, c = trace.h_n, trace.c_n
-        logits = readout_forward(readout, trace.output[-1, 0])
+        logits = output_layer(readout, trace.output[-1, 0])
     return prompt + "".join(chars)
