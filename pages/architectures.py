@@ -9,6 +9,7 @@ from rnnviz.drawing import archfigures, archgraph
 from rnnviz.engine import presets
 from rnnviz.learning import architectures as A
 from rnnviz.learning import examples as E
+from rnnviz.learning import train_examples as TE
 from ui import arch, show, state
 from ui.markup import literal
 
@@ -119,8 +120,8 @@ def train(key: tuple, model: A.Model, train_set: E.Example, test_set: E.Example,
         if step % every == 0 or step == steps:
             bar.progress(step / steps, text=f"step {step} of {steps} · loss {loss:.3g}")
 
-    trained, history = E.train(model, train_set, steps=steps, seed=seed, callback=progress)
-    keep_trained(key, {"model": trained, "history": history, "metrics": E.evaluate(trained, test_set)})
+    trained, history = TE.train(model, train_set, steps=steps, seed=seed, callback=progress)
+    keep_trained(key, {"model": trained, "history": history, "metrics": TE.evaluate(trained, test_set)})
     slot.empty()
 
 

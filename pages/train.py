@@ -72,20 +72,7 @@ def partial_result(run: dict, label: str) -> rnnviz.FitResult | None:
     """The model as it was after the last finished epoch of an interrupted run."""
     if label not in run["partial"]:
         return None
-    info, history, config = run["partial"][label]
-    task = make_task(*run["task"])
-    return rnnviz.FitResult(
-        task_name=task.name,
-        loss=task.loss,
-        params=info.params,
-        readout=info.readout,
-        history=history,
-        metrics=rtrain.metrics(info.params, info.readout, task),
-        config=config,
-        best_epoch=info.epoch,
-        stopped="callback",
-        seconds=info.seconds,
-    )
+    return rtrain.stopped_result(run["partial"][label], make_task(*run["task"]))
 
 
 def keep(key: tuple, results: dict) -> None:
@@ -127,13 +114,10 @@ def train(key: tuple, task_key: tuple, cells: dict[str, str], fit_args: dict, li
     epochs, n = fit_args["epochs"], len(cells)
     start = time.perf_counter()
     for k, (label, cell) in enumerate(cells.items()):
-        history = {"train_loss": [], "val_loss": []}
-        config = rtrain.make_config(task, cell, **{a: v for a, v in fit_args.items()})
 
-        def progress(info: rnnviz.EpochInfo, label=label, k=k, history=history, config=config) -> None:
-            history["train_loss"].append(info.train_loss)
-            history["val_loss"].append(info.val_loss)
-            run["partial"][label] = (info, {name: list(v) for name, v in history.items()}, config)
+        def progress(info: rnnviz.EpochInfo, label=label, k=k) -> None:
+            run["partial"][label] = info
+            history = info.history
             done = k * epochs + info.epoch
             left = (time.perf_counter() - start) / done * (n * epochs - done)
             who = f"{label}: " if n > 1 else ""

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..engine.backward import Grads, backward
 from ..engine.forward import Trace, forward
-from ..engine.numerics import quiet_overflow
+from ..engine.numerics import as_float_array, quiet_overflow
 from .checks import check_int
 from .losses import cross_entropy, mse, softmax
 from .models import (
@@ -104,20 +104,8 @@ def output_layer(output: OutputLayer, h: np.ndarray) -> np.ndarray:
     return h @ output.W_hy.T + output.b_y
 
 
-def _as_array(name: str, a, ndims: tuple[int, ...]) -> np.ndarray:
-    try:
-        arr = np.asarray(a, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be numeric: {err}") from None
-    if arr.ndim not in ndims:
-        raise ValueError(f"{name} must have {' or '.join(map(str, ndims))} dimensions, got shape {arr.shape}")
-    if arr.size and not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return arr
-
-
 def _check_sequence(model: Model, x) -> np.ndarray:
-    x = _as_array("x", x, (2, 3))
+    x = as_float_array("x", x, (2, 3))
     if not 1 <= x.shape[0] <= MAX_STEPS:
         raise ValueError(f"the input must have from 1 to {MAX_STEPS} steps, got {x.shape[0]}")
     if x.shape[-1] != model.input_size:
@@ -182,7 +170,7 @@ def _checked(model: Model, x, steps_out, teacher) -> tuple[np.ndarray, int | Non
     if teacher is not None and model.wiring != "encoder_decoder":
         raise ValueError("teacher forcing is only for the encoder_decoder wiring")
     if model.wiring == "one_to_many":
-        v = _as_array("x", x, (1, 2))
+        v = as_float_array("x", x, (1, 2))
         if v.shape[-1] != model.input_size:
             raise ValueError(
                 f"the input vector has {v.shape[-1]} values but the model's input size is {model.input_size}"
@@ -246,7 +234,7 @@ def _one_hot_or_values(model: Model, name: str, a, lead: tuple[int, ...]) -> np.
         if arr.size and (arr.min() < 0 or arr.max() >= O):
             raise ValueError(f"{name} holds class ids outside 0..{O - 1}")
         return np.eye(O)[arr]
-    arr = _as_array(name, arr, (len(lead) + 1,))
+    arr = as_float_array(name, arr, (len(lead) + 1,))
     if arr.shape != lead + (O,):
         ids = f", or class ids {lead}" if model.softmax else ""
         raise ValueError(f"{name} must have shape {lead + (O,)}{ids}, got {arr.shape}")

@@ -26,19 +26,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .fit import Budget
+
 TASKS = ("sine", "stock", "chars", "adding")
 LOSSES = ("mse", "xent", "last_mse")
 MAX_LAG = 100
-
-
-@dataclass(frozen=True)
-class Budget:
-    """A task's default training budget: what ``fit`` uses when an argument is left at None."""
-
-    epochs: int
-    lr: float  # Adam's learning rate
-    batch_size: int
-    sgd_lr: float  # plain SGD needs a larger step than Adam
 
 
 @dataclass(frozen=True, eq=False)

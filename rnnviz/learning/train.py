@@ -1,105 +1,37 @@
-"""Training a recurrent network with a linear readout on a ``Task``: minibatch BPTT in numpy.
+r"""Training a recurrent network with a linear readout on a ``Task``: minibatch BPTT in numpy.
 
-The model is the core's recurrent stack followed by a readout on the top layer's states,
+The model is the core's recurrent stack followed by a readout on the top layer's states
+(a ``Model`` wired many-to-many, or many-to-one for a task with one answer per sequence),
 
 .. math::
 
-    y_t = W_{out} h_t + b_{out}, \\qquad p_t = \\mathrm{softmax}(y_t) \\text{ (chars only)},
+    y_t = W_{out} h_t + b_{out}, \qquad p_t = \mathrm{softmax}(y_t) \text{ (chars only)},
 
-trained on the task's loss (squared error, or cross-entropy in bits) by Adam or plain SGD,
-with the gradient clipped by its global norm over every weight (recurrent and readout), as
-``torch.nn.utils.clip_grad_norm_`` does. Gradients come from ``rnnviz.backward`` (truncated
-BPTT with ``truncate``); the readout's are written out here. Everything is seeded: the same
-arguments give the same history, number for number.
+trained by the one training loop (``rnnviz.learning.fit``) on the task's loss (squared error,
+or cross-entropy in bits) with Adam or plain SGD, the gradient clipped by its global norm over
+every weight (recurrent and readout), as ``torch.nn.utils.clip_grad_norm_`` does. Gradients
+come from ``rnnviz.backward`` (truncated BPTT with ``truncate``). Everything is seeded: the
+same arguments give the same history, number for number.
 """
 
 from __future__ import annotations
 
-import math
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..engine.cells import Params
 from ..engine.forward import forward
 from .architectures import backprop_logits, output_layer, run
-from .checks import check_float, check_int
+from .checks import check_int
+from .fit import Batch, EpochInfo, FitConfig, FitResult, checked_config, fit_model, result_so_far
 from .losses import Loss, log_softmax
-from .models import Model, Readout, copy_model, init_model, parameters
-from .optim import OPTIMIZERS, clip_grad_norm_, make_optimizer
+from .models import Model, Readout, init_model
 from .tasks import Task
 
 FIT_CELLS = ("rnn", "rnn_tanh", "rnn_relu", "lstm", "gru")
-MAX_HIDDEN = 256
-MAX_LAYERS = 4
 MAX_EPOCHS = 1000
-
-
-class StopTraining(Exception):  # noqa: N818 (a signal, not an error)
-    """Raise from a ``fit`` callback to stop training; the result holds the model so far."""
-
-
-@dataclass(frozen=True)
-class FitConfig:
-    """Every setting of a training run, defaults resolved (what ``fit`` actually used)."""
-
-    cell: str  # "rnn" | "lstm" | "gru"
-    nonlinearity: str  # rnn only: "tanh" | "relu"
-    hidden_size: int
-    num_layers: int
-    epochs: int
-    lr: float
-    optimizer: str  # "adam" | "sgd"
-    clip: float | None  # max global gradient norm; None: no clipping
-    truncate: int | None  # BPTT length; None: the whole sequence
-    batch_size: int
-    patience: int | None  # early stopping: epochs without a better validation loss; None: off
-    seed: int
-
-
-@dataclass(frozen=True, eq=False)
-class EpochInfo:
-    """What a ``fit`` callback receives after every epoch."""
-
-    epoch: int  # 1-based
-    epochs: int  # the budget
-    train_loss: float  # mean over the epoch's minibatches
-    val_loss: float
-    seconds: float  # since training started
-    params: Params  # the weights now (a copy)
-    readout: Readout
-    best_val_loss: float
-
-    @property
-    def seconds_left(self) -> float:
-        """A linear estimate of the time the remaining epochs will take."""
-        return self.seconds / self.epoch * (self.epochs - self.epoch)
-
-
-@dataclass(frozen=True, eq=False)
-class FitResult:
-    """A trained model and how it got there."""
-
-    task_name: str
-    loss: str  # the task's loss kind; "xent" losses are in bits per character
-    params: Params  # the trained recurrent weights, usable with rnnviz.forward
-    readout: Readout
-    history: dict[str, list[float]]  # "train_loss", "val_loss": one value per epoch run
-    metrics: dict[str, float]  # the model's validation metrics and the task's baselines
-    config: FitConfig
-    best_epoch: int  # 1-based epoch the params come from
-    stopped: str  # "completed" | "early_stopping" | "callback" | "diverged" (a loss became NaN or infinite)
-    seconds: float  # wall time of the whole run
-    epoch_seconds: list[float] = field(default_factory=list)
-
-    @property
-    def epochs_run(self) -> int:
-        return len(self.history["train_loss"])
-
-
-# ---------- the loss and its gradient
 
 
 def task_loss(kind: str, warmup: int = 0) -> Loss:
@@ -133,12 +65,6 @@ def _model(params: Params, readout: Readout, kind: str) -> Model:
     return Model(task_wiring(kind), params, readout, softmax=kind == "xent")
 
 
-def _loss_and_grads(model: Model, loss: Loss, x: np.ndarray, target: np.ndarray, truncate: int | None):
-    wtrace = run(model, x, check=False)
-    value, d_logits = loss(wtrace.logits, target)
-    return value, backprop_logits(model, wtrace, d_logits, truncate=truncate).model
-
-
 def loss_and_grads(
     params: Params,
     readout: Readout,
@@ -159,7 +85,10 @@ def loss_and_grads(
     Returns:
         (loss, dL/d(recurrent weights) as a Params, dL/d(readout) as a Readout).
     """
-    loss, grads = _loss_and_grads(_model(params, readout, kind), task_loss(kind, warmup), x, target, truncate)
+    model = _model(params, readout, kind)
+    wtrace = run(model, x, check=False)
+    loss, d_logits = task_loss(kind, warmup)(wtrace.logits, target)
+    grads = backprop_logits(model, wtrace, d_logits, truncate=truncate).model
     return loss, grads.encoder, grads.output
 
 
@@ -175,7 +104,28 @@ def evaluate(params: Params, readout: Readout, task: Task, split: str = "val") -
     return task_loss(task.loss, task.warmup)(_outputs(_model(params, readout, task.loss), x), y)[0]
 
 
-# ---------- fit
+class TaskData:
+    """A task as ``fit_model`` reads it: its training sequences in shuffled minibatches (a new
+    order every epoch, seeded), its validation loss, and its metrics."""
+
+    def __init__(self, task: Task, batch_size: int, seed: int):
+        self.task, self.name, self.kind = task, task.name, task.loss
+        self.loss = task_loss(task.loss, task.warmup)
+        self.batch_size = min(batch_size, task.x_train.shape[1])
+        self.rng = np.random.default_rng([seed, 2])
+
+    def epoch(self) -> Iterator[Batch]:
+        x, y, n = self.task.x_train, self.task.y_train, self.task.x_train.shape[1]
+        order = self.rng.permutation(n)
+        for k in range(0, n, self.batch_size):
+            idx = order[k : k + self.batch_size]
+            yield Batch(x[:, idx], y[idx] if self.kind == "last_mse" else y[:, idx], weight=len(idx))  # (T, B, D)
+
+    def validation_loss(self, model: Model) -> float:
+        return self.loss(_outputs(model, self.task.x_val), self.task.y_val)[0]
+
+    def metrics(self, model: Model) -> dict[str, float]:
+        return metrics(model, self.task)
 
 
 def make_config(
@@ -198,23 +148,22 @@ def make_config(
         raise ValueError(f"task must be a Task made by make_task, got {type(task).__name__}")
     if cell not in FIT_CELLS:
         raise ValueError(f"unknown cell {cell!r}; expected one of {', '.join(FIT_CELLS)}")
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {optimizer!r}; expected 'adam' or 'sgd'")
     kind, _, nonlinearity = cell.partition("_")
-    default_lr = task.budget.lr if optimizer == "adam" else task.budget.sgd_lr
-    return FitConfig(
-        cell=kind,
-        nonlinearity=nonlinearity or "tanh",
-        hidden_size=check_int("hidden_size", hidden_size, 1, MAX_HIDDEN),
-        num_layers=check_int("num_layers", num_layers, 1, MAX_LAYERS),
-        epochs=check_int("epochs", task.budget.epochs if epochs is None else epochs, 1, MAX_EPOCHS),
-        lr=check_float("lr", default_lr if lr is None else lr, 0.0, 10.0),
+    budget = task.budget
+    return checked_config(
+        kind,
+        nonlinearity or "tanh",
+        hidden_size,
+        num_layers,
+        epochs=budget.epochs if epochs is None else epochs,
+        lr=(budget.lr if optimizer == "adam" else budget.sgd_lr) if lr is None else lr,
         optimizer=optimizer,
-        clip=None if not clip else check_float("clip", clip, 0.0, 1e6),
-        truncate=check_int("truncate", truncate, 1, 10_000, allow_none=True),
-        batch_size=check_int("batch_size", task.budget.batch_size if batch_size is None else batch_size, 1, 4096),
-        patience=check_int("patience", patience, 1, MAX_EPOCHS, allow_none=True),
-        seed=check_int("seed", seed, 0, 2**63 - 1),
+        clip=clip,
+        truncate=truncate,
+        batch_size=budget.batch_size if batch_size is None else batch_size,
+        patience=patience,
+        seed=seed,
+        max_epochs=MAX_EPOCHS,
     )
 
 
@@ -243,15 +192,8 @@ def fit(
     hidden_size: int = 16,
     num_layers: int = 1,
     *,
-    epochs: int | None = None,
-    lr: float | None = None,
-    optimizer: str = "adam",
-    clip: float | None = 1.0,
-    truncate: int | None = None,
-    batch_size: int | None = None,
-    patience: int | None = None,
     callback: Callable[[EpochInfo], bool | None] | None = None,
-    seed: int = 0,
+    **settings,
 ) -> FitResult:
     """Train a recurrent network with a linear readout on ``task``.
 
@@ -259,119 +201,27 @@ def fit(
         task: from ``make_task``.
         cell: "rnn" (tanh), "rnn_tanh", "rnn_relu", "lstm" or "gru".
         hidden_size, num_layers: the size of the recurrent stack.
-        epochs, lr, batch_size: the budget; None takes the task's default (``task.budget``).
-        optimizer: "adam" or "sgd" (plain, no momentum).
-        clip: max global norm of the gradient over every weight; None or 0 turns clipping off.
-        truncate: truncated BPTT, the gradient is cut every this many steps; None: full BPTT.
-        patience: stop after this many epochs without a better validation loss, and keep the
-            best epoch's weights; None: run every epoch and keep the last weights.
         callback: called after every epoch with an ``EpochInfo``; returning False (or raising
             ``StopTraining``) stops training, and the result holds the model so far.
-        seed: seeds the initial weights and the order of the minibatches.
+        **settings: as ``make_config`` takes them:
+            epochs, lr, batch_size: the budget; None (the default) takes the task's (``task.budget``).
+            optimizer: "adam" (the default) or "sgd" (plain, no momentum).
+            clip: max global norm of the gradient over every weight (default 1); None or 0 turns clipping off.
+            truncate: truncated BPTT, the gradient is cut every this many steps; None (the default): full BPTT.
+            patience: stop after this many epochs without a better validation loss, and keep the
+                best epoch's weights; None (the default): run every epoch and keep the last weights.
+            seed: seeds the initial weights and the order of the minibatches (default 0).
     Returns:
         A FitResult. Raises ValueError for a bad argument.
     """
-    config = make_config(
-        task,
-        cell,
-        hidden_size,
-        num_layers,
-        epochs=epochs,
-        lr=lr,
-        optimizer=optimizer,
-        clip=clip,
-        truncate=truncate,
-        batch_size=batch_size,
-        patience=patience,
-        seed=seed,
-    )
-    model = task_model(task, config)
-    arrays = parameters(model)  # updated in place from here on
-    loss_fn = task_loss(task.loss, task.warmup)
-    opt = make_optimizer(config.optimizer, arrays, config.lr)
-    rng = np.random.default_rng([config.seed, 2])
-    last = task.loss.startswith("last")
-    n = task.x_train.shape[1]
-    B = min(config.batch_size, n)
-
-    history: dict[str, list[float]] = {"train_loss": [], "val_loss": []}
-    epoch_seconds: list[float] = []
-    best = (math.inf, 0, copy_model(model))  # (val loss, epoch, weights)
-    stopped = "completed"
-    start = time.perf_counter()
-    for epoch in range(1, config.epochs + 1):
-        t0 = time.perf_counter()
-        order = rng.permutation(n)
-        total = 0.0
-        for k in range(0, n, B):
-            idx = order[k : k + B]
-            x = task.x_train[:, idx]  # (T, B, D)
-            y = task.y_train[idx] if last else task.y_train[:, idx]
-            loss, d_model = _loss_and_grads(model, loss_fn, x, y, config.truncate)
-            if not math.isfinite(loss):
-                break  # diverged: keep the weights of the last finite step's epoch as they are
-            grads = parameters(d_model)
-            if config.clip is not None:
-                clip_grad_norm_(grads, config.clip)
-            opt.step(grads)
-            total += loss * len(idx)
-        else:
-            loss = total / n
-        train_loss = loss
-        val_loss = loss_fn(_outputs(model, task.x_val), task.y_val)[0]
-        history["train_loss"].append(float(train_loss))
-        history["val_loss"].append(float(val_loss))
-        epoch_seconds.append(time.perf_counter() - t0)
-        if val_loss < best[0]:
-            best = (val_loss, epoch, copy_model(model))
-        if not math.isfinite(train_loss) or not math.isfinite(val_loss):
-            stopped = "diverged"
-            break
-        snapshot = copy_model(model) if callback is not None else model
-        info = EpochInfo(
-            epoch=epoch,
-            epochs=config.epochs,
-            train_loss=float(train_loss),
-            val_loss=float(val_loss),
-            seconds=time.perf_counter() - start,
-            params=snapshot.encoder,
-            readout=snapshot.output,
-            best_val_loss=float(best[0]),
-        )
-        if callback is not None:
-            try:
-                if callback(info) is False:
-                    stopped = "callback"
-            except StopTraining:
-                stopped = "callback"
-            if stopped == "callback":
-                break
-        if config.patience is not None and epoch - best[1] >= config.patience:
-            stopped = "early_stopping"
-            break
-
-    keep_best = config.patience is not None or stopped == "diverged"
-    if keep_best and best[1] > 0:
-        best_epoch, model = best[1], best[2]
-    else:
-        best_epoch, model = len(history["val_loss"]), copy_model(model)
-    params, readout = model.encoder, model.output
-    return FitResult(
-        task_name=task.name,
-        loss=task.loss,
-        params=params,
-        readout=readout,
-        history=history,
-        metrics=metrics(params, readout, task),
-        config=config,
-        best_epoch=best_epoch,
-        stopped=stopped,
-        seconds=time.perf_counter() - start,
-        epoch_seconds=epoch_seconds,
-    )
+    config = make_config(task, cell, hidden_size, num_layers, **settings)
+    data = TaskData(task, config.batch_size, config.seed)
+    return fit_model(task_model(task, config), data, config, callback)
 
 
-# ---------- using a trained model
+def stopped_result(info: EpochInfo, task: Task) -> FitResult:
+    """The model a ``fit`` callback saw after an epoch, as the result of a run stopped there."""
+    return result_so_far(info, TaskData(task, info.config.batch_size, info.config.seed))
 
 
 @dataclass(frozen=True, eq=False)
@@ -409,7 +259,7 @@ def predict(result: FitResult, task: Task, split: str = "val") -> Prediction:
     """Run a trained model over a split of its task (see ``Prediction``)."""
     _check_match(result, task)
     x, y = task.split(split)
-    out = _outputs(_model(result.params, result.readout, task.loss), x)
+    out = _outputs(result.model, x)
     if task.loss == "xent":
         out = np.exp(log_softmax(out))
     baseline = None
@@ -420,10 +270,10 @@ def predict(result: FitResult, task: Task, split: str = "val") -> Prediction:
     return Prediction(outputs=out, targets=y, baseline=baseline, warmup=task.warmup)
 
 
-def metrics(params: Params, readout: Readout, task: Task) -> dict[str, float]:
+def metrics(model: Model, task: Task) -> dict[str, float]:
     """Validation metrics of a model, with the task's baselines beside them."""
     x, y = task.split("val")
-    outputs = _outputs(_model(params, readout, task.loss), x)
+    outputs = _outputs(model, x)
     w = task.warmup
     if task.loss == "xent":
         logits = outputs[w:]  # (T', N, V)
