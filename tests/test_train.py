@@ -312,3 +312,16 @@ def test_clip_zero_or_none_turns_clipping_off():
     task = _tiny_sine()
     assert rnnviz.fit(task, hidden_size=3, epochs=1, clip=0).config.clip is None
     assert rnnviz.fit(task, hidden_size=3, epochs=1, clip=None).config.clip is None
+
+
+def test_task_baselines_are_the_naive_forecasts_scored_and_said_with_one_number():
+    sine = rnnviz.make_task("sine", seed=3)
+    w = sine.warmup
+    by_hand = np.mean((sine.y_val[w:] - sine.x_val[w:]) ** 2)  # next value = current value
+    assert sine.baselines["baseline_val_mse"] == pytest.approx(by_hand, rel=1e-12)  # summation order
+    adding = rnnviz.make_task("adding", lag=7, seed=1)
+    baseline = adding.baselines["baseline_val_mse"]
+    assert baseline == pytest.approx(np.mean((adding.y_val - 1.0) ** 2), rel=1e-12)  # always 1; summation order
+    assert f"{baseline:.4g}" in adding.note and "0.167" not in adding.note
+    assert list(adding.baseline_labels) == list(adding.baselines)  # every baseline has its words, in order
+    assert rnnviz.make_task("stock").random_walk and not rnnviz.make_task("stock", mean_reversion=0.1).random_walk

@@ -28,7 +28,7 @@ from .checks import check_int
 from .fit import Batch, EpochInfo, FitConfig, FitResult, checked_config, fit_model, result_so_far
 from .losses import Loss, log_softmax
 from .models import Model, Readout, init_model
-from .tasks import Task
+from .tasks import Task, naive_forecast
 
 FIT_CELLS = ("rnn", "rnn_tanh", "rnn_relu", "lstm", "gru")
 MAX_EPOCHS = 1000
@@ -262,11 +262,7 @@ def predict(result: FitResult, task: Task, split: str = "val") -> Prediction:
     out = _outputs(result.model, x)
     if task.loss == "xent":
         out = np.exp(log_softmax(out))
-    baseline = None
-    if task.name == "sine":
-        baseline = x.copy()  # next value = current value
-    elif task.name == "stock":
-        baseline = np.zeros_like(out)  # a return of zero: tomorrow's price = today's
+    baseline = naive_forecast(task.name, x) if task.loss == "mse" else None  # a forecast per step
     return Prediction(outputs=out, targets=y, baseline=baseline, warmup=task.warmup)
 
 
@@ -300,12 +296,7 @@ def _check_match(result: FitResult, task: Task) -> None:
 
 
 def sample(
-    result: FitResult,
-    task: Task,
-    length: int = 200,
-    temperature: float = 1.0,
-    seed: int = 0,
-    prompt: str = "",
+    result: FitResult, task: Task, length: int = 200, temperature: float = 1.0, seed: int = 0, prompt: str = ""
 ) -> str:
     """Generate text with a model trained on the chars task: the prompt, then ``length`` characters.
 
