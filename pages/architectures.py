@@ -5,7 +5,7 @@ sentence) with its numbers, a Train button, and the outputs in words."""
 import graphviz
 import streamlit as st
 
-from rnnviz.drawing import archfigures, archgraph
+from rnnviz.drawing import archfigures, archgraph, scores
 from rnnviz.engine import presets
 from rnnviz.learning import architectures as A
 from rnnviz.learning import examples as E
@@ -320,7 +320,7 @@ else:
 
 if result is not None:
     st.subheader("Training")
-    cards = archfigures.score_cards(info, result["metrics"])
+    cards = scores.score_cards(info, result["metrics"])
     for column, card in zip(st.columns(len(cards)), cards, strict=True):
         column.metric(
             card.label,

@@ -230,10 +230,9 @@ before = optim.global_norm(grads.params)
 c1, c2, c3 = st.columns(3)
 c1.metric("Global norm of dL/dW (all weights)", f"{before:.4g}")
 if clip:
-    clipped, _ = optim.clip_by_global_norm(grads.params, clip)
-    after = optim.global_norm(clipped)
-    c2.metric(f"After clipping at {clip:g}", f"{after:.4g}")
-    c3.metric("Scale factor", f"{optim.clip_coefficient(before, clip):.4g}")
+    clipping = optim.clipping(grads.params, clip)
+    c2.metric(f"After clipping at {clip:g}", f"{clipping.after:.4g}")
+    c3.metric("Scale factor", f"{clipping.scale:.4g}")
 else:
     c2.metric("After clipping", "off")
 st.caption(

@@ -6,7 +6,7 @@ import time
 import streamlit as st
 
 import rnnviz
-from rnnviz.drawing import figures
+from rnnviz.drawing import figures, scores
 from rnnviz.learning import tasks
 from rnnviz.learning import train as rtrain
 from ui import share, state
@@ -140,42 +140,9 @@ def train(key: tuple, task_key: tuple, cells: dict[str, str], fit_args: dict, li
 
 
 def metric_row(result: rnnviz.FitResult, task: rnnviz.Task) -> None:
-    m = result.metrics
-    if task.loss == "xent":
-        cols = st.columns(4)
-        cols[0].metric(
-            "Bits per character",
-            f"{m['val_bits_per_char']:.3f}",
-            f"{m['val_bits_per_char'] - m['unigram_bits_per_char']:+.3f} vs frequencies only",
-            delta_color="inverse",
-        )
-        cols[1].metric("Uniform guess", f"{m['uniform_bits_per_char']:.3f}")
-        cols[2].metric("Character frequencies only", f"{m['unigram_bits_per_char']:.3f}")
-        cols[3].metric("Next character right", f"{m['val_accuracy']:.1%}")
-        return
-    naive = {
-        "sine": "Naive: next = current",
-        "stock": "Naive: tomorrow = today",
-        "adding": "Naive: always answer 1",
-    }[task.name]
-    cols = st.columns(4)
-    cols[0].metric(
-        "Validation MSE",
-        f"{m['val_mse']:.4g}",
-        f"{m['val_mse'] - m['baseline_val_mse']:+.3g} vs naive",
-        delta_color="inverse",
-    )
-    cols[1].metric(naive, f"{m['baseline_val_mse']:.4g}")
-    if "val_skill" in m:
-        cols[2].metric(
-            "Skill vs naive",
-            f"{m['val_skill']:.1%}",
-            help="1 − model MSE / naive MSE: above 0 the model beats the naive forecast, 100 % is perfect.",
-        )
-    if task.name == "sine":
-        cols[3].metric("Noise floor (no model can beat)", f"{m['noise_floor_mse']:.4g}")
-    if task.name == "adding":
-        cols[2].metric("Answers within 0.04", f"{m['val_accuracy']:.1%}")
+    for column, card in zip(st.columns(4), scores.task_cards(result.metrics, task), strict=False):
+        delta_color = "inverse" if card.better_when_lower else "normal"
+        column.metric(card.label, card.value, card.delta, delta_color=delta_color, help=card.help or None)
 
 
 def show_predictions(result: rnnviz.FitResult, task: rnnviz.Task, label: str) -> None:
@@ -339,7 +306,7 @@ key = (task_key, tuple(cells.values()), tuple(sorted(fit_args.items())))
 
 st.subheader(task.title)
 st.markdown(task.description)
-random_walk = task.name == "stock" and not (options["seasonal"] or options["mean_reversion"])
+random_walk = task.random_walk
 if random_walk:
     st.warning(f"**A pure random walk.** {task.note}", icon=":material/casino:")
 else:
@@ -401,7 +368,7 @@ if len(results) > 1 or compare:
     st.dataframe(table, hide_index=True, width="stretch")
     if task.name == "adding":
         st.caption(
-            f"Always answering 1 scores an MSE of {task.baselines['baseline_val_mse']:.3f} on these validation "
+            f"Always answering 1 scores an MSE of {task.baselines['baseline_val_mse']:.4g} on these validation "
             "sequences: a cell near it has not carried the first number "
             f"across the lag of {options['lag']} steps."
         )

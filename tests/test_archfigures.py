@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from rnnviz.drawing import archfigures as F
+from rnnviz.drawing import scores as S
 from rnnviz.learning import architectures as A
 from rnnviz.learning import examples as E
 from rnnviz.learning import train_examples as TE
@@ -87,11 +88,11 @@ def test_running_mean_by_hand():
 def test_score_cards_put_the_model_beside_its_baseline():
     info = E.make_example("tagging", 1).info
     metrics = {"accuracy": 0.9, "baseline_accuracy": 0.35, "unigram_accuracy": 0.8, "sequence_accuracy": 0.5}
-    cards = F.score_cards(info, metrics | {"loss": 0.3})
+    cards = S.score_cards(info, metrics | {"loss": 0.3})
     assert [c.value for c in cards] == ["90.0%", "35.0%", "80.0%", "50.0%"]
     assert cards[0].delta == "+55.0% vs the baseline"
     wave = E.make_example("wave", 1).info
-    cards = F.score_cards(wave, {"mse": 0.01, "baseline_mse": 0.2})
+    cards = S.score_cards(wave, {"mse": 0.01, "baseline_mse": 0.2})
     assert cards[0].delta == "-0.1900 vs always 0" and cards[0].better_when_lower
     assert cards[2].value == f"{1 - 0.01 / 0.2:.1%}" == "95.0%"
     assert math.isclose(float(cards[1].value), 0.2)

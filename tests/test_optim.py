@@ -49,3 +49,9 @@ def test_a_huge_finite_gradient_has_a_finite_norm():
     assert optim.global_norm(grads) == pytest.approx(1.0, rel=1e-6)
     assert math.isnan(optim.global_norm([np.array([np.nan, 1.0])]))
     assert optim.global_norm([np.array([np.inf, 1.0])]) == math.inf
+
+
+def test_clipping_says_the_norm_before_and_after_and_the_scale():
+    report = optim.clipping([np.array([3.0]), np.array([[4.0]])], 1.0)  # 5 -> 1: a fifth
+    assert (report.before, report.after, report.scale) == pytest.approx((5.0, 1.0, 0.2), rel=1e-6)  # torch's 1e-6
+    assert optim.clipping([np.zeros(3)], 1.0) == optim.Clipping(0.0, 0.0, 1.0)

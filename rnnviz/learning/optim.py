@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -78,6 +79,21 @@ def clip_by_global_norm(grads, max_norm: float):
     """A clipped copy of the gradients (a list of arrays, or a Params or Model) and their norm before."""
     clipped = copy.deepcopy(grads)
     return clipped, clip_grad_norm_(_arrays(clipped), max_norm)
+
+
+@dataclass(frozen=True)
+class Clipping:
+    """What clipping at a threshold does to a gradient's global norm."""
+
+    before: float
+    after: float
+    scale: float  # what clipping multiplies every gradient by: after / before, 1 where it is short enough
+
+
+def clipping(grads, max_norm: float) -> Clipping:
+    """The global norm of the gradients (a list of arrays, or a Params or Model) before and after clipping."""
+    clipped, before = clip_by_global_norm(grads, max_norm)
+    return Clipping(before, global_norm(clipped), clip_coefficient(before, max_norm))
 
 
 class Adam:
