@@ -6,7 +6,7 @@ import graphviz
 import streamlit as st
 
 from rnnviz.drawing import archfigures, archgraph, scores
-from rnnviz.engine import presets
+from rnnviz.engine.cells import CELL_LABELS, cell_kind
 from rnnviz.learning import architectures as A
 from rnnviz.learning import examples as E
 from rnnviz.learning import train_examples as TE
@@ -16,7 +16,6 @@ from ui.markup import literal
 PAGE = "architectures"
 URL_NAMES = ("wiring", "example", "cell", "hidden", "bidir", "feed", "length", "item", "text", "seed", "tsteps")
 URL_NAMES += ("values", "grads")
-CELL_LABELS = {"rnn_tanh": "RNN (tanh)", "rnn_relu": "RNN (ReLU)", "lstm": "LSTM", "gru": "GRU"}
 FEED_LABELS = {"every": "at every step", "first": "at step 1 only"}
 SIDE_BY_SIDE = (  # wiring, T_in, T_out, title, application
     ("many_to_one", 4, None, "Many to one · sentiment", "a whole review → positive or negative"),
@@ -51,7 +50,7 @@ def item_labels(example: str, length: int, seed: int) -> tuple[list[str], list[s
 
 def fresh_model(example: str, cell: str, hidden: int, bidir: bool, feed: str, seed: int) -> A.Model:
     info = data(example, E.LENGTHS[example][1], 0, 1).info
-    kind, nonlinearity = presets.cell_kind(cell)
+    kind, nonlinearity = cell_kind(cell)
     return A.init_model(
         info.wiring,
         kind,

@@ -7,6 +7,7 @@ import streamlit as st
 
 import rnnviz
 from rnnviz.drawing import figures, scores
+from rnnviz.engine.cells import CELL_LABELS
 from rnnviz.learning import tasks
 from rnnviz.learning import train as rtrain
 from ui import share, state
@@ -35,7 +36,6 @@ OPTION_LABELS = {
 }
 OPTION_STEPS = {"freq": 0.005, "noise": 0.01, "drift": 0.0005, "volatility": 0.001, "seasonal": 0.01}
 OPTION_STEPS |= {"mean_reversion": 0.01}
-CELL_LABELS = {"rnn_tanh": "RNN (tanh)", "rnn_relu": "RNN (ReLU)", "lstm": "LSTM", "gru": "GRU"}
 COMPARED = {"RNN": "rnn_tanh", "LSTM": "lstm", "GRU": "gru"}
 LOSS_WORDS = {"mse": "mean squared error", "last_mse": "mean squared error of the answer", "xent": "bits per character"}
 MAX_RESULTS = 8  # trained settings kept per session

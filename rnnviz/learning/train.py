@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine.cells import Params
+from ..engine.cells import Params, cell_kind
 from ..engine.forward import forward
 from .architectures import backprop_logits, output_layer, run
 from .checks import check_int
@@ -30,7 +30,6 @@ from .losses import Loss, log_softmax
 from .models import Model, Readout, init_model
 from .tasks import Task, naive_forecast
 
-FIT_CELLS = ("rnn", "rnn_tanh", "rnn_relu", "lstm", "gru")
 MAX_EPOCHS = 1000
 
 
@@ -146,13 +145,11 @@ def make_config(
     """Check ``fit``'s arguments and fill in the task's default budget; raises ValueError."""
     if not isinstance(task, Task):
         raise ValueError(f"task must be a Task made by make_task, got {type(task).__name__}")
-    if cell not in FIT_CELLS:
-        raise ValueError(f"unknown cell {cell!r}; expected one of {', '.join(FIT_CELLS)}")
-    kind, _, nonlinearity = cell.partition("_")
+    kind, nonlinearity = cell_kind(cell)
     budget = task.budget
     return checked_config(
         kind,
-        nonlinearity or "tanh",
+        nonlinearity,
         hidden_size,
         num_layers,
         epochs=budget.epochs if epochs is None else epochs,
@@ -199,7 +196,7 @@ def fit(
 
     Args:
         task: from ``make_task``.
-        cell: "rnn" (tanh), "rnn_tanh", "rnn_relu", "lstm" or "gru".
+        cell: a choice of ``rnnviz.engine.cells.CELL_CHOICES`` ("rnn_tanh", "rnn_relu", "lstm", "gru"), or "rnn" (tanh).
         hidden_size, num_layers: the size of the recurrent stack.
         callback: called after every epoch with an ``EpochInfo``; returning False (or raising
             ``StopTraining``) stops training, and the result holds the model so far.
