@@ -124,8 +124,6 @@ def train(key: tuple, model: A.Model, train_set: E.Example, test_set: E.Example,
     slot.empty()
 
 
-# ---------- the page
-
 query = st.query_params.to_dict()
 from_link = state.load_url(PAGE)
 s = state.settings()

@@ -214,8 +214,6 @@ def open_buttons(result: rnnviz.FitResult, task: rnnviz.Task, label: str) -> Non
     )
 
 
-# ---------- the page
-
 query = st.query_params.to_dict()
 from_link = bool(query) and query != st.session_state.get("_written_query")
 state.load_url(PAGE)

@@ -155,9 +155,6 @@ def test_bidirectional_many_to_one_reads_both_ends():
     np.testing.assert_allclose(wt.features[0], np.concatenate([out[-1, :H], out[0, H:]]))
 
 
-# ---------- the output layer by hand
-
-
 def _neuron_model(wiring="many_to_one", softmax=False, O=1):  # noqa: N803
     layer = rnnviz.LayerParams(np.array([[0.5]]), np.array([[-0.3]]), np.array([0.1]), np.array([0.2]))
     W_hy = np.array([[2.0], [-1.5]])[:O]
@@ -196,9 +193,6 @@ def test_output_layer_by_hand_softmax():
     g = arch.backprop(model, wt, [1])
     np.testing.assert_allclose(g.d_logits[0], [1 - p1, p1 - 1], rtol=1e-13)
     np.testing.assert_allclose(g.model.output.W_hy[:, 0], [(1 - p1) * h1, (p1 - 1) * h1], rtol=1e-13)
-
-
-# ---------- what each wiring reads and feeds
 
 
 def test_many_to_one_is_the_last_output_of_many_to_many():
@@ -267,9 +261,6 @@ def test_everything_is_float64():
         assert a.dtype == np.float64
 
 
-# ---------- validation
-
-
 def _m(wiring="many_to_many", **kw):
     return arch.init_model(wiring, "gru", D, H, O, **kw)
 
@@ -330,9 +321,6 @@ def test_mismatched_parts_are_rejected():
         arch.OutputLayer(np.zeros((O, H)), np.zeros(O + 1))
     with pytest.raises(ValueError, match="float64"):
         arch.OutputLayer(np.zeros((O, H), dtype=np.float32), np.zeros(O))
-
-
-# ---------- the toy examples: data checked against the rules that define them
 
 
 def _sentiment_oracle(words):
@@ -458,9 +446,6 @@ def test_encode_and_describe():
 def test_example_bad_input_raises_value_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
-
-
-# ---------- training
 
 
 TRAIN_STEPS = {"sentiment": 150, "wave": 200, "tagging": 100, "reverse": 250, "translate": 200}

@@ -12,9 +12,8 @@ import pytest
 
 import rnnviz
 from rnnviz.learning import optim, train
-from rnnviz.learning.train import Readout, loss_and_grads
-
-# ---------- finite differences of the whole training loss (recurrent weights and readout)
+from rnnviz.learning.models import Readout
+from rnnviz.learning.train import loss_and_grads
 
 
 def _model(cell, D, H, L, O, seed):
@@ -98,9 +97,6 @@ def test_clipping_scales_to_the_global_norm():
     assert same[0][0] == 0.3
 
 
-# ---------- tasks
-
-
 @pytest.mark.parametrize("name", rnnviz.TASKS)
 def test_tasks_are_seeded_and_shaped(name):
     task = rnnviz.make_task(name, seed=1)
@@ -145,9 +141,6 @@ def test_chars_baselines():
     assert task.baselines["uniform_bits_per_char"] == pytest.approx(math.log2(len(task.vocab)))
     assert task.baselines["unigram_bits_per_char"] < task.baselines["uniform_bits_per_char"]
     assert "".join(task.vocab[i] for i in task.y_train[:5, 0]) == task.text[1:6]
-
-
-# ---------- training
 
 
 def _tiny_sine():
@@ -262,9 +255,6 @@ def test_predict_shapes():
     assert pred.series()["target"].shape == (16,)
     with pytest.raises(ValueError, match="trained on"):
         rnnviz.predict(result, _tiny_sine())
-
-
-# ---------- bad arguments
 
 
 @pytest.mark.parametrize(

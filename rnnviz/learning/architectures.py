@@ -65,8 +65,6 @@ __all__ = [
     "validate_model",
 ]
 
-# ---------- forward
-
 
 @dataclass(frozen=True, eq=False)
 class WiringTrace:
@@ -273,9 +271,6 @@ def _run_encoder_decoder(model: Model, x: np.ndarray, T: int | None, h0, c0, tau
     return WiringTrace(model, x, enc, dec, logits, T_in, T, steps, inputs, teacher=taught, features=dec.output)
 
 
-# ---------- loss
-
-
 def _targets(wtrace: WiringTrace, target) -> np.ndarray:
     """The targets as floats shaped like the logits (class ids become one-hot rows)."""
     lead = wtrace.logits.shape[:-1]  # (T_out, [B])
@@ -305,9 +300,6 @@ def loss(wtrace: WiringTrace, target) -> float:
     """Mean squared error, or mean cross-entropy for a softmax model (target: class ids
     (T_out, [B]) or one-hot/probability rows (T_out, [B,] O); many_to_one may leave out T_out = 1)."""
     return loss_and_grad(wtrace, target)[0]
-
-
-# ---------- backward
 
 
 @dataclass(frozen=True, eq=False)

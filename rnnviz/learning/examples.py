@@ -140,9 +140,6 @@ def make_example(name: str, n: int = 256, length: int | None = None, seed: int =
     return _pack(name, pairs, lengths, length)
 
 
-# ---------- the vocabularies and grammars
-
-
 _DETS = ("the", "a", "this")
 _NOUNS = ("movie", "film", "plot", "story", "acting")
 _VERBS = ("was", "is")
@@ -383,9 +380,6 @@ def _wave(n: int, T: int, rng) -> Example:
         joiner=", ",
     )
     return Example(x, target, info)
-
-
-# ---------- one sequence at a time, and as words
 
 
 def batch(example: Example, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
