@@ -248,6 +248,7 @@ def test_parameter_count_and_names():
     names = [n for n, _ in arch.named_arrays(model)]
     assert names[:5] == [f"encoder.layers[0].{k}" for k in ("W_ih", "W_hh", "b_ih", "b_hh")] + ["output.W_hy"]
     assert names[5:] == ["output.b_y"] + [f"decoder.layers[0].{k}" for k in ("W_ih", "W_hh", "b_ih", "b_hh")]
+    assert [id(a) for a in arch.parameters(model)] == [id(a) for _, a in arch.named_arrays(model)]  # same order
     enc = 3 * H * (D + H + 2)
     dec = 3 * H * (O + H + 2)
     assert arch.parameter_count(model) == enc + dec + O * H + O

@@ -35,6 +35,7 @@ from .models import (
     init_model,
     named_arrays,
     parameter_count,
+    parameters,
     validate_model,
 )
 
@@ -60,6 +61,7 @@ __all__ = [
     "named_arrays",
     "output_layer",
     "parameter_count",
+    "parameters",
     "run",
     "softmax",
     "validate_model",
@@ -361,10 +363,10 @@ def backprop_logits(model: Model, wtrace: WiringTrace, d_logits: np.ndarray, *, 
     enc_trace, W_hy = wtrace.encoder, model.output.W_hy
     dec_grads = None
     if model.wiring == "many_to_one":
-        d_feat = d_logits[0] @ W_hy  # ([B,] H_in)
+        d_feat = d_logits[0] @ W_hy  # ([B,] H_in): each direction's final state side by side
         dirs = 2 if model.bidirectional else 1
         d_h_n = np.zeros_like(enc_trace.h_n)
-        d_h_n[-dirs:] = np.stack(np.split(d_feat, dirs, axis=-1))
+        d_h_n[-dirs:] = np.moveaxis(d_feat.reshape(*d_feat.shape[:-1], dirs, -1), -2, 0)  # (dirs, [B,] H)
         enc_grads = backward(model.encoder, enc_trace, None, d_h_n, truncate=truncate)
     elif model.wiring in ("many_to_many", "one_to_many"):
         enc_grads = backward(model.encoder, enc_trace, d_logits @ W_hy, truncate=truncate)

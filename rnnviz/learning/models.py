@@ -255,7 +255,15 @@ def named_arrays(obj, prefix: str = "") -> list[tuple[str, np.ndarray]]:
 
 
 def parameters(obj) -> list[np.ndarray]:
-    """The arrays of ``named_arrays``, without their names (torch's ``model.parameters()``)."""
+    """The arrays of ``named_arrays``, without their names, in the same order (torch's ``model.parameters()``).
+
+    A Model's and a Params' are listed directly: a training loop asks for them at every step.
+    """
+    if isinstance(obj, Params):
+        return [a for lp in obj.layers for a in (lp.W_ih, lp.W_hh, lp.b_ih, lp.b_hh)]
+    if isinstance(obj, Model):
+        decoder = [] if obj.decoder is None else parameters(obj.decoder)
+        return parameters(obj.encoder) + [obj.output.W_hy, obj.output.b_y] + decoder
     return [a for _, a in named_arrays(obj)]
 
 
