@@ -55,15 +55,15 @@ def _medians(marks):
 
 def torch_model(task, cell, dtype=None):
     config = train.make_config(task, cell=cell, hidden_size=16, seed=0)
-    params, readout = train.init_model(task, config)  # the weights rnnviz.fit starts from
+    model = train.task_model(task, config)  # the weights rnnviz.fit starts from
     cls = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
     rnn = cls(task.input_size, 16)
     head = torch.nn.Linear(16, task.output_size)
     with torch.no_grad():
-        for k, v in rnnviz.to_state_dict(params).items():
+        for k, v in rnnviz.to_state_dict(model.encoder).items():
             getattr(rnn, k).copy_(torch.from_numpy(v))
-        head.weight.copy_(torch.from_numpy(readout.W_out))
-        head.bias.copy_(torch.from_numpy(readout.b_out))
+        head.weight.copy_(torch.from_numpy(model.output.W_hy))
+        head.bias.copy_(torch.from_numpy(model.output.b_y))
     if dtype is not None:
         rnn, head = rnn.to(dtype), head.to(dtype)
     return config, rnn, head

@@ -5,17 +5,17 @@ sentence) with its numbers, a Train button, and the outputs in words."""
 import graphviz
 import streamlit as st
 
-from rnnviz.drawing import archfigures, wirings
-from rnnviz.engine import presets
+from rnnviz.drawing import archfigures, scores, wirings
+from rnnviz.engine.cells import CELL_LABELS, cell_kind
 from rnnviz.learning import architectures as A
 from rnnviz.learning import examples as E
+from rnnviz.learning import train_examples as TE
 from ui import arch, show, state
 from ui.markup import literal
 
 PAGE = "architectures"
 URL_NAMES = ("wiring", "example", "cell", "hidden", "bidir", "feed", "length", "item", "text", "seed", "tsteps")
 URL_NAMES += ("values", "grads")
-CELL_LABELS = {"rnn_tanh": "RNN (tanh)", "rnn_relu": "RNN (ReLU)", "lstm": "LSTM", "gru": "GRU"}
 FEED_LABELS = {"every": "at every step", "first": "at step 1 only"}
 SIDE_BY_SIDE = (  # wiring, T_in, T_out, title, application
     ("many_to_one", 4, None, "Many to one · sentiment", "a whole review → positive or negative"),
@@ -50,7 +50,7 @@ def item_labels(example: str, length: int, seed: int) -> tuple[list[str], list[s
 
 def fresh_model(example: str, cell: str, hidden: int, bidir: bool, feed: str, seed: int) -> A.Model:
     info = data(example, E.LENGTHS[example][1], 0, 1).info
-    kind, nonlinearity = presets.cell_kind(cell)
+    kind, nonlinearity = cell_kind(cell)
     return A.init_model(
         info.wiring,
         kind,
@@ -119,12 +119,10 @@ def train(key: tuple, model: A.Model, train_set: E.Example, test_set: E.Example,
         if step % every == 0 or step == steps:
             bar.progress(step / steps, text=f"step {step} of {steps} · loss {loss:.3g}")
 
-    trained, history = E.train(model, train_set, steps=steps, seed=seed, callback=progress)
-    keep_trained(key, {"model": trained, "history": history, "metrics": E.evaluate(trained, test_set)})
+    trained, history = TE.train(model, train_set, steps=steps, seed=seed, callback=progress)
+    keep_trained(key, {"model": trained, "history": history, "metrics": TE.evaluate(trained, test_set)})
     slot.empty()
 
-
-# ---------- the page
 
 query = st.query_params.to_dict()
 from_link = state.load_url(PAGE)
@@ -319,7 +317,7 @@ else:
 
 if result is not None:
     st.subheader("Training")
-    cards = archfigures.score_cards(info, result["metrics"])
+    cards = scores.score_cards(info, result["metrics"])
     for column, card in zip(st.columns(len(cards)), cards, strict=True):
         column.metric(
             card.label,

@@ -8,6 +8,7 @@ import rnnviz
 from rnnviz import drawing as rgraph
 from rnnviz.drawing import figures
 from rnnviz.engine import bptt, presets, signals
+from rnnviz.learning import optim
 from ui import show, state
 from ui.markup import literal
 
@@ -225,14 +226,13 @@ with views["jacobian"]:
         st.plotly_chart(jacobian_plot(args), width="stretch", key=f"{PAGE}:jacobian")
 
 st.subheader("Gradient clipping")
-before = bptt.global_norm(grads.params)
+before = optim.global_norm(grads.params)
 c1, c2, c3 = st.columns(3)
 c1.metric("Global norm of dL/dW (all weights)", f"{before:.4g}")
 if clip:
-    clipped, _ = bptt.clip_by_global_norm(grads.params, clip)
-    after = bptt.global_norm(clipped)
-    c2.metric(f"After clipping at {clip:g}", f"{after:.4g}")
-    c3.metric("Scale factor", f"{after / before:.4g}" if before else "1")
+    clipping = optim.clipping(grads.params, clip)
+    c2.metric(f"After clipping at {clip:g}", f"{clipping.after:.4g}")
+    c3.metric("Scale factor", f"{clipping.scale:.4g}")
 else:
     c2.metric("After clipping", "off")
 st.caption(

@@ -6,7 +6,8 @@ import time
 import streamlit as st
 
 import rnnviz
-from rnnviz.drawing import figures
+from rnnviz.drawing import figures, scores
+from rnnviz.engine.cells import CELL_LABELS
 from rnnviz.learning import tasks
 from rnnviz.learning import train as rtrain
 from ui import share, state
@@ -35,7 +36,6 @@ OPTION_LABELS = {
 }
 OPTION_STEPS = {"freq": 0.005, "noise": 0.01, "drift": 0.0005, "volatility": 0.001, "seasonal": 0.01}
 OPTION_STEPS |= {"mean_reversion": 0.01}
-CELL_LABELS = {"rnn_tanh": "RNN (tanh)", "rnn_relu": "RNN (ReLU)", "lstm": "LSTM", "gru": "GRU"}
 COMPARED = {"RNN": "rnn_tanh", "LSTM": "lstm", "GRU": "gru"}
 LOSS_WORDS = {"mse": "mean squared error", "last_mse": "mean squared error of the answer", "xent": "bits per character"}
 MAX_RESULTS = 8  # trained settings kept per session
@@ -72,20 +72,7 @@ def partial_result(run: dict, label: str) -> rnnviz.FitResult | None:
     """The model as it was after the last finished epoch of an interrupted run."""
     if label not in run["partial"]:
         return None
-    info, history, config = run["partial"][label]
-    task = make_task(*run["task"])
-    return rnnviz.FitResult(
-        task_name=task.name,
-        loss=task.loss,
-        params=info.params,
-        readout=info.readout,
-        history=history,
-        metrics=rtrain.metrics(info.params, info.readout, task),
-        config=config,
-        best_epoch=info.epoch,
-        stopped="callback",
-        seconds=info.seconds,
-    )
+    return rtrain.stopped_result(run["partial"][label], make_task(*run["task"]))
 
 
 def keep(key: tuple, results: dict) -> None:
@@ -127,13 +114,10 @@ def train(key: tuple, task_key: tuple, cells: dict[str, str], fit_args: dict, li
     epochs, n = fit_args["epochs"], len(cells)
     start = time.perf_counter()
     for k, (label, cell) in enumerate(cells.items()):
-        history = {"train_loss": [], "val_loss": []}
-        config = rtrain.make_config(task, cell, **{a: v for a, v in fit_args.items()})
 
-        def progress(info: rnnviz.EpochInfo, label=label, k=k, history=history, config=config) -> None:
-            history["train_loss"].append(info.train_loss)
-            history["val_loss"].append(info.val_loss)
-            run["partial"][label] = (info, {name: list(v) for name, v in history.items()}, config)
+        def progress(info: rnnviz.EpochInfo, label=label, k=k) -> None:
+            run["partial"][label] = info
+            history = info.history
             done = k * epochs + info.epoch
             left = (time.perf_counter() - start) / done * (n * epochs - done)
             who = f"{label}: " if n > 1 else ""
@@ -156,42 +140,9 @@ def train(key: tuple, task_key: tuple, cells: dict[str, str], fit_args: dict, li
 
 
 def metric_row(result: rnnviz.FitResult, task: rnnviz.Task) -> None:
-    m = result.metrics
-    if task.loss == "xent":
-        cols = st.columns(4)
-        cols[0].metric(
-            "Bits per character",
-            f"{m['val_bits_per_char']:.3f}",
-            f"{m['val_bits_per_char'] - m['unigram_bits_per_char']:+.3f} vs frequencies only",
-            delta_color="inverse",
-        )
-        cols[1].metric("Uniform guess", f"{m['uniform_bits_per_char']:.3f}")
-        cols[2].metric("Character frequencies only", f"{m['unigram_bits_per_char']:.3f}")
-        cols[3].metric("Next character right", f"{m['val_accuracy']:.1%}")
-        return
-    naive = {
-        "sine": "Naive: next = current",
-        "stock": "Naive: tomorrow = today",
-        "adding": "Naive: always answer 1",
-    }[task.name]
-    cols = st.columns(4)
-    cols[0].metric(
-        "Validation MSE",
-        f"{m['val_mse']:.4g}",
-        f"{m['val_mse'] - m['baseline_val_mse']:+.3g} vs naive",
-        delta_color="inverse",
-    )
-    cols[1].metric(naive, f"{m['baseline_val_mse']:.4g}")
-    if "val_skill" in m:
-        cols[2].metric(
-            "Skill vs naive",
-            f"{m['val_skill']:.1%}",
-            help="1 − model MSE / naive MSE: above 0 the model beats the naive forecast, 100 % is perfect.",
-        )
-    if task.name == "sine":
-        cols[3].metric("Noise floor (no model can beat)", f"{m['noise_floor_mse']:.4g}")
-    if task.name == "adding":
-        cols[2].metric("Answers within 0.04", f"{m['val_accuracy']:.1%}")
+    for column, card in zip(st.columns(4), scores.task_cards(result.metrics, task), strict=False):
+        delta_color = "inverse" if card.better_when_lower else "normal"
+        column.metric(card.label, card.value, card.delta, delta_color=delta_color, help=card.help or None)
 
 
 def show_predictions(result: rnnviz.FitResult, task: rnnviz.Task, label: str) -> None:
@@ -262,8 +213,6 @@ def open_buttons(result: rnnviz.FitResult, task: rnnviz.Task, label: str) -> Non
         "recurrent weights with PyTorch's names (load it into `nn.LSTM` etc.); the linear readout is not in it."
     )
 
-
-# ---------- the page
 
 query = st.query_params.to_dict()
 from_link = bool(query) and query != st.session_state.get("_written_query")
@@ -355,7 +304,7 @@ key = (task_key, tuple(cells.values()), tuple(sorted(fit_args.items())))
 
 st.subheader(task.title)
 st.markdown(task.description)
-random_walk = task.name == "stock" and not (options["seasonal"] or options["mean_reversion"])
+random_walk = task.random_walk
 if random_walk:
     st.warning(f"**A pure random walk.** {task.note}", icon=":material/casino:")
 else:
@@ -417,7 +366,7 @@ if len(results) > 1 or compare:
     st.dataframe(table, hide_index=True, width="stretch")
     if task.name == "adding":
         st.caption(
-            f"Always answering 1 scores an MSE of {task.baselines['baseline_val_mse']:.3f} on these validation "
+            f"Always answering 1 scores an MSE of {task.baselines['baseline_val_mse']:.4g} on these validation "
             "sequences: a cell near it has not carried the first number "
             f"across the lag of {options['lag']} steps."
         )

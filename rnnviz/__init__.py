@@ -37,10 +37,12 @@ from .engine.cells import (
 from .engine.forward import LayerTrace, Trace, forward
 from .engine.weights import dump_weights, from_state_dict, load_weights, to_state_dict
 from .learning import architectures, examples
-from .learning.architectures import WIRING_LABELS, WIRINGS, Model, OutputLayer, WiringGrads, WiringTrace
+from .learning.architectures import WiringGrads, WiringTrace
 from .learning.examples import EXAMPLES, make_example
-from .learning.tasks import TASKS, Budget, Task, make_task
-from .learning.train import EpochInfo, FitConfig, FitResult, Prediction, Readout, StopTraining, fit, predict, sample
+from .learning.fit import Budget, EpochInfo, FitConfig, FitResult, StopTraining
+from .learning.models import WIRING_LABELS, WIRINGS, Model, OutputLayer, Readout
+from .learning.tasks import TASKS, Task, make_task
+from .learning.train import Prediction, fit, predict, sample
 
 __all__ = [
     "architectures",

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from rnnviz.drawing import archfigures as F
+from rnnviz.drawing import scores as S
 from rnnviz.learning import architectures as A
 from rnnviz.learning import examples as E
+from rnnviz.learning import train_examples as TE
 
 
 def test_reference_answers_by_rule():
@@ -30,7 +32,7 @@ def test_output_rows_of_tagging_name_each_word_and_skip_padding():
     example = E.make_example("tagging", 4, 6, seed=2)
     info = example.info
     x, target = E.item(example, 0)
-    model = E.example_model(info, "gru", 4)
+    model = TE.example_model(info, "gru", 4)
     wt = F.run_one(model, info, x, target)
     rows = F.output_rows(info, wt, target)
     words = E.input_text(info, x).split()
@@ -48,7 +50,7 @@ def test_output_rows_of_tagging_name_each_word_and_skip_padding():
 
 def test_probability_rows_and_the_wave_figure():
     info = E.make_example("sentiment", 1).info
-    model = E.example_model(info, "rnn", 3)
+    model = TE.example_model(info, "rnn", 3)
     wt = F.run_one(model, info, E.encode(info, "not a good movie"))
     rows = F.probability_rows(info, wt)
     assert [r["probability"] for r in rows] == sorted((float(p) for p in wt.y[0]), reverse=True)
@@ -57,7 +59,7 @@ def test_probability_rows_and_the_wave_figure():
     assert F.agreement(info, wt, np.array([label])) == "right"
     assert F.agreement(info, wt, np.array([1 - label])) == "wrong"
     wave = E.make_example("wave", 1, 9).info
-    wt = F.run_one(E.example_model(wave, "gru", 3), wave, E.wave_vector(0.3, 0.4, 0.0))
+    wt = F.run_one(TE.example_model(wave, "gru", 3), wave, E.wave_vector(0.3, 0.4, 0.0))
     assert wt.steps_out == 9
     fig = F.wave_figure(wt, F.reference(wave, wt.x, 9))
     assert [tr.name for tr in fig.data] == ["the wave the vector describes", "generated y_t"]
@@ -67,7 +69,7 @@ def test_probability_rows_and_the_wave_figure():
 def test_the_encoder_decoder_writes_as_many_steps_as_its_target_or_its_input():
     example = E.make_example("translate", 3, 6, seed=0)
     info = example.info
-    model = E.example_model(info, "gru", 4)
+    model = TE.example_model(info, "gru", 4)
     x, target = E.item(example, 1)
     assert F.run_one(model, info, x, target[:2]).steps_out == 2
     assert F.run_one(model, info, x).steps_out == x.shape[0]
@@ -86,11 +88,11 @@ def test_running_mean_by_hand():
 def test_score_cards_put_the_model_beside_its_baseline():
     info = E.make_example("tagging", 1).info
     metrics = {"accuracy": 0.9, "baseline_accuracy": 0.35, "unigram_accuracy": 0.8, "sequence_accuracy": 0.5}
-    cards = F.score_cards(info, metrics | {"loss": 0.3})
+    cards = S.score_cards(info, metrics | {"loss": 0.3})
     assert [c.value for c in cards] == ["90.0%", "35.0%", "80.0%", "50.0%"]
     assert cards[0].delta == "+55.0% vs the baseline"
     wave = E.make_example("wave", 1).info
-    cards = F.score_cards(wave, {"mse": 0.01, "baseline_mse": 0.2})
+    cards = S.score_cards(wave, {"mse": 0.01, "baseline_mse": 0.2})
     assert cards[0].delta == "-0.1900 vs always 0" and cards[0].better_when_lower
     assert cards[2].value == f"{1 - 0.01 / 0.2:.1%}" == "95.0%"
     assert math.isclose(float(cards[1].value), 0.2)

@@ -24,6 +24,7 @@ from rnnviz.drawing import kernel
 from rnnviz.drawing import wirings as ag
 from rnnviz.learning import architectures as A
 from rnnviz.learning import examples as E
+from rnnviz.learning import train_examples as TE
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot is not installed")
 
@@ -381,7 +382,7 @@ def test_a_batched_run_shows_the_chosen_sequence():
 def test_an_example_sentence_reads_as_words():
     example = E.make_example("sentiment", 4, 6, seed=1)
     xi, ti = E.item(example, 0)
-    model = E.example_model(example.info, "gru", 4)
+    model = TE.example_model(example.info, "gru", 4)
     wt = A.run(model, xi)
     info = example.info
     nodes, _ = parse(

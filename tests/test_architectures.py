@@ -11,6 +11,7 @@ import pytest
 import rnnviz
 from rnnviz.learning import architectures as arch
 from rnnviz.learning import examples as ex
+from rnnviz.learning import train_examples as te
 
 D, H, O = 3, 2, 4  # all different, so a transposed matrix fails loudly
 T_IN, T_OUT, B = 3, 4, 2
@@ -154,9 +155,6 @@ def test_bidirectional_many_to_one_reads_both_ends():
     np.testing.assert_allclose(wt.features[0], np.concatenate([out[-1, :H], out[0, H:]]))
 
 
-# ---------- the output layer by hand
-
-
 def _neuron_model(wiring="many_to_one", softmax=False, O=1):  # noqa: N803
     layer = rnnviz.LayerParams(np.array([[0.5]]), np.array([[-0.3]]), np.array([0.1]), np.array([0.2]))
     W_hy = np.array([[2.0], [-1.5]])[:O]
@@ -195,9 +193,6 @@ def test_output_layer_by_hand_softmax():
     g = arch.backprop(model, wt, [1])
     np.testing.assert_allclose(g.d_logits[0], [1 - p1, p1 - 1], rtol=1e-13)
     np.testing.assert_allclose(g.model.output.W_hy[:, 0], [(1 - p1) * h1, (p1 - 1) * h1], rtol=1e-13)
-
-
-# ---------- what each wiring reads and feeds
 
 
 def test_many_to_one_is_the_last_output_of_many_to_many():
@@ -253,6 +248,7 @@ def test_parameter_count_and_names():
     names = [n for n, _ in arch.named_arrays(model)]
     assert names[:5] == [f"encoder.layers[0].{k}" for k in ("W_ih", "W_hh", "b_ih", "b_hh")] + ["output.W_hy"]
     assert names[5:] == ["output.b_y"] + [f"decoder.layers[0].{k}" for k in ("W_ih", "W_hh", "b_ih", "b_hh")]
+    assert [id(a) for a in arch.parameters(model)] == [id(a) for _, a in arch.named_arrays(model)]  # same order
     enc = 3 * H * (D + H + 2)
     dec = 3 * H * (O + H + 2)
     assert arch.parameter_count(model) == enc + dec + O * H + O
@@ -264,9 +260,6 @@ def test_everything_is_float64():
     g = arch.backprop(model, wt, [0, 1])
     for a in (wt.logits, wt.y, g.x, g.d_logits, *(a for _, a in arch.named_arrays(g.model))):
         assert a.dtype == np.float64
-
-
-# ---------- validation
 
 
 def _m(wiring="many_to_many", **kw):
@@ -329,9 +322,6 @@ def test_mismatched_parts_are_rejected():
         arch.OutputLayer(np.zeros((O, H)), np.zeros(O + 1))
     with pytest.raises(ValueError, match="float64"):
         arch.OutputLayer(np.zeros((O, H), dtype=np.float32), np.zeros(O))
-
-
-# ---------- the toy examples: data checked against the rules that define them
 
 
 def _sentiment_oracle(words):
@@ -415,7 +405,7 @@ def test_encode_and_describe():
     info = ex.make_example("sentiment", n=4).info
     x = ex.encode(info, "Not a good movie")
     assert x.shape == (4, info.input_size) and ex.input_text(info, x) == "not a good movie"
-    model = ex.example_model(info, seed=1)
+    model = te.example_model(info, seed=1)
     wt = arch.run(model, x)
     p = wt.y[0]
     k = int(p.argmax())
@@ -439,16 +429,16 @@ def test_encode_and_describe():
         (lambda: ex.encode(ex.make_example("sentiment", n=2).info, "   "), "at least one word"),
         (lambda: ex.encode(ex.make_example("wave", n=2).info, "1, 2"), "three numbers"),
         (lambda: ex.encode(ex.make_example("wave", n=2).info, "0.5, 9, 0"), "frequency must be"),
-        (lambda: ex.train(_m(), ex.make_example("tagging", n=4)), "does not fit"),
+        (lambda: te.train(_m(), ex.make_example("tagging", n=4)), "does not fit"),
         (
-            lambda: ex.train(
-                ex.example_model(ex.make_example("reverse", n=4).info), ex.make_example("reverse", n=4), lr=0
+            lambda: te.train(
+                te.example_model(ex.make_example("reverse", n=4).info), ex.make_example("reverse", n=4), lr=0
             ),
             "lr",
         ),
         (
-            lambda: ex.train(
-                ex.example_model(ex.make_example("reverse", n=4).info), ex.make_example("reverse", n=4), steps=0
+            lambda: te.train(
+                te.example_model(ex.make_example("reverse", n=4).info), ex.make_example("reverse", n=4), steps=0
             ),
             "steps",
         ),
@@ -459,9 +449,6 @@ def test_example_bad_input_raises_value_error(call, message):
         call()
 
 
-# ---------- training
-
-
 TRAIN_STEPS = {"sentiment": 150, "wave": 200, "tagging": 100, "reverse": 250, "translate": 200}
 
 
@@ -469,11 +456,11 @@ TRAIN_STEPS = {"sentiment": 150, "wave": 200, "tagging": 100, "reverse": 250, "t
 def test_training_beats_the_trivial_baseline(name):
     """A short seeded run on 256 sequences, scored on 128 others (the encoder-decoder free-running)."""
     train_set, test_set = ex.make_example(name, n=256, seed=0), ex.make_example(name, n=128, seed=1)
-    model = ex.example_model(train_set.info, seed=0)
-    trained, history = ex.train(model, train_set, steps=TRAIN_STEPS[name], seed=0)
+    model = te.example_model(train_set.info, seed=0)
+    trained, history = te.train(model, train_set, steps=TRAIN_STEPS[name], seed=0)
     assert len(history["loss"]) == TRAIN_STEPS[name]
     assert np.mean(history["loss"][-10:]) < 0.5 * np.mean(history["loss"][:10])
-    score = ex.evaluate(trained, test_set)
+    score = te.evaluate(trained, test_set)
     if name == "wave":
         assert score["mse"] < 0.2 * score["baseline_mse"]
     else:
@@ -484,33 +471,33 @@ def test_training_beats_the_trivial_baseline(name):
     assert all(
         np.array_equal(a, b)
         for (_, a), (_, b) in zip(
-            arch.named_arrays(model), arch.named_arrays(ex.example_model(train_set.info, seed=0)), strict=True
+            arch.named_arrays(model), arch.named_arrays(te.example_model(train_set.info, seed=0)), strict=True
         )
     )
 
 
 def test_training_is_seeded_and_stoppable():
     data = ex.make_example("reverse", n=64, seed=2)
-    model = ex.example_model(data.info, cell="lstm", seed=3)
-    _, h1 = ex.train(model, data, steps=5, seed=9)
-    _, h2 = ex.train(model, data, steps=5, seed=9)
+    model = te.example_model(data.info, cell="lstm", seed=3)
+    _, h1 = te.train(model, data, steps=5, seed=9)
+    _, h2 = te.train(model, data, steps=5, seed=9)
     assert h1["loss"] == h2["loss"]
     seen = []
-    _, h3 = ex.train(model, data, steps=50, callback=lambda step, value: seen.append((step, value)) or step < 3)
+    _, h3 = te.train(model, data, steps=50, callback=lambda step, value: seen.append((step, value)) or step < 3)
     assert len(h3["loss"]) == 3 and [s for s, _ in seen] == [1, 2, 3]
 
     def stop(step, value):
         if step == 2:
             raise rnnviz.StopTraining
 
-    assert len(ex.train(model, data, steps=50, callback=stop)[1]["loss"]) == 2
+    assert len(te.train(model, data, steps=50, callback=stop)[1]["loss"]) == 2
 
 
 def test_bidirectional_sentiment_trains():
     data = ex.make_example("sentiment", n=128, seed=0)
-    model = ex.example_model(data.info, bidirectional=True, seed=0)
-    trained, _ = ex.train(model, data, steps=60, seed=0)
-    assert ex.evaluate(trained, data)["loss"] < ex.evaluate(model, data)["loss"]
+    model = te.example_model(data.info, bidirectional=True, seed=0)
+    trained, _ = te.train(model, data, steps=60, seed=0)
+    assert te.evaluate(trained, data)["loss"] < te.evaluate(model, data)["loss"]
 
 
 def test_overflow_in_the_encoder_decoder_is_reported_in_words():

@@ -6,6 +6,7 @@ import pytest
 import rnnviz
 from rnnviz.engine import bptt
 from rnnviz.engine.presets import network_params
+from rnnviz.learning import optim
 
 
 def _setup(choice="lstm", D=3, H=4, L=2, T=6, seed=1):
@@ -28,15 +29,15 @@ def test_loss_seed_and_value_by_hand():
 def test_global_norm_and_clipping_by_hand():
     layer = rnnviz.LayerParams(np.array([[3.0]]), np.array([[0.0]]), np.array([4.0]), np.array([0.0]))
     grads = rnnviz.Params("rnn", (layer,))
-    assert bptt.global_norm(grads) == pytest.approx(5.0)
-    clipped, before = bptt.clip_by_global_norm(grads, 1.0)
+    assert optim.global_norm(grads) == pytest.approx(5.0)
+    clipped, before = optim.clip_by_global_norm(grads, 1.0)
     assert before == pytest.approx(5.0)
-    assert bptt.global_norm(clipped) == pytest.approx(1.0, rel=1e-6)
+    assert optim.global_norm(clipped) == pytest.approx(1.0, rel=1e-6)
     assert clipped.layers[0].W_ih[0, 0] == pytest.approx(0.6, rel=1e-6)  # direction kept: 3/5
-    same, _ = bptt.clip_by_global_norm(grads, 10.0)
+    same, _ = optim.clip_by_global_norm(grads, 10.0)
     assert same == grads  # below the threshold nothing changes
     with pytest.raises(ValueError):
-        bptt.clip_by_global_norm(grads, 0.0)
+        optim.clip_by_global_norm(grads, 0.0)
 
 
 @pytest.mark.parametrize("choice", ["rnn_tanh", "rnn_relu", "lstm", "gru"])

@@ -127,3 +127,23 @@ def test_neuron_is_the_rnn_cell_with_one_unit():
     assert latex.endswith(f"= {y2:.3g}")
     with pytest.raises(ValueError):
         neuron.neuron_params(float("nan"), 0, 0)
+
+
+def test_one_cell_vocabulary_for_widgets_links_and_training():
+    from rnnviz.engine import cells
+
+    assert list(cells.CELL_LABELS) == list(cells.CELL_CHOICES) == list(share.SETTINGS["cell"].choices)
+    assert [cells.cell_kind(c) for c in cells.CELL_CHOICES] == [
+        ("rnn", "tanh"),
+        ("rnn", "relu"),
+        ("lstm", "tanh"),
+        ("gru", "tanh"),
+    ]
+    assert cells.cell_kind("rnn") == ("rnn", "tanh")  # torch's default nonlinearity
+    task = rnnviz.make_task("adding", lag=3, train_size=16, val_size=8)
+    for choice in cells.CELL_CHOICES:  # training takes every choice the widgets offer
+        config = rnnviz.fit(task, choice, hidden_size=2, epochs=1).config
+        assert (config.cell, config.nonlinearity) == cells.cell_kind(choice)
+    for bad in ("rnn_sigmoid", "transformer", None, "RNN"):
+        with pytest.raises(ValueError, match="unknown cell"):
+            cells.cell_kind(bad)

@@ -11,10 +11,9 @@ import numpy as np
 import pytest
 
 import rnnviz
-from rnnviz.learning import train
-from rnnviz.learning.train import Readout, loss_and_grads
-
-# ---------- finite differences of the whole training loss (recurrent weights and readout)
+from rnnviz.learning import optim, train
+from rnnviz.learning.models import Readout
+from rnnviz.learning.train import loss_and_grads
 
 
 def _model(cell, D, H, L, O, seed):
@@ -90,15 +89,12 @@ def test_losses_by_hand():
 
 def test_clipping_scales_to_the_global_norm():
     grads = [np.array([3.0]), np.array([[4.0]])]
-    train._clip(grads, 1.0)
+    optim.clip_grad_norm_(grads, 1.0)
     assert math.hypot(grads[0][0], grads[1][0, 0]) == pytest.approx(1.0, rel=1e-5)
     assert grads[0][0] / grads[1][0, 0] == pytest.approx(0.75)  # the direction is kept
     same = [np.array([0.3])]
-    train._clip(same, 1.0)
+    optim.clip_grad_norm_(same, 1.0)
     assert same[0][0] == 0.3
-
-
-# ---------- tasks
 
 
 @pytest.mark.parametrize("name", rnnviz.TASKS)
@@ -145,9 +141,6 @@ def test_chars_baselines():
     assert task.baselines["uniform_bits_per_char"] == pytest.approx(math.log2(len(task.vocab)))
     assert task.baselines["unigram_bits_per_char"] < task.baselines["uniform_bits_per_char"]
     assert "".join(task.vocab[i] for i in task.y_train[:5, 0]) == task.text[1:6]
-
-
-# ---------- training
 
 
 def _tiny_sine():
@@ -264,9 +257,6 @@ def test_predict_shapes():
         rnnviz.predict(result, _tiny_sine())
 
 
-# ---------- bad arguments
-
-
 @pytest.mark.parametrize(
     "make, match",
     [
@@ -312,3 +302,16 @@ def test_clip_zero_or_none_turns_clipping_off():
     task = _tiny_sine()
     assert rnnviz.fit(task, hidden_size=3, epochs=1, clip=0).config.clip is None
     assert rnnviz.fit(task, hidden_size=3, epochs=1, clip=None).config.clip is None
+
+
+def test_task_baselines_are_the_naive_forecasts_scored_and_said_with_one_number():
+    sine = rnnviz.make_task("sine", seed=3)
+    w = sine.warmup
+    by_hand = np.mean((sine.y_val[w:] - sine.x_val[w:]) ** 2)  # next value = current value
+    assert sine.baselines["baseline_val_mse"] == pytest.approx(by_hand, rel=1e-12)  # summation order
+    adding = rnnviz.make_task("adding", lag=7, seed=1)
+    baseline = adding.baselines["baseline_val_mse"]
+    assert baseline == pytest.approx(np.mean((adding.y_val - 1.0) ** 2), rel=1e-12)  # always 1; summation order
+    assert f"{baseline:.4g}" in adding.note and "0.167" not in adding.note
+    assert list(adding.baseline_labels) == list(adding.baselines)  # every baseline has its words, in order
+    assert rnnviz.make_task("stock").random_walk and not rnnviz.make_task("stock", mean_reversion=0.1).random_walk

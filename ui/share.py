@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from rnnviz.engine.presets import CELL_CHOICES, PRESETS
+from rnnviz.engine.cells import CELL_CHOICES
+from rnnviz.engine.presets import PRESETS
 from rnnviz.engine.signals import SIGNALS
 from rnnviz.learning.architectures import FEEDS, MAX_STEPS, WIRINGS
 from rnnviz.learning.examples import EXAMPLES

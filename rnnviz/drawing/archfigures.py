@@ -1,16 +1,15 @@
-"""What a wiring's run means, for people: output tables, score cards and Plotly figures.
+"""What a wiring's run means, for people: output tables and Plotly figures.
 
 The pieces the Architectures page shows beside the graph, built from a ``WiringTrace`` and
 an example's ``ExampleInfo`` (``rnnviz.examples``): a row per output with the predicted
 class and its probability against the target, the generated wave against the wave its
-vector describes, the training loss per step, and the model's score beside the trivial
-baseline. Pure: arrays in, rows and ``go.Figure`` out, no Streamlit.
+vector describes, and the training loss per step (the model's score beside the trivial
+baseline is ``scores.score_cards``). Pure: arrays in, rows and ``go.Figure`` out, no Streamlit.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
@@ -189,51 +188,3 @@ def training_figure(history: dict[str, list[float]], *, loss_name: str = "loss")
     fig.update_xaxes(title="training step", range=[0.5, loss.size + 0.5])
     fig.update_yaxes(title=loss_name, rangemode="tozero")
     return fig
-
-
-@dataclass(frozen=True)
-class Card:
-    """One number to show with ``st.metric``."""
-
-    label: str
-    value: str
-    delta: str | None = None
-    better_when_lower: bool = False
-    help: str = ""
-
-
-def score_cards(info: ExampleInfo, metrics: dict[str, float]) -> list[Card]:
-    """The trained model's score on held-out sequences beside the trivial baseline's."""
-    if not info.softmax:
-        mse, base = metrics["mse"], metrics["baseline_mse"]
-        return [
-            Card("Mean squared error", f"{mse:.4f}", f"{mse - base:+.4f} vs always 0", True),
-            Card("Always predicting 0", f"{base:.4f}", help="The trivial baseline: a flat line at zero."),
-            Card(
-                "Error explained",
-                f"{1 - mse / base:.1%}" if base > 0 else "n/a",
-                help="1 − model MSE / baseline MSE: 100 % is a perfect wave.",
-            ),
-        ]
-    acc, base = metrics["accuracy"], metrics["baseline_accuracy"]
-    per = "sentence" if info.wiring == "many_to_one" else "output"
-    cards = [
-        Card(f"Accuracy per {per}", f"{acc:.1%}", f"{acc - base:+.1%} vs the baseline"),
-        Card(
-            "Baseline: most frequent class",
-            f"{base:.1%}",
-            help="Always answering the class seen most often in the data: what guessing gets.",
-        ),
-    ]
-    if "unigram_accuracy" in metrics:
-        cards.append(
-            Card(
-                "Each word's usual tag",
-                f"{metrics['unigram_accuracy']:.1%}",
-                help="Tagging every word with its most frequent tag, ignoring the word before: "
-                "what a model without memory can reach.",
-            )
-        )
-    if "sequence_accuracy" in metrics:
-        cards.append(Card("Whole sequences right", f"{metrics['sequence_accuracy']:.1%}"))
-    return cards

@@ -1,4 +1,4 @@
-"""Backprop through time, the lesson: a toy loss, gradient clipping, and a finite-difference check.
+"""Backprop through time, the lesson: a toy loss and a finite-difference check.
 
 The loss is the plainest one whose gradient says where it came from: the sum of the top
 layer's hidden units, on the last step only or on every step,
@@ -8,8 +8,9 @@ layer's hidden units, on the last step only or on every step,
     L_\\text{last} = \\sum_j h_T[j], \\qquad L_\\text{every} = \\sum_{t=1}^{T} \\sum_j h_t[j],
 
 so dL/dh_t is a vector of ones wherever the loss looks, and everything else ||dL/dh_t||
-shows has travelled back through time. Clipping follows ``torch.nn.utils.clip_grad_norm_``;
-the finite-difference check nudges one entry of one weight, as a reader would by hand.
+shows has travelled back through time (gradient clipping is ``rnnviz.learning.optim``'s, the
+one training uses). The finite-difference check nudges one entry of one weight, as a reader
+would by hand.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 from .backward import Grads, backward
 from .cells import Params
 from .forward import Trace, forward
-from .numerics import norm, quiet_overflow
+from .numerics import quiet_overflow
 
 LOSSES = {
     "last": "L = sum of the units of h_T (the last step only)",
@@ -53,29 +54,6 @@ def loss_value(trace: Trace, kind: str) -> float:
 def loss_backward(params: Params, trace: Trace, kind: str, *, truncate: int | None = None) -> Grads:
     """BPTT of the toy loss; ``truncate=k`` stops the gradient every k steps."""
     return backward(params, trace, loss_seed(trace, kind), truncate=truncate)
-
-
-def global_norm(grads: Params) -> float:
-    """sqrt of the sum of squares of every parameter gradient, as clip_grad_norm_ measures it."""
-    arrays = [a.ravel() for lp in grads.layers for a in (lp.W_ih, lp.W_hh, lp.b_ih, lp.b_hh)]
-    return norm(np.concatenate(arrays))  # no overflow in the squares of huge gradients
-
-
-@quiet_overflow
-def clip_by_global_norm(grads: Params, max_norm: float) -> tuple[Params, float]:
-    """Scale every gradient by min(1, max_norm / (norm + 1e-6)), as torch does; returns (clipped, norm before).
-
-    The direction of the whole gradient is kept, only its length is capped at ``max_norm``.
-    """
-    if not np.isfinite(max_norm) or max_norm <= 0:
-        raise ValueError("the clipping threshold must be a finite number > 0")
-    norm = global_norm(grads)
-    coef = min(1.0, max_norm / (norm + 1e-6)) if np.isfinite(norm) else 0.0
-    layers = tuple(
-        replace(lp, W_ih=lp.W_ih * coef, W_hh=lp.W_hh * coef, b_ih=lp.b_ih * coef, b_hh=lp.b_hh * coef)
-        for lp in grads.layers
-    )
-    return replace(grads, layers=layers), norm
 
 
 def _locate(params: Params, key: str, index) -> tuple[int, str, tuple[int, ...]]:

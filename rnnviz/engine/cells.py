@@ -16,6 +16,23 @@ CELLS = ("rnn", "lstm", "gru")
 NONLINEARITIES = ("tanh", "relu", "sigmoid", "linear")  # torch.nn.RNN has the first two
 GATE_COUNT = {"rnn": 1, "lstm": 4, "gru": 3}
 GATE_NAMES = {"rnn": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
+CELL_CHOICES = {  # the cells the app offers, as widgets, links and rnnviz.fit name them -> (cell, nonlinearity)
+    "rnn_tanh": ("rnn", "tanh"),
+    "rnn_relu": ("rnn", "relu"),
+    "lstm": ("lstm", "tanh"),
+    "gru": ("gru", "tanh"),
+}
+CELL_LABELS = {"rnn_tanh": "RNN (tanh)", "rnn_relu": "RNN (ReLU)", "lstm": "LSTM", "gru": "GRU"}
+
+
+def cell_kind(choice: str) -> tuple[str, str]:
+    """(cell, nonlinearity) of a cell choice: "rnn_tanh" -> ("rnn", "tanh"), "rnn_relu" -> ("rnn", "relu"),
+    "lstm" -> ("lstm", "tanh"), "gru" -> ("gru", "tanh"); a bare "rnn" is the tanh RNN, as in torch."""
+    if choice == "rnn":
+        return CELL_CHOICES["rnn_tanh"]
+    if not isinstance(choice, str) or choice not in CELL_CHOICES:
+        raise ValueError(f"unknown cell {choice!r}; expected one of {', '.join(CELL_CHOICES)} (or rnn)")
+    return CELL_CHOICES[choice]
 
 
 def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

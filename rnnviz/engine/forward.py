@@ -22,7 +22,7 @@ from functools import cached_property
 import numpy as np
 
 from .cells import LayerParams, Params, activation, sigmoid
-from .numerics import quiet_overflow
+from .numerics import as_float_array, quiet_overflow
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,23 +110,11 @@ def _side_by_side(h_forward: np.ndarray, h_reverse: np.ndarray) -> np.ndarray:
     return np.concatenate([h_forward, h_reverse[::-1]], axis=-1)
 
 
-def _as_array(name: str, a, ndim: tuple[int, ...]) -> np.ndarray:
-    try:
-        arr = np.asarray(a, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be numeric: {err}") from None
-    if arr.ndim not in ndim:
-        raise ValueError(f"{name} must have {' or '.join(map(str, ndim))} dimensions, got {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return arr
-
-
 def _initial_state(name: str, s, n: int, B: int, H: int, batched: bool, bidirectional: bool) -> np.ndarray:
     """Return the initial state as (n, B, H), n = L * num_directions; None means zeros."""
     if s is None:
         return np.zeros((n, B, H))
-    s = _as_array(name, s, (3,) if batched else (2,))
+    s = as_float_array(name, s, (3,) if batched else (2,))
     expected = (n, B, H) if batched else (n, H)
     if s.shape != expected:
         hint = " (2 per layer: forward, reverse, as torch's bidirectional=True)" if bidirectional else ""
@@ -150,7 +138,7 @@ def forward(params: Params, x, h0=None, c0=None) -> Trace:
         side by side, and ``h_n``, ``c_n`` are (2L, [B,] H); the reverse direction's final
         state is the one after reading x_1, as in torch.
     """
-    x = _as_array("x", x, (2, 3))
+    x = as_float_array("x", x, (2, 3))
     batched = x.ndim == 3
     xb = x if batched else x[:, None, :]  # (T, B, D)
     T, B, D = xb.shape

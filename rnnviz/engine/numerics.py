@@ -28,6 +28,19 @@ def quiet_overflow(fn):
     return wrapper
 
 
+def as_float_array(name: str, a, ndims: tuple[int, ...]) -> np.ndarray:
+    """``a`` as a float64 array of one of the numbers of dimensions ``ndims``, all finite; else ValueError."""
+    try:
+        arr = np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be numeric: {err}") from None
+    if arr.ndim not in ndims:
+        raise ValueError(f"{name} must have {' or '.join(map(str, ndims))} dimensions, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return arr
+
+
 def row_norms(a: np.ndarray) -> np.ndarray:
     """Euclidean norm of each row of a (N, ...) array, exact for huge finite values (no overflow in x²).
 

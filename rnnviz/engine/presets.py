@@ -10,14 +10,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .cells import LayerParams, Params, init_params
-
-CELL_CHOICES = {
-    "rnn_tanh": ("rnn", "tanh"),
-    "rnn_relu": ("rnn", "relu"),
-    "lstm": ("lstm", "tanh"),
-    "gru": ("gru", "tanh"),
-}
+from .cells import LayerParams, Params, cell_kind, init_params
 
 PRESETS = {
     "random": "seeded random weights, uniform in ±scale/√H as PyTorch initialises them",
@@ -27,13 +20,6 @@ PRESETS = {
     "leaky": "GRU as a leaky integrator: update gate z ≈ 0.8, so h_t moves 20 % of the way each step",
 }
 PRESET_CELL = {"latch": "lstm", "reset": "lstm", "shut": "lstm", "leaky": "gru"}
-
-
-def cell_kind(choice: str) -> tuple[str, str]:
-    """Map the app's cell choice ("rnn_tanh", "rnn_relu", "lstm", "gru") to (cell, nonlinearity)."""
-    if choice not in CELL_CHOICES:
-        raise ValueError(f"unknown cell {choice!r}; expected one of {', '.join(CELL_CHOICES)}")
-    return CELL_CHOICES[choice]
 
 
 def network_params(

@@ -1,233 +1,71 @@
-r"""Sequence wirings: a recurrent stack with an output layer, read four classic ways.
+r"""Running a model's wiring forward, keeping every value, and backpropagating through it.
 
-The output layer is linear, with a softmax where the outputs are classes,
-
-.. math::
-
-    y_t = W_{hy} h_t + b_y, \qquad p_t = \mathrm{softmax}(y_t),
-
-and the wirings (Karpathy, "The Unreasonable Effectiveness of RNNs", 2015; Sutskever,
-Vinyals and Le, "Sequence to Sequence Learning", 2014) decide which states it reads:
-
-- ``many_to_one``: read a whole sequence, one output from the last state (sentiment);
-- ``one_to_many``: one vector, fed at every step or only at the first, and an output per
-  step (captioning, generating a sequence from a description);
-- ``many_to_many``: an output at every step, aligned with the inputs (tagging, next value);
-- ``encoder_decoder``: an encoder reads the input; its final state seeds a decoder that emits
-  its own sequence, feeding back its previous output (or, in training, the previous target:
-  teacher forcing) as its next input (translation, reversal).
-
-``run`` keeps every intermediate value (``rnnviz.forward``'s traces) and ``backprop`` gives
-dL/d(every weight, input and initial state), through the decoder's feedback loop, using
-``rnnviz.backward`` for BPTT inside each recurrent stack.
+``run`` keeps every intermediate value (``rnnviz.forward``'s traces, the output layer's
+logits and outputs) and ``backprop`` gives dL/d(every weight, input and initial state),
+through the decoder's feedback loop, using ``rnnviz.backward`` for BPTT inside each
+recurrent stack. The encoder-decoder's decoder reads its own previous output, or in training
+the previous target (teacher forcing). The model itself (``Model``, ``OutputLayer``,
+``init_model``, the wirings) is ``rnnviz.learning.models``'s, also importable from here.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from ..engine.backward import Grads, backward
-from ..engine.cells import CELLS, Params, init_params
 from ..engine.forward import Trace, forward
-from ..engine.numerics import quiet_overflow
+from ..engine.numerics import as_float_array, quiet_overflow
+from .checks import check_int
+from .losses import cross_entropy, mse, softmax
+from .models import (
+    BIDIRECTIONAL_WIRINGS,
+    FEEDS,
+    MAX_FEATURES,
+    MAX_HIDDEN,
+    MAX_LAYERS,
+    MAX_STEPS,
+    WIRING_DESCRIPTIONS,
+    WIRING_LABELS,
+    WIRINGS,
+    Model,
+    OutputLayer,
+    init_model,
+    named_arrays,
+    parameter_count,
+    parameters,
+    validate_model,
+)
 
-WIRINGS = ("many_to_one", "one_to_many", "many_to_many", "encoder_decoder")
-WIRING_LABELS = {
-    "many_to_one": "Many to one",
-    "one_to_many": "One to many",
-    "many_to_many": "Many to many",
-    "encoder_decoder": "Encoder-decoder",
-}
-WIRING_DESCRIPTIONS = {
-    "many_to_one": "Read a whole sequence and give one output from the last state (e.g. sentence -> sentiment).",
-    "one_to_many": "One input vector, fed at every step or only at the first, and an output per step "
-    "(e.g. a feature vector -> a sequence).",
-    "many_to_many": "An output at every step, aligned with the inputs (e.g. a tag for every word, the next value).",
-    "encoder_decoder": "An encoder reads the input; its final state seeds a decoder that emits its own sequence, "
-    "feeding back its previous output (e.g. a sentence -> its translation or its reverse).",
-}
-FEEDS = ("every", "first")  # one_to_many: the vector is the input at every step, or only at step 1
-BIDIRECTIONAL_WIRINGS = ("many_to_one", "many_to_many")  # the others run forward in time by nature
-MAX_STEPS = 60  # per side: input steps and output steps
-MAX_HIDDEN = 256
-MAX_LAYERS = 4
-MAX_FEATURES = 1024  # input and output sizes
-
-
-# ---------- the model
-
-
-@dataclass(frozen=True, eq=False)
-class OutputLayer:
-    """The linear output layer ``y_t = W_hy h_t + b_y``."""
-
-    W_hy: np.ndarray  # (O, H_in): H_in = H, or 2H on a bidirectional top layer
-    b_y: np.ndarray  # (O,)
-
-    def __post_init__(self) -> None:
-        for name, a, ndim in (("W_hy", self.W_hy, 2), ("b_y", self.b_y, 1)):
-            if not isinstance(a, np.ndarray) or a.ndim != ndim or a.dtype != np.float64:
-                got = f"{getattr(a, 'dtype', type(a).__name__)} {getattr(a, 'shape', '')}"
-                raise ValueError(f"{name} must be a float64 array with {ndim} dimension(s), got {got}")
-        if self.W_hy.shape[0] != self.b_y.shape[0] or min(self.W_hy.shape) < 1:
-            raise ValueError(f"W_hy {self.W_hy.shape} and b_y {self.b_y.shape} must have the same number of outputs")
-
-    @property
-    def output_size(self) -> int:
-        return self.W_hy.shape[0]
-
-
-@dataclass(frozen=True, eq=False)
-class Model:
-    """A wiring: the recurrent stack(s) and the output layer on top."""
-
-    wiring: str  # one of WIRINGS
-    encoder: Params  # the stack that reads the input (one_to_many: the generator)
-    output: OutputLayer
-    softmax: bool = False  # True: outputs are class probabilities (cross-entropy); False: values (MSE)
-    decoder: Params | None = None  # encoder_decoder only: the encoder's cell and sizes, input size O
-    feed: str = "every"  # one_to_many: "every" (the vector at every step) or "first" (x_1 = vector, zeros after)
-
-    def __post_init__(self) -> None:
-        validate_model(self)
-
-    @property
-    def cell(self) -> str:
-        return self.encoder.cell
-
-    @property
-    def input_size(self) -> int:
-        return self.encoder.input_size
-
-    @property
-    def hidden_size(self) -> int:
-        return self.encoder.hidden_size
-
-    @property
-    def output_size(self) -> int:
-        return self.output.output_size
-
-    @property
-    def num_layers(self) -> int:
-        return self.encoder.num_layers  # as torch counts them: a bidirectional layer is one
-
-    @property
-    def bidirectional(self) -> bool:
-        return self.encoder.bidirectional
-
-    @property
-    def readout_size(self) -> int:
-        """H_in, the width of the state the output layer reads: H, or 2H when bidirectional."""
-        return self.hidden_size * (2 if self.bidirectional else 1)
-
-
-def validate_model(model: Model) -> None:
-    """Raise ValueError unless the wiring, the stacks and the output layer fit together."""
-    if model.wiring not in WIRINGS:
-        raise ValueError(f"unknown wiring {model.wiring!r}; expected one of {', '.join(WIRINGS)}")
-    if not isinstance(model.encoder, Params):
-        raise ValueError(f"the encoder must be a Params, got {type(model.encoder).__name__}")
-    if not isinstance(model.output, OutputLayer):
-        raise ValueError(f"the output layer must be an OutputLayer, got {type(model.output).__name__}")
-    if model.feed not in FEEDS:
-        raise ValueError(f"unknown feed {model.feed!r}; expected 'every' or 'first'")
-    if model.bidirectional and model.wiring not in BIDIRECTIONAL_WIRINGS:
-        raise ValueError(
-            f"a bidirectional encoder only fits many_to_one and many_to_many, not {model.wiring} "
-            "(its steps must run forward in time)"
-        )
-    if model.output.W_hy.shape[1] != model.readout_size:
-        raise ValueError(
-            f"W_hy has {model.output.W_hy.shape[1]} columns but the stack's top layer gives {model.readout_size} values"
-        )
-    if model.wiring != "encoder_decoder":
-        if model.decoder is not None:
-            raise ValueError("only the encoder_decoder wiring has a decoder")
-        return
-    dec, enc = model.decoder, model.encoder
-    if not isinstance(dec, Params):
-        raise ValueError("the encoder_decoder wiring needs a decoder (a Params)")
-    if (dec.cell, dec.nonlinearity, dec.hidden_size, dec.num_layers) != (
-        enc.cell,
-        enc.nonlinearity,
-        enc.hidden_size,
-        enc.num_layers,
-    ) or dec.bidirectional:
-        raise ValueError(
-            "the decoder must have the encoder's cell, nonlinearity, hidden size and layers "
-            "(the encoder's final state becomes the decoder's first)"
-        )
-    if dec.input_size != model.output_size:
-        raise ValueError(
-            f"the decoder reads its previous output: its input size must be {model.output_size}, got {dec.input_size}"
-        )
-
-
-def _check_int(name: str, value, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not low <= value <= high:
-        raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
-    return int(value)
-
-
-def _subseed(seed: int, k: int) -> int:
-    """An independent integer seed for part k of a model (init_params takes one int)."""
-    return int(np.random.default_rng([seed, k]).integers(2**62))
-
-
-def init_model(
-    wiring: str,
-    cell: str,
-    input_size: int,
-    hidden_size: int,
-    output_size: int,
-    *,
-    num_layers: int = 1,
-    nonlinearity: str = "tanh",
-    bidirectional: bool = False,
-    softmax: bool = False,
-    feed: str = "every",
-    seed: int = 0,
-) -> Model:
-    """A seeded model, initialised as PyTorch does (recurrent weights and the output layer
-    uniform in ±1/sqrt(fan-in)).
-
-    Args:
-        wiring: one of WIRINGS.
-        cell: "rnn", "lstm" or "gru"; nonlinearity: the rnn's activation.
-        input_size, hidden_size, output_size: D, H and O.
-        bidirectional: a bidirectional encoder (many_to_one and many_to_many only).
-        softmax: outputs are classes (softmax, cross-entropy) rather than values (MSE).
-        feed: one_to_many only, "every" or "first".
-    """
-    if wiring not in WIRINGS:
-        raise ValueError(f"unknown wiring {wiring!r}; expected one of {', '.join(WIRINGS)}")
-    if cell not in CELLS:
-        raise ValueError(f"unknown cell {cell!r}; expected one of {', '.join(CELLS)}")
-    D = _check_int("input_size", input_size, 1, MAX_FEATURES)
-    H = _check_int("hidden_size", hidden_size, 1, MAX_HIDDEN)
-    O = _check_int("output_size", output_size, 1, MAX_FEATURES)  # noqa: E741
-    L = _check_int("num_layers", num_layers, 1, MAX_LAYERS)
-    seed = _check_int("seed", seed, 0, 2**63 - 1)
-    if bidirectional and wiring not in BIDIRECTIONAL_WIRINGS:
-        raise ValueError(
-            f"bidirectional is only for many_to_one and many_to_many, not {wiring} (its steps must run forward in time)"
-        )
-    encoder = init_params(cell, D, H, L, nonlinearity=nonlinearity, seed=seed, bidirectional=bool(bidirectional))
-    decoder = None
-    if wiring == "encoder_decoder":
-        decoder = init_params(cell, O, H, L, nonlinearity=nonlinearity, seed=_subseed(seed, 1))
-    H_in = H * (2 if bidirectional else 1)
-    rng = np.random.default_rng([seed, 2])
-    bound = 1.0 / math.sqrt(H_in)
-    output = OutputLayer(rng.uniform(-bound, bound, size=(O, H_in)), rng.uniform(-bound, bound, size=O))
-    return Model(wiring, encoder, output, softmax=bool(softmax), decoder=decoder, feed=feed)
-
-
-# ---------- forward
+__all__ = [
+    "BIDIRECTIONAL_WIRINGS",
+    "FEEDS",
+    "MAX_FEATURES",
+    "MAX_HIDDEN",
+    "MAX_LAYERS",
+    "MAX_STEPS",
+    "WIRINGS",
+    "WIRING_DESCRIPTIONS",
+    "WIRING_LABELS",
+    "Model",
+    "OutputLayer",
+    "WiringGrads",
+    "WiringTrace",
+    "backprop",
+    "backprop_logits",
+    "init_model",
+    "loss",
+    "loss_and_grad",
+    "named_arrays",
+    "output_layer",
+    "parameter_count",
+    "parameters",
+    "run",
+    "softmax",
+    "validate_model",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -239,13 +77,17 @@ class WiringTrace:
     encoder: Trace  # the encoder's trace (one_to_many: over the T_out generated steps)
     decoder: Trace | None  # encoder_decoder only
     logits: np.ndarray  # (T_out, [B,] O); many_to_one: (1, [B,] O)
-    y: np.ndarray  # softmax(logits) if model.softmax else logits
     steps_in: int  # T_in (one_to_many: 1)
     steps_out: int  # number of outputs
     output_steps: tuple[int, ...]  # 1-based step of the stack each output is read from (enc-dec: the decoder's)
     decoder_inputs: np.ndarray | None  # encoder_decoder: (T_out, [B,] O), start vector then fed-back y or teacher
     teacher: np.ndarray | None = None  # encoder_decoder with teacher forcing: the targets as (T_out, [B,] O) floats
     features: np.ndarray | None = None  # (T_out, [B,] H_in): the states the output layer read
+
+    @cached_property
+    def y(self) -> np.ndarray:
+        """softmax(logits) if the model's outputs are classes, else the logits (worked out when first read)."""
+        return _y(self.model, self.logits)
 
     @property
     def batched(self) -> bool:
@@ -257,31 +99,13 @@ class WiringTrace:
         return self.y.argmax(axis=-1) if self.model.softmax else self.y
 
 
-def softmax(z: np.ndarray) -> np.ndarray:
-    """Softmax over the last axis, shifted by the maximum so that no exp overflows."""
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 def output_layer(output: OutputLayer, h: np.ndarray) -> np.ndarray:
     """y = h W_hy^T + b_y: (..., H_in) -> (..., O)."""
     return h @ output.W_hy.T + output.b_y
 
 
-def _as_array(name: str, a, ndims: tuple[int, ...]) -> np.ndarray:
-    try:
-        arr = np.asarray(a, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be numeric: {err}") from None
-    if arr.ndim not in ndims:
-        raise ValueError(f"{name} must have {' or '.join(map(str, ndims))} dimensions, got shape {arr.shape}")
-    if arr.size and not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return arr
-
-
 def _check_sequence(model: Model, x) -> np.ndarray:
-    x = _as_array("x", x, (2, 3))
+    x = as_float_array("x", x, (2, 3))
     if not 1 <= x.shape[0] <= MAX_STEPS:
         raise ValueError(f"the input must have from 1 to {MAX_STEPS} steps, got {x.shape[0]}")
     if x.shape[-1] != model.input_size:
@@ -292,16 +116,17 @@ def _check_sequence(model: Model, x) -> np.ndarray:
 
 
 def _check_steps_out(steps_out) -> int:
-    return _check_int("steps_out", steps_out, 1, MAX_STEPS)
+    return check_int("steps_out", steps_out, 1, MAX_STEPS)
 
 
-def _outputs(model: Model, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    logits = output_layer(model.output, features)
-    return logits, (softmax(logits) if model.softmax else logits)
+def _y(model: Model, logits: np.ndarray) -> np.ndarray:
+    return softmax(logits) if model.softmax else logits
 
 
 @quiet_overflow  # a state or output beyond float64 becomes inf or nan, without warnings
-def run(model: Model, x, *, steps_out: int | None = None, h0=None, c0=None, teacher=None) -> WiringTrace:
+def run(
+    model: Model, x, *, steps_out: int | None = None, h0=None, c0=None, teacher=None, check: bool = True
+) -> WiringTrace:
     """Run a wiring forward and keep every intermediate value.
 
     Args:
@@ -313,31 +138,68 @@ def run(model: Model, x, *, steps_out: int | None = None, h0=None, c0=None, teac
         teacher: encoder_decoder only, teacher forcing: the targets (T_out, [B,] O) (values, or
             one-hot or probabilities), or class ids (T_out, [B]) of a softmax model. The decoder
             then reads the previous target instead of its own previous output.
+        check: False skips checking the inputs, for a training loop over data known to be good
+            (float64 arrays of the model's sizes, a teacher as rows, one_to_many's steps_out
+            given, and no limit on the number of steps).
     Returns:
         A WiringTrace. Raises ValueError for bad input.
     """
-    if not isinstance(model, Model):
-        raise ValueError(f"model must be a Model made by init_model, got {type(model).__name__}")
-    if teacher is not None and model.wiring != "encoder_decoder":
-        raise ValueError("teacher forcing is only for the encoder_decoder wiring")
+    if check:
+        x, steps_out, teacher = _checked(model, x, steps_out, teacher)
     if model.wiring == "one_to_many":
         return _run_one_to_many(model, x, steps_out, h0, c0)
-    x = _check_sequence(model, x)
-    T_in = x.shape[0]
     if model.wiring == "encoder_decoder":
         return _run_encoder_decoder(model, x, steps_out, h0, c0, teacher)
-    expected = 1 if model.wiring == "many_to_one" else T_in
-    if steps_out is not None and steps_out != expected:
-        raise ValueError(f"{model.wiring} gives {expected} output(s) for this input, not steps_out={steps_out!r}")
     trace = forward(model.encoder, x, h0, c0)
+    T_in = x.shape[0]
     if model.wiring == "many_to_one":
         features = _last_state(model, trace)[None]  # (1, [B,] H_in)
         output_steps = (T_in,)
     else:
         features = trace.output  # (T, [B,] H_in)
         output_steps = tuple(range(1, T_in + 1))
-    logits, y = _outputs(model, features)
-    return WiringTrace(model, x, trace, None, logits, y, T_in, len(output_steps), output_steps, None, features=features)
+    logits = output_layer(model.output, features)
+    return WiringTrace(model, x, trace, None, logits, T_in, len(output_steps), output_steps, None, features=features)
+
+
+def _checked(model: Model, x, steps_out, teacher) -> tuple[np.ndarray, int | None, np.ndarray | None]:
+    """``run``'s inputs checked: x as float64, steps_out as the number of outputs where the wiring
+    chooses it, the teacher as float rows; raises ValueError for anything that does not fit."""
+    if not isinstance(model, Model):
+        raise ValueError(f"model must be a Model made by init_model, got {type(model).__name__}")
+    if teacher is not None and model.wiring != "encoder_decoder":
+        raise ValueError("teacher forcing is only for the encoder_decoder wiring")
+    if model.wiring == "one_to_many":
+        v = as_float_array("x", x, (1, 2))
+        if v.shape[-1] != model.input_size:
+            raise ValueError(
+                f"the input vector has {v.shape[-1]} values but the model's input size is {model.input_size}"
+            )
+        if v.ndim == 2 and v.shape[0] < 1:
+            raise ValueError("the batch is empty")
+        if steps_out is None:
+            raise ValueError("one_to_many needs steps_out, the number of outputs to generate")
+        return v, _check_steps_out(steps_out), None
+    x = _check_sequence(model, x)
+    T_in = x.shape[0]
+    if model.wiring != "encoder_decoder":
+        expected = 1 if model.wiring == "many_to_one" else T_in
+        if steps_out is not None and steps_out != expected:
+            raise ValueError(f"{model.wiring} gives {expected} output(s) for this input, not steps_out={steps_out!r}")
+        return x, None, None
+    if teacher is not None:
+        try:
+            teacher = np.asarray(teacher)
+        except ValueError as err:  # a ragged list
+            raise ValueError(f"teacher must be an array: {err}") from None
+        T_t = teacher.shape[0] if teacher.ndim else 0
+        if steps_out is not None and steps_out != T_t:
+            raise ValueError(f"steps_out={steps_out!r} differs from the teacher's {T_t} steps")
+        steps_out = T_t
+    T = _check_steps_out(T_in if steps_out is None else steps_out)
+    if teacher is not None:
+        teacher = _one_hot_or_values(model, "teacher", teacher, (T,) + x.shape[1:-1])
+    return x, T, teacher
 
 
 def _last_state(model: Model, trace: Trace) -> np.ndarray:
@@ -358,18 +220,10 @@ def _vector_sequence(model: Model, v: np.ndarray, T: int) -> np.ndarray:
     return seq
 
 
-def _run_one_to_many(model: Model, x, steps_out, h0, c0) -> WiringTrace:
-    v = _as_array("x", x, (1, 2))
-    if v.shape[-1] != model.input_size:
-        raise ValueError(f"the input vector has {v.shape[-1]} values but the model's input size is {model.input_size}")
-    if v.ndim == 2 and v.shape[0] < 1:
-        raise ValueError("the batch is empty")
-    if steps_out is None:
-        raise ValueError("one_to_many needs steps_out, the number of outputs to generate")
-    T = _check_steps_out(steps_out)
+def _run_one_to_many(model: Model, v: np.ndarray, T: int, h0, c0) -> WiringTrace:
     trace = forward(model.encoder, _vector_sequence(model, v, T), h0, c0)
-    logits, y = _outputs(model, trace.output)
-    return WiringTrace(model, v, trace, None, logits, y, 1, T, tuple(range(1, T + 1)), None, features=trace.output)
+    logits = output_layer(model.output, trace.output)
+    return WiringTrace(model, v, trace, None, logits, 1, T, tuple(range(1, T + 1)), None, features=trace.output)
 
 
 def _one_hot_or_values(model: Model, name: str, a, lead: tuple[int, ...]) -> np.ndarray:
@@ -380,26 +234,18 @@ def _one_hot_or_values(model: Model, name: str, a, lead: tuple[int, ...]) -> np.
         if arr.size and (arr.min() < 0 or arr.max() >= O):
             raise ValueError(f"{name} holds class ids outside 0..{O - 1}")
         return np.eye(O)[arr]
-    arr = _as_array(name, arr, (len(lead) + 1,))
+    arr = as_float_array(name, arr, (len(lead) + 1,))
     if arr.shape != lead + (O,):
         ids = f", or class ids {lead}" if model.softmax else ""
         raise ValueError(f"{name} must have shape {lead + (O,)}{ids}, got {arr.shape}")
     return arr
 
 
-def _run_encoder_decoder(model: Model, x, steps_out, h0, c0, teacher) -> WiringTrace:
+def _run_encoder_decoder(model: Model, x: np.ndarray, T: int | None, h0, c0, taught: np.ndarray | None):
     T_in = x.shape[0]
     batch = x.shape[1:-1]  # () or (B,)
-    if teacher is not None:
-        try:
-            teacher = np.asarray(teacher)
-        except ValueError as err:  # a ragged list
-            raise ValueError(f"teacher must be an array: {err}") from None
-        T_t = teacher.shape[0] if teacher.ndim else 0
-        if steps_out is not None and steps_out != T_t:
-            raise ValueError(f"steps_out={steps_out!r} differs from the teacher's {T_t} steps")
-        steps_out = T_t
-    T = _check_steps_out(T_in if steps_out is None else steps_out)
+    if T is None:
+        T = T_in if taught is None else taught.shape[0]
     enc = forward(model.encoder, x, h0, c0)
     if not np.all(np.isfinite(enc.h_n)) or (enc.c_n is not None and not np.all(np.isfinite(enc.c_n))):
         raise ValueError(
@@ -408,40 +254,23 @@ def _run_encoder_decoder(model: Model, x, steps_out, h0, c0, teacher) -> WiringT
         )
     O = model.output_size  # noqa: E741
     inputs = np.zeros((T,) + batch + (O,))  # (T_out, [B,] O); step 1 reads the zero "start" vector
-    taught = None
-    if teacher is not None:
-        taught = _one_hot_or_values(model, "teacher", teacher, (T,) + batch)
+    if taught is not None:
         inputs[1:] = taught[:-1]
     else:
         h, c = enc.h_n, enc.c_n
         for t in range(T - 1):  # each step reads the previous step's output
             step = forward(model.decoder, inputs[t : t + 1], h, c)
             h, c = step.h_n, step.c_n
-            inputs[t + 1] = _outputs(model, step.output[0])[1]
+            inputs[t + 1] = _y(model, output_layer(model.output, step.output[0]))
             if not np.all(np.isfinite(inputs[t + 1])):
                 raise ValueError(
                     f"the decoder's output at step {t + 1} overflowed float64 (inf or nan), so it cannot be "
                     "fed back; try smaller weights"
                 )
     dec = forward(model.decoder, inputs, enc.h_n, enc.c_n)
-    logits, y = _outputs(model, dec.output)
-    return WiringTrace(
-        model,
-        x,
-        enc,
-        dec,
-        logits,
-        y,
-        T_in,
-        T,
-        tuple(range(1, T + 1)),  # the decoder's own steps
-        inputs,
-        teacher=taught,
-        features=dec.output,
-    )
-
-
-# ---------- loss
+    logits = output_layer(model.output, dec.output)
+    steps = tuple(range(1, T + 1))  # the decoder's own steps
+    return WiringTrace(model, x, enc, dec, logits, T_in, T, steps, inputs, teacher=taught, features=dec.output)
 
 
 def _targets(wtrace: WiringTrace, target) -> np.ndarray:
@@ -466,24 +295,13 @@ def loss_and_grad(wtrace: WiringTrace, target) -> tuple[float, np.ndarray]:
     otherwise the mean squared error over every output value.
     """
     t = _targets(wtrace, target)
-    z = wtrace.logits
-    if wtrace.model.softmax:
-        n = max(1, math.prod(z.shape[:-1]))
-        shifted = z - z.max(axis=-1, keepdims=True)
-        log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-        loss = -float(np.sum(t * log_p)) / n
-        return loss, (np.exp(log_p) * t.sum(axis=-1, keepdims=True) - t) / n
-    err = z - t
-    return float(np.mean(err**2)), 2.0 * err / err.size
+    return (cross_entropy if wtrace.model.softmax else mse)(wtrace.logits, t)
 
 
 def loss(wtrace: WiringTrace, target) -> float:
     """Mean squared error, or mean cross-entropy for a softmax model (target: class ids
     (T_out, [B]) or one-hot/probability rows (T_out, [B,] O); many_to_one may leave out T_out = 1)."""
     return loss_and_grad(wtrace, target)[0]
-
-
-# ---------- backward
 
 
 @dataclass(frozen=True, eq=False)
@@ -524,34 +342,39 @@ def _softmax_vjp(p: np.ndarray, g: np.ndarray) -> np.ndarray:
 
 
 @quiet_overflow  # a state or output beyond float64 becomes inf or nan, without warnings
-def backprop(model: Model, wtrace: WiringTrace, target) -> WiringGrads:
+def backprop(model: Model, wtrace: WiringTrace, target, *, truncate: int | None = None) -> WiringGrads:
     """The gradient of ``loss(wtrace, target)`` w.r.t. every weight, the input and h0/c0.
 
     The encoder_decoder's free-running decoder reads y_{t-1} as its input x_t, so dL/dy_{t-1}
     also collects dL/dx_t from the decoder (through the softmax's Jacobian for a softmax
     model): a reverse-time loop over single decoder steps finds these before one BPTT call
-    over the whole decoder.
+    over the whole decoder. ``truncate``: truncated BPTT inside each stack (``rnnviz.backward``'s).
     """
     if not isinstance(wtrace, WiringTrace):
         raise ValueError(f"wtrace must be the WiringTrace of run, got {type(wtrace).__name__}")
     if not _same_model(model, wtrace.model):
         raise ValueError("the model differs from the one the trace was computed with")
-    d_logits = loss_and_grad(wtrace, target)[1]
+    return backprop_logits(model, wtrace, loss_and_grad(wtrace, target)[1], truncate=truncate)
+
+
+@quiet_overflow
+def backprop_logits(model: Model, wtrace: WiringTrace, d_logits: np.ndarray, *, truncate=None) -> WiringGrads:
+    """``backprop`` from a given dL/d(logits), shaped like ``wtrace.logits`` (whatever loss it came from)."""
     enc_trace, W_hy = wtrace.encoder, model.output.W_hy
     dec_grads = None
     if model.wiring == "many_to_one":
-        d_feat = d_logits[0] @ W_hy  # ([B,] H_in)
+        d_feat = d_logits[0] @ W_hy  # ([B,] H_in): each direction's final state side by side
         dirs = 2 if model.bidirectional else 1
         d_h_n = np.zeros_like(enc_trace.h_n)
-        d_h_n[-dirs:] = np.stack(np.split(d_feat, dirs, axis=-1))
-        enc_grads = backward(model.encoder, enc_trace, None, d_h_n)
+        d_h_n[-dirs:] = np.moveaxis(d_feat.reshape(*d_feat.shape[:-1], dirs, -1), -2, 0)  # (dirs, [B,] H)
+        enc_grads = backward(model.encoder, enc_trace, None, d_h_n, truncate=truncate)
     elif model.wiring in ("many_to_many", "one_to_many"):
-        enc_grads = backward(model.encoder, enc_trace, d_logits @ W_hy)
+        enc_grads = backward(model.encoder, enc_trace, d_logits @ W_hy, truncate=truncate)
     else:
         if wtrace.teacher is None:
             d_logits = _feedback(model, wtrace, d_logits)
-        dec_grads = backward(model.decoder, wtrace.decoder, d_logits @ W_hy)
-        enc_grads = backward(model.encoder, enc_trace, None, dec_grads.h0, dec_grads.c0)
+        dec_grads = backward(model.decoder, wtrace.decoder, d_logits @ W_hy, truncate=truncate)
+        enc_grads = backward(model.encoder, enc_trace, None, dec_grads.h0, dec_grads.c0, truncate=truncate)
     dx = enc_grads.x
     if model.wiring == "one_to_many":
         dx = dx.sum(axis=0) if model.feed == "every" else dx[0]
@@ -590,28 +413,3 @@ def _feedback(model: Model, wtrace: WiringTrace, d_logits: np.ndarray) -> np.nda
         g = backward(dec, steps[t], (total[t] @ model.output.W_hy)[None], d_h, d_c)
         d_next_input, d_h, d_c = g.x[0], g.h0, g.c0
     return total
-
-
-# ---------- parameters as named arrays (for training, counting and tests)
-
-
-def named_arrays(obj, prefix: str = "") -> list[tuple[str, np.ndarray]]:
-    """Every array in a Model (or Params, OutputLayer, ...), depth first, with a dotted name:
-    ``encoder.layers[0].W_ih``, ..., ``output.W_hy``, ``output.b_y``. The same structure gives
-    the same order, so a WiringGrads.model lines up with its Model."""
-    if isinstance(obj, np.ndarray):
-        return [(prefix, obj)]
-    if isinstance(obj, tuple | list):
-        return [item for k, v in enumerate(obj) for item in named_arrays(v, f"{prefix}[{k}]")]
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        out = []
-        for f in dataclasses.fields(obj):
-            name = f"{prefix}.{f.name}" if prefix else f.name
-            out += named_arrays(getattr(obj, f.name), name)
-        return out
-    return []
-
-
-def parameter_count(model: Model) -> int:
-    """How many numbers the model learns."""
-    return sum(a.size for _, a in named_arrays(model))

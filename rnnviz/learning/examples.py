@@ -1,4 +1,4 @@
-"""Toy applications of the sequence wirings, built in and seeded, and a small trainer for them.
+"""Toy applications of the sequence wirings, built in and seeded: the data, its words, its baselines.
 
 One example per wiring of ``rnnviz.architectures`` (and a second encoder-decoder):
 
@@ -15,24 +15,25 @@ One example per wiring of ``rnnviz.architectures`` (and a second encoder-decoder
   out depends on a word read later.
 
 Sequences in one data set have different lengths. Arrays are time-major and left-padded with
-zeros to the longest (``info.lengths`` says how long each one really is); ``item`` and the
-trainer cut the padding off, and minibatches hold sequences of one length, so no model ever
-reads padding.
+zeros to the longest (``info.lengths`` says how long each one really is); ``item`` and
+``batch`` cut the padding off, and a minibatch holds sequences of one length, so no model
+ever reads padding. Training and scoring a model on them is ``rnnviz.learning.train_examples``.
 """
 
 from __future__ import annotations
 
-import copy
 import math
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from .architectures import MAX_STEPS, Model, WiringTrace, backprop, init_model, loss, named_arrays, run
-from .train import StopTraining, _Adam, _clip
+from .checks import check_int
+from .fit import Budget
+from .models import MAX_STEPS
+
+if TYPE_CHECKING:
+    from .architectures import WiringTrace
 
 EXAMPLES = ("sentiment", "wave", "tagging", "reverse", "translate")
 EXAMPLE_WIRING = {
@@ -60,23 +61,12 @@ MAX_EXAMPLES = 10_000
 PAD = -1  # class id on padded target steps
 
 
-@dataclass(frozen=True)
-class Budget:
-    """An example's default training run: what ``train`` uses for an argument left at None."""
-
-    steps: int
-    lr: float  # Adam's
-    batch_size: int
-    hidden_size: int  # what example_model builds by default
-    cell: str
-
-
 _BUDGETS = {
-    "sentiment": Budget(steps=600, lr=0.02, batch_size=32, hidden_size=16, cell="gru"),
-    "wave": Budget(steps=600, lr=0.02, batch_size=32, hidden_size=16, cell="gru"),
-    "tagging": Budget(steps=400, lr=0.02, batch_size=32, hidden_size=16, cell="gru"),
-    "reverse": Budget(steps=800, lr=0.02, batch_size=32, hidden_size=16, cell="gru"),
-    "translate": Budget(steps=800, lr=0.02, batch_size=32, hidden_size=16, cell="gru"),
+    "sentiment": Budget(epochs=600, lr=0.02, batch_size=32, hidden_size=16, cell="gru"),
+    "wave": Budget(epochs=600, lr=0.02, batch_size=32, hidden_size=16, cell="gru"),
+    "tagging": Budget(epochs=400, lr=0.02, batch_size=32, hidden_size=16, cell="gru"),
+    "reverse": Budget(epochs=800, lr=0.02, batch_size=32, hidden_size=16, cell="gru"),
+    "translate": Budget(epochs=800, lr=0.02, batch_size=32, hidden_size=16, cell="gru"),
 }
 
 
@@ -121,12 +111,6 @@ class Example(NamedTuple):
     info: ExampleInfo
 
 
-def _check_int(name: str, value, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not low <= value <= high:
-        raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
-    return int(value)
-
-
 def make_example(name: str, n: int = 256, length: int | None = None, seed: int = 0) -> Example:
     """A seeded data set of ``n`` sequences of one example.
 
@@ -142,9 +126,9 @@ def make_example(name: str, n: int = 256, length: int | None = None, seed: int =
     if name not in EXAMPLES:
         raise ValueError(f"unknown example {name!r}; expected one of {', '.join(EXAMPLES)}")
     lo, default, hi = LENGTHS[name]
-    n = _check_int("n", n, 1, MAX_EXAMPLES)
-    length = _check_int("length", default if length is None else length, lo, hi)
-    rng = np.random.default_rng([_check_int("seed", seed, 0, 2**63 - 1), EXAMPLES.index(name)])
+    n = check_int("n", n, 1, MAX_EXAMPLES)
+    length = check_int("length", default if length is None else length, lo, hi)
+    rng = np.random.default_rng([check_int("seed", seed, 0, 2**63 - 1), EXAMPLES.index(name)])
     if name == "wave":
         return _wave(n, length, rng)
     make = {"sentiment": _sentiment_sentence, "tagging": _tagged_sentence, "translate": _translation}
@@ -154,9 +138,6 @@ def make_example(name: str, n: int = 256, length: int | None = None, seed: int =
     else:
         pairs = [make[name](rng, int(k)) for k in lengths]
     return _pack(name, pairs, lengths, length)
-
-
-# ---------- the vocabularies and grammars
 
 
 _DETS = ("the", "a", "this")
@@ -401,19 +382,53 @@ def _wave(n: int, T: int, rng) -> Example:
     return Example(x, target, info)
 
 
-# ---------- one sequence at a time, and as words
+def batch(example: Example, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sequences ``idx``, all of one length, without padding: (x, target) for ``run`` and ``loss``."""
+    x, target, info = example
+    if info.name == "wave":
+        return x[idx], target[:, idx]
+    start = info.max_length - int(info.lengths[idx[0]])
+    if info.wiring == "many_to_one":
+        return x[start:, idx], target[idx]
+    return x[start:, idx], target[start:, idx]
 
 
 def item(example: Example, i: int) -> tuple[np.ndarray, np.ndarray]:
     """Sequence ``i`` without its padding: (x, target) as ``run`` and ``loss`` take them unbatched."""
+    i = check_int("i", i, 0, len(example.info.lengths) - 1)
+    x, target = batch(example, np.array([i]))
+    return (x[0] if x.ndim == 2 else x[:, 0]), (target if target.ndim == 1 else target[:, 0])
+
+
+def length_buckets(info: ExampleInfo) -> list[np.ndarray]:
+    """Indices of the sequences of each length."""
+    return [np.flatnonzero(info.lengths == k) for k in np.unique(info.lengths)]
+
+
+def baselines(example: Example) -> dict[str, float]:
+    """What trivial answers score on an example's sequences.
+
+    Softmax examples: "baseline_accuracy", always the most frequent class; tagging also
+    "unigram_accuracy", each word's most frequent tag. ``wave``: "baseline_mse", always 0.
+    """
     x, target, info = example
-    i = _check_int("i", i, 0, len(info.lengths) - 1)
-    if info.name == "wave":
-        return x[i], target[:, i]
-    start = info.max_length - int(info.lengths[i])
-    if info.wiring == "many_to_one":
-        return x[start:, i], target[i : i + 1]
-    return x[start:, i], target[start:, i]
+    if not info.softmax:
+        return {"baseline_mse": float(np.mean(target**2))}
+    labels = target[target != PAD]
+    out = {"baseline_accuracy": float(np.bincount(labels).max() / labels.size)}
+    if info.name == "tagging":
+        out["unigram_accuracy"] = _unigram_accuracy(x, target)
+    return out
+
+
+def _unigram_accuracy(x: np.ndarray, target: np.ndarray) -> float:
+    """Accuracy of tagging every word with its most frequent tag (counted on the same data)."""
+    real = target != PAD
+    words = x.argmax(axis=-1)[real]
+    tags = target[real]
+    counts = np.zeros((x.shape[-1], int(tags.max()) + 1))
+    np.add.at(counts, (words, tags), 1)
+    return float(counts.max(axis=1).sum() / tags.size)
 
 
 def encode(info: ExampleInfo, text: str) -> np.ndarray:
@@ -479,180 +494,3 @@ def describe(info: ExampleInfo, wtrace: WiringTrace, target=None) -> str:
     if target is not None:
         text += f" (target: {target_text(info, target)})"
     return text
-
-
-# ---------- models, training and evaluation
-
-
-def example_model(
-    info: ExampleInfo,
-    cell: str | None = None,
-    hidden_size: int | None = None,
-    *,
-    num_layers: int = 1,
-    nonlinearity: str = "tanh",
-    bidirectional: bool = False,
-    seed: int = 0,
-) -> Model:
-    """A fresh model of the example's wiring and sizes (cell and hidden size: the budget's by default)."""
-    return init_model(
-        info.wiring,
-        info.budget.cell if cell is None else cell,
-        info.input_size,
-        info.budget.hidden_size if hidden_size is None else hidden_size,
-        info.output_size,
-        num_layers=num_layers,
-        nonlinearity=nonlinearity,
-        bidirectional=bidirectional,
-        softmax=info.softmax,
-        feed=info.feed,
-        seed=seed,
-    )
-
-
-def _check_fits(model: Model, info: ExampleInfo) -> None:
-    if not isinstance(model, Model):
-        raise ValueError(f"model must be a Model, got {type(model).__name__}")
-    if (model.wiring, model.input_size, model.output_size, model.softmax) != (
-        info.wiring,
-        info.input_size,
-        info.output_size,
-        info.softmax,
-    ):
-        raise ValueError(
-            f"the model ({model.wiring}, {model.input_size} inputs, {model.output_size} outputs) does not fit "
-            f"the {info.name} example ({info.wiring}, {info.input_size} inputs, {info.output_size} outputs)"
-        )
-
-
-def _batch(example: Example, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sequences ``idx``, all of one length, without padding: (x, target) for ``run`` and ``loss``."""
-    x, target, info = example
-    if info.name == "wave":
-        return x[idx], target[:, idx]
-    start = info.max_length - int(info.lengths[idx[0]])
-    if info.wiring == "many_to_one":
-        return x[start:, idx], target[idx]
-    return x[start:, idx], target[start:, idx]
-
-
-def _buckets(info: ExampleInfo) -> list[np.ndarray]:
-    """Indices of the sequences of each length."""
-    return [np.flatnonzero(info.lengths == k) for k in np.unique(info.lengths)]
-
-
-def _run(model: Model, example: Example, x: np.ndarray, target: np.ndarray, teach: bool) -> WiringTrace:
-    info = example.info
-    if info.wiring == "encoder_decoder":
-        return run(model, x, teacher=target) if teach else run(model, x, steps_out=target.shape[0])
-    return run(model, x, steps_out=info.steps_out)
-
-
-def train(
-    model: Model,
-    example_data: Example,
-    *,
-    steps: int | None = None,
-    lr: float | None = None,
-    batch_size: int | None = None,
-    clip: float | None = 1.0,
-    seed: int = 0,
-    callback: Callable[[int, float], bool | None] | None = None,
-) -> tuple[Model, dict[str, list[float]]]:
-    """Train a copy of ``model`` on an example with Adam and global-norm gradient clipping.
-
-    Each step takes a minibatch of sequences of one length (a length drawn in proportion to how
-    many sequences have it); the encoder-decoder trains with teacher forcing. ``callback(step,
-    loss)`` runs after every step (1-based); returning False or raising ``StopTraining`` stops.
-
-    Returns:
-        (the trained model, history): history["loss"] the minibatch loss of every step run,
-        history["seconds"] the time since the start after each step.
-    """
-    x, target, info = example_data
-    _check_fits(model, info)
-    budget = info.budget
-    steps = _check_int("steps", budget.steps if steps is None else steps, 1, 100_000)
-    batch_size = _check_int("batch_size", budget.batch_size if batch_size is None else batch_size, 1, 4096)
-    lr = budget.lr if lr is None else lr
-    if isinstance(lr, bool) or not isinstance(lr, int | float) or not 0 < lr <= 10:
-        raise ValueError(f"lr must be a number above 0 and at most 10, got {lr!r}")
-    if clip is not None and (isinstance(clip, bool) or not isinstance(clip, int | float) or not clip >= 0):
-        raise ValueError(f"clip must be a non-negative number or None, got {clip!r}")
-    rng = np.random.default_rng([_check_int("seed", seed, 0, 2**63 - 1), 3])
-    model = copy.deepcopy(model)  # trained in place from here on; the caller's model stays as it was
-    arrays = [a for _, a in named_arrays(model)]
-    opt = _Adam(arrays, float(lr))
-    buckets = _buckets(info)
-    weights = np.array([len(b) for b in buckets], dtype=np.float64)
-    history: dict[str, list[float]] = {"loss": [], "seconds": []}
-    start = time.perf_counter()
-    for step in range(1, steps + 1):
-        bucket = buckets[int(rng.choice(len(buckets), p=weights / weights.sum()))]
-        idx = rng.choice(bucket, size=min(batch_size, len(bucket)), replace=False)
-        xb, tb = _batch(example_data, idx)
-        wtrace = _run(model, example_data, xb, tb, teach=True)
-        grads = backprop(model, wtrace, tb)
-        value = loss(wtrace, tb)
-        if not math.isfinite(value):
-            break  # diverged: keep the last finite weights
-        g = [a.copy() for _, a in named_arrays(grads.model)]
-        _clip(g, clip)
-        opt.step(arrays, g)
-        history["loss"].append(value)
-        history["seconds"].append(time.perf_counter() - start)
-        if callback is not None:
-            try:
-                if callback(step, value) is False:
-                    break
-            except StopTraining:
-                break
-    return model, history
-
-
-def evaluate(model: Model, example_data: Example) -> dict[str, float]:
-    """How well a model does on an example's sequences (the encoder-decoder free-running), beside
-    trivial baselines computed on the same data.
-
-    Softmax examples: "accuracy" over the outputs (every step), "loss" (cross-entropy), and
-    "baseline_accuracy", always the most frequent class; sequences also "sequence_accuracy"
-    (every step right) and tagging "unigram_accuracy" (each word's most frequent tag).
-    ``wave``: "mse" and "baseline_mse", always predicting zero.
-    """
-    x, target, info = example_data
-    _check_fits(model, info)
-    if not info.softmax:
-        wt = _run(model, example_data, x, target, teach=False)
-        return {"mse": float(np.mean((wt.y - target) ** 2)), "baseline_mse": float(np.mean(target**2))}
-    right = total = seq_right = 0
-    loss_sum = 0.0
-    for bucket in _buckets(info):
-        xb, tb = _batch(example_data, bucket)
-        wt = _run(model, example_data, xb, tb, teach=False)
-        pred = wt.y.argmax(axis=-1).reshape(tb.shape)  # (B,) or (T, B)
-        hits = pred == tb
-        right += int(hits.sum())
-        total += hits.size
-        seq_right += int(hits.reshape(-1, len(bucket)).all(axis=0).sum())
-        loss_sum += loss(wt, tb) * hits.size
-    labels = target[target != PAD]
-    out = {
-        "accuracy": right / total,
-        "loss": loss_sum / total,
-        "baseline_accuracy": float(np.bincount(labels).max() / labels.size),
-    }
-    if info.wiring != "many_to_one":
-        out["sequence_accuracy"] = seq_right / len(info.lengths)
-    if info.name == "tagging":
-        out["unigram_accuracy"] = _unigram_accuracy(x, target)
-    return out
-
-
-def _unigram_accuracy(x: np.ndarray, target: np.ndarray) -> float:
-    """Accuracy of tagging every word with its most frequent tag (counted on the same data)."""
-    real = target != PAD
-    words = x.argmax(axis=-1)[real]
-    tags = target[real]
-    counts = np.zeros((x.shape[-1], int(tags.max()) + 1))
-    np.add.at(counts, (words, tags), 1)
-    return float(counts.max(axis=1).sum() / tags.size)

@@ -26,19 +26,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .fit import Budget
+
 TASKS = ("sine", "stock", "chars", "adding")
 LOSSES = ("mse", "xent", "last_mse")
 MAX_LAG = 100
-
-
-@dataclass(frozen=True)
-class Budget:
-    """A task's default training budget: what ``fit`` uses when an argument is left at None."""
-
-    epochs: int
-    lr: float  # Adam's learning rate
-    batch_size: int
-    sgd_lr: float  # plain SGD needs a larger step than Adam
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,7 +51,9 @@ class Task:
     budget: Budget
     warmup: int = 0  # first steps of each sequence the loss ignores
     baselines: dict[str, float] = field(default_factory=dict)  # naive predictors, on the validation set
+    baseline_labels: dict[str, str] = field(default_factory=dict)  # each baseline in words, in the order to show them
     note: str = ""  # the honest caveat, if there is one (e.g. a random walk cannot be predicted)
+    random_walk: bool = False  # stock without a seasonal or mean-reverting part: nothing to predict
     vocab: tuple[str, ...] = ()  # chars: the character of each class index
     text: str = ""  # chars: the whole built-in text
 
@@ -172,9 +166,31 @@ def _check_options(name: str, options: dict) -> dict[str, float]:
     return opts
 
 
-def _persistence_mse(x_obs: np.ndarray, y: np.ndarray, warmup: int) -> float:
-    """MSE of predicting that the next value equals the current one."""
-    return float(np.mean((y[warmup:] - x_obs[warmup:]) ** 2))
+def naive_forecast(name: str, x: np.ndarray) -> np.ndarray | None:
+    """A naive predictor's answers for a task's inputs x (T, N, D), shaped like its targets.
+
+    sine: the next value is the current one; stock: a return of zero ("tomorrow = today");
+    adding: always 1, the average sum; chars: None (its baselines are character frequencies).
+    """
+    if name == "sine":
+        return x.copy()
+    if name == "stock":
+        return np.zeros(x.shape[:-1] + (1,))
+    if name == "adding":
+        return np.ones((x.shape[1], 1))
+    return None
+
+
+def _naive_mse(name: str, x: np.ndarray, y: np.ndarray, warmup: int = 0) -> float:
+    """The mean squared error of the task's naive forecast on inputs x and targets y."""
+    return float(np.mean((y[warmup:] - naive_forecast(name, x)[warmup:]) ** 2))
+
+
+def _task(name: str, opts: dict, seed: int, train: tuple, val: tuple, **fields) -> Task:
+    """A Task with the name's budget, from its (inputs, targets) training and validation splits."""
+    (x_train, y_train), (x_val, y_val) = train, val
+    splits = dict(x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val)
+    return Task(name=name, options=opts, seed=seed, budget=_BUDGETS[name], **splits, **fields)
 
 
 def _sine(opts, rng, seed) -> Task:
@@ -189,10 +205,14 @@ def _sine(opts, rng, seed) -> Task:
         s = s + noise * rng.normal(size=s.shape)  # (T+1, n)
         return s[:-1, :, None], s[1:, :, None]  # (T, n, 1) each
 
-    x_train, y_train = windows(opts["train_size"])
-    x_val, y_val = windows(opts["val_size"])
-    return Task(
-        name="sine",
+    train = windows(opts["train_size"])
+    x_val, y_val = val = windows(opts["val_size"])
+    return _task(
+        "sine",
+        opts,
+        seed,
+        train,
+        val,
         title="Next value of a sum of sines",
         description=(
             f"Each sequence is a sum of two sines (frequencies {f:g} and {2.5 * f:g} cycles per step, random "
@@ -201,18 +221,15 @@ def _sine(opts, rng, seed) -> Task:
             "find out the phases."
         ),
         loss="mse",
-        x_train=x_train,
-        y_train=y_train,
-        x_val=x_val,
-        y_val=y_val,
         output_size=1,
-        options=opts,
-        seed=seed,
-        budget=_BUDGETS["sine"],
         warmup=warmup,
         baselines={
-            "baseline_val_mse": _persistence_mse(x_val, y_val, warmup),  # next value = current value
+            "baseline_val_mse": _naive_mse("sine", x_val, y_val, warmup),  # next value = current value
             "noise_floor_mse": noise**2,  # the noise of the target itself cannot be predicted
+        },
+        baseline_labels={
+            "baseline_val_mse": "Naive: next = current",
+            "noise_floor_mse": "Noise floor (no model can beat)",
         },
         note=f"No model can get below the noise floor: an MSE of {noise**2:.2g} (the noise variance).",
     )
@@ -249,10 +266,8 @@ def _stock(opts, rng, seed) -> Task:
         x = np.stack([returns[:-1] / scale, level[:-1] / (scale * np.sqrt(T))], axis=-1)  # (T, n, 2)
         return x, returns[1:, :, None] / scale  # targets (T, n, 1): tomorrow's return
 
-    x_train, y_train = features(r_train, lvl_train)
-    x_val, y_val = features(r_val, lvl_val)
+    x_val, y_val = val = features(r_val, lvl_val)
     random_walk = amp == 0 and theta == 0
-    baseline = float(np.mean(y_val[warmup:] ** 2))  # "tomorrow = today": a return of zero
     note = (
         "This series is a pure random walk: tomorrow's move is fresh noise, independent of the past. "
         "No model can beat the naive forecast 'tomorrow = today' (apart from learning the small average "
@@ -261,8 +276,12 @@ def _stock(opts, rng, seed) -> Task:
         else "The seasonal or mean-reverting part makes some of tomorrow's move predictable; the rest is "
         "noise that no model can forecast. Compare the model with the naive 'tomorrow = today'."
     )
-    return Task(
-        name="stock",
+    return _task(
+        "stock",
+        opts,
+        seed,
+        features(r_train, lvl_train),
+        val,
         title="Tomorrow's move of a synthetic stock price",
         description=(
             f"A synthetic price: geometric Brownian motion with daily drift {mu:g} and volatility {sigma:g}"
@@ -273,17 +292,12 @@ def _stock(opts, rng, seed) -> Task:
             "'tomorrow = today' predicts a return of zero."
         ),
         loss="mse",
-        x_train=x_train,
-        y_train=y_train,
-        x_val=x_val,
-        y_val=y_val,
         output_size=1,
-        options=opts,
-        seed=seed,
-        budget=_BUDGETS["stock"],
         warmup=warmup,
-        baselines={"baseline_val_mse": baseline},
+        baselines={"baseline_val_mse": _naive_mse("stock", x_val, y_val, warmup)},  # a return of zero
+        baseline_labels={"baseline_val_mse": "Naive: tomorrow = today"},
         note=note,
+        random_walk=random_walk,
     )
 
 
@@ -303,13 +317,17 @@ def _chars(opts, rng, seed) -> Task:
         seq = a[idx]
         return np.eye(len(vocab))[seq[:-1]], seq[1:]  # (T, n, V) one-hot, (T, n) next characters
 
-    x_train, y_train = windows(train_ids, stride)
-    x_val, y_val = windows(val_ids, max(T // 2, 1))
+    train = windows(train_ids, stride)
+    x_val, y_val = val = windows(val_ids, max(T // 2, 1))
     counts = np.bincount(train_ids, minlength=len(vocab)) + 1.0  # add-one smoothing
     freq = counts / counts.sum()
     unigram = float(-np.mean(np.log2(freq[y_val])))
-    return Task(
-        name="chars",
+    return _task(
+        "chars",
+        opts,
+        seed,
+        train,
+        val,
         title="A character-level language model",
         description=(
             f"The text below ({len(text)} characters, {len(vocab)} distinct) is cut into windows of {T} "
@@ -318,17 +336,14 @@ def _chars(opts, rng, seed) -> Task:
             "is for training, the rest for validation. The loss is the cross-entropy in bits per character."
         ),
         loss="xent",
-        x_train=x_train,
-        y_train=y_train,
-        x_val=x_val,
-        y_val=y_val,
         output_size=len(vocab),
-        options=opts,
-        seed=seed,
-        budget=_BUDGETS["chars"],
         baselines={
             "uniform_bits_per_char": float(np.log2(len(vocab))),  # every character equally likely
             "unigram_bits_per_char": unigram,  # character frequencies, no context
+        },
+        baseline_labels={
+            "uniform_bits_per_char": "Uniform guess",
+            "unigram_bits_per_char": "Character frequencies only",
         },
         note=(
             f"Guessing uniformly costs log2({len(vocab)}) = {np.log2(len(vocab)):.2f} bits per character; "
@@ -359,10 +374,15 @@ def _adding(opts, rng, seed) -> Task:
         y = (values * marks).sum(axis=0)[:, None]  # (n, 1)
         return x, y
 
-    x_train, y_train = examples(opts["train_size"])
-    x_val, y_val = examples(opts["val_size"])
-    return Task(
-        name="adding",
+    train = examples(opts["train_size"])
+    x_val, y_val = val = examples(opts["val_size"])
+    baseline = _naive_mse("adding", x_val, y_val)  # always answer 1, the average sum
+    return _task(
+        "adding",
+        opts,
+        seed,
+        train,
+        val,
         title=f"The adding problem, lag {lag}",
         description=(
             f"Each sequence has {T} steps of two inputs: a random number in [0, 1] and a marker, 1 at exactly "
@@ -371,21 +391,14 @@ def _adding(opts, rng, seed) -> Task:
             f"{lag} steps while ignoring everything in between."
         ),
         loss="last_mse",
-        x_train=x_train,
-        y_train=y_train,
-        x_val=x_val,
-        y_val=y_val,
         output_size=1,
-        options=opts,
-        seed=seed,
-        budget=_BUDGETS["adding"],
-        baselines={
-            "baseline_val_mse": float(np.mean((y_val - 1.0) ** 2)),  # always answer 1, the average sum
-        },
+        baselines={"baseline_val_mse": baseline},
+        baseline_labels={"baseline_val_mse": "Naive: always answer 1"},
         note=(
-            "Always answering 1 (the average sum) gives an MSE of about 0.167; a network that beats that "
-            "clearly has carried the first number across the lag. A plain RNN's gradient fades over long "
-            "lags (the vanishing gradient), so it tends to stay near 0.167 where an LSTM or a GRU gets far below."
+            f"Always answering 1 (the average sum) gives an MSE of {baseline:.4g} on these validation sequences; "
+            "a network that beats that clearly has carried the first number across the lag. A plain RNN's "
+            "gradient fades over long lags (the vanishing gradient), so it tends to stay near that where an "
+            "LSTM or a GRU gets far below."
         ),
     )
 

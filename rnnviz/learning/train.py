@@ -1,121 +1,50 @@
-"""Training a recurrent network with a linear readout on a ``Task``: minibatch BPTT in numpy.
+r"""Training a recurrent network with a linear readout on a ``Task``: minibatch BPTT in numpy.
 
-The model is the core's recurrent stack followed by a readout on the top layer's states,
+The model is the core's recurrent stack followed by a readout on the top layer's states
+(a ``Model`` wired many-to-many, or many-to-one for a task with one answer per sequence),
 
 .. math::
 
-    y_t = W_{out} h_t + b_{out}, \\qquad p_t = \\mathrm{softmax}(y_t) \\text{ (chars only)},
+    y_t = W_{out} h_t + b_{out}, \qquad p_t = \mathrm{softmax}(y_t) \text{ (chars only)},
 
-trained on the task's loss (squared error, or cross-entropy in bits) by Adam or plain SGD,
-with the gradient clipped by its global norm over every weight (recurrent and readout), as
-``torch.nn.utils.clip_grad_norm_`` does. Gradients come from ``rnnviz.backward`` (truncated
-BPTT with ``truncate``); the readout's are written out here. Everything is seeded: the same
-arguments give the same history, number for number.
+trained by the one training loop (``rnnviz.learning.fit``) on the task's loss (squared error,
+or cross-entropy in bits) with Adam or plain SGD, the gradient clipped by its global norm over
+every weight (recurrent and readout), as ``torch.nn.utils.clip_grad_norm_`` does. Gradients
+come from ``rnnviz.backward`` (truncated BPTT with ``truncate``). Everything is seeded: the
+same arguments give the same history, number for number.
 """
 
 from __future__ import annotations
 
-import math
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine.backward import backward
-from ..engine.cells import LayerParams, Params, init_params
+from ..engine.cells import Params, cell_kind
 from ..engine.forward import forward
-from .tasks import Task
+from .architectures import backprop_logits, output_layer, run
+from .checks import check_int
+from .fit import Batch, EpochInfo, FitConfig, FitResult, checked_config, fit_model, result_so_far
+from .losses import Loss, log_softmax
+from .models import Model, Readout, init_model
+from .tasks import Task, naive_forecast
 
-OPTIMIZERS = ("adam", "sgd")
-FIT_CELLS = ("rnn", "rnn_tanh", "rnn_relu", "lstm", "gru")
-MAX_HIDDEN = 256
-MAX_LAYERS = 4
 MAX_EPOCHS = 1000
-_LN2 = math.log(2.0)
 
 
-class StopTraining(Exception):  # noqa: N818 (a signal, not an error)
-    """Raise from a ``fit`` callback to stop training; the result holds the model so far."""
+def task_loss(kind: str, warmup: int = 0) -> Loss:
+    """The loss of a task's loss kind: "mse" and "last_mse" squared errors, "xent" cross-entropy in bits."""
+    if kind == "xent":
+        return Loss("xent", warmup, bits=True)
+    if kind in ("mse", "last_mse"):
+        return Loss("mse", warmup if kind == "mse" else 0)
+    raise ValueError(f"unknown loss {kind!r}; expected mse, xent or last_mse")
 
 
-@dataclass(frozen=True, eq=False)
-class Readout:
-    """The linear layer on top of the recurrent stack: ``y = h @ W_out.T + b_out``."""
-
-    W_out: np.ndarray  # (O, H)
-    b_out: np.ndarray  # (O,)
-
-
-@dataclass(frozen=True)
-class FitConfig:
-    """Every setting of a training run, defaults resolved (what ``fit`` actually used)."""
-
-    cell: str  # "rnn" | "lstm" | "gru"
-    nonlinearity: str  # rnn only: "tanh" | "relu"
-    hidden_size: int
-    num_layers: int
-    epochs: int
-    lr: float
-    optimizer: str  # "adam" | "sgd"
-    clip: float | None  # max global gradient norm; None: no clipping
-    truncate: int | None  # BPTT length; None: the whole sequence
-    batch_size: int
-    patience: int | None  # early stopping: epochs without a better validation loss; None: off
-    seed: int
-
-
-@dataclass(frozen=True, eq=False)
-class EpochInfo:
-    """What a ``fit`` callback receives after every epoch."""
-
-    epoch: int  # 1-based
-    epochs: int  # the budget
-    train_loss: float  # mean over the epoch's minibatches
-    val_loss: float
-    seconds: float  # since training started
-    params: Params  # the weights now (a copy)
-    readout: Readout
-    best_val_loss: float
-
-    @property
-    def seconds_left(self) -> float:
-        """A linear estimate of the time the remaining epochs will take."""
-        return self.seconds / self.epoch * (self.epochs - self.epoch)
-
-
-@dataclass(frozen=True, eq=False)
-class FitResult:
-    """A trained model and how it got there."""
-
-    task_name: str
-    loss: str  # the task's loss kind; "xent" losses are in bits per character
-    params: Params  # the trained recurrent weights, usable with rnnviz.forward
-    readout: Readout
-    history: dict[str, list[float]]  # "train_loss", "val_loss": one value per epoch run
-    metrics: dict[str, float]  # the model's validation metrics and the task's baselines
-    config: FitConfig
-    best_epoch: int  # 1-based epoch the params come from
-    stopped: str  # "completed" | "early_stopping" | "callback" | "diverged" (a loss became NaN or infinite)
-    seconds: float  # wall time of the whole run
-    epoch_seconds: list[float] = field(default_factory=list)
-
-    @property
-    def epochs_run(self) -> int:
-        return len(self.history["train_loss"])
-
-
-# ---------- the loss and its gradient
-
-
-def readout_forward(readout: Readout, h: np.ndarray) -> np.ndarray:
-    """y = h @ W_out.T + b_out: (..., H) -> (..., O)."""
-    return h @ readout.W_out.T + readout.b_out
-
-
-def _log_softmax(y: np.ndarray) -> np.ndarray:
-    y = y - y.max(axis=-1, keepdims=True)
-    return y - np.log(np.exp(y).sum(axis=-1, keepdims=True))
+def task_wiring(kind: str) -> str:
+    """A task's wiring: one answer read at the last step ("last_mse"), else an output at every step."""
+    return "many_to_one" if kind == "last_mse" else "many_to_many"
 
 
 def loss_and_dy(kind: str, y: np.ndarray, target: np.ndarray, warmup: int = 0) -> tuple[float, np.ndarray]:
@@ -128,28 +57,11 @@ def loss_and_dy(kind: str, y: np.ndarray, target: np.ndarray, warmup: int = 0) -
     Returns:
         (mean loss, dL/dy shaped like y).
     """
-    dy = np.zeros_like(y)
-    if kind == "mse":
-        err = y[warmup:] - target[warmup:]
-        dy[warmup:] = 2.0 * err / err.size
-        return float(np.mean(err**2)), dy
-    if kind == "last_mse":
-        err = y - target
-        return float(np.mean(err**2)), 2.0 * err / err.size
-    if kind == "xent":
-        rows = target[warmup:].reshape(-1)  # the true class of each of the n = T' * B outputs
-        n, pick = rows.size, (np.arange(rows.size), rows)
-        z = y[warmup:].reshape(n, -1)  # (n, V) logits
-        z = z - z.max(axis=-1, keepdims=True)
-        p = np.exp(z)  # one exp for both the loss and its gradient
-        total = p.sum(axis=-1)  # (n,)
-        loss = (np.log(total).sum() - z[pick].sum()) / (n * _LN2)  # -log softmax of the true class, in bits
-        p /= total[:, None]  # softmax
-        p[pick] -= 1.0  # minus the one-hot
-        p /= n * _LN2  # per bit
-        dy[warmup:] = p.reshape(y[warmup:].shape)
-        return float(loss), dy
-    raise ValueError(f"unknown loss {kind!r}; expected mse, xent or last_mse")
+    return task_loss(kind, warmup)(y, target)
+
+
+def _model(params: Params, readout: Readout, kind: str) -> Model:
+    return Model(task_wiring(kind), params, readout, softmax=kind == "xent")
 
 
 def loss_and_grads(
@@ -172,110 +84,47 @@ def loss_and_grads(
     Returns:
         (loss, dL/d(recurrent weights) as a Params, dL/d(readout) as a Readout).
     """
-    trace = forward(params, x)
-    h = trace.output  # (T, B, H)
-    last = kind.startswith("last")
-    y = readout_forward(readout, h[-1] if last else h)  # (B, O) or (T, B, O)
-    loss, dy = loss_and_dy(kind, y, target, warmup)
-    h_used = h[-1] if last else h
-    d_readout = Readout(
-        W_out=dy.reshape(-1, dy.shape[-1]).T @ h_used.reshape(-1, h.shape[-1]),  # (O, H)
-        b_out=dy.reshape(-1, dy.shape[-1]).sum(axis=0),  # (O,)
-    )
-    if last:
-        d_output = np.zeros_like(h)  # (T, B, H)
-        d_output[-1] = dy @ readout.W_out
-    else:
-        d_output = dy @ readout.W_out  # (T, B, H)
-    grads = backward(params, trace, d_output, truncate=truncate)
-    return loss, grads.params, d_readout
+    model = _model(params, readout, kind)
+    wtrace = run(model, x, check=False)
+    loss, d_logits = task_loss(kind, warmup)(wtrace.logits, target)
+    grads = backprop_logits(model, wtrace, d_logits, truncate=truncate).model
+    return loss, grads.encoder, grads.output
+
+
+def _outputs(model: Model, x: np.ndarray) -> np.ndarray:
+    """The model's outputs (logits) for inputs x: (T, N, O), or (N, O) for an answer at the last step."""
+    logits = run(model, x, check=False).logits
+    return logits[0] if model.wiring == "many_to_one" else logits
 
 
 def evaluate(params: Params, readout: Readout, task: Task, split: str = "val") -> float:
     """The loss on a whole split, without gradients."""
     x, y = task.split(split)
-    h = forward(params, x).output
-    out = readout_forward(readout, h[-1] if task.loss.startswith("last") else h)
-    return loss_and_dy(task.loss, out, y, task.warmup)[0]
+    return task_loss(task.loss, task.warmup)(_outputs(_model(params, readout, task.loss), x), y)[0]
 
 
-# ---------- weights as a flat list of arrays, for the optimizer
+class TaskData:
+    """A task as ``fit_model`` reads it: its training sequences in shuffled minibatches (a new
+    order every epoch, seeded), its validation loss, and its metrics."""
 
+    def __init__(self, task: Task, batch_size: int, seed: int):
+        self.task, self.name, self.kind = task, task.name, task.loss
+        self.loss = task_loss(task.loss, task.warmup)
+        self.batch_size = min(batch_size, task.x_train.shape[1])
+        self.rng = np.random.default_rng([seed, 2])
 
-def _flatten(params: Params, readout: Readout) -> list[np.ndarray]:
-    arrays = [a for lp in params.layers for a in (lp.W_ih, lp.W_hh, lp.b_ih, lp.b_hh)]
-    return arrays + [readout.W_out, readout.b_out]
+    def epoch(self) -> Iterator[Batch]:
+        x, y, n = self.task.x_train, self.task.y_train, self.task.x_train.shape[1]
+        order = self.rng.permutation(n)
+        for k in range(0, n, self.batch_size):
+            idx = order[k : k + self.batch_size]
+            yield Batch(x[:, idx], y[idx] if self.kind == "last_mse" else y[:, idx], weight=len(idx))  # (T, B, D)
 
+    def validation_loss(self, model: Model) -> float:
+        return self.loss(_outputs(model, self.task.x_val), self.task.y_val)[0]
 
-def _unflatten(arrays: list[np.ndarray], like: Params) -> tuple[Params, Readout]:
-    layers = tuple(LayerParams(*arrays[4 * k : 4 * k + 4]) for k in range(like.num_layers))
-    return Params(like.cell, layers, like.nonlinearity), Readout(arrays[-2], arrays[-1])
-
-
-def _copy(params: Params, readout: Readout) -> tuple[Params, Readout]:
-    return _unflatten([a.copy() for a in _flatten(params, readout)], params)
-
-
-class _Adam:
-    """Adam (Kingma and Ba, 2015) with torch.optim.Adam's defaults: betas (0.9, 0.999), eps 1e-8."""
-
-    def __init__(self, arrays, lr, beta1=0.9, beta2=0.999, eps=1e-8):
-        self.lr, self.beta1, self.beta2, self.eps, self.t = lr, beta1, beta2, eps, 0
-        self.m = [np.zeros_like(a) for a in arrays]
-        self.v = [np.zeros_like(a) for a in arrays]
-
-    def step(self, arrays, grads):
-        self.t += 1
-        c1, c2 = 1 - self.beta1**self.t, 1 - self.beta2**self.t
-        for a, g, m, v in zip(arrays, grads, self.m, self.v, strict=True):
-            m *= self.beta1
-            m += (1 - self.beta1) * g
-            v *= self.beta2
-            v += (1 - self.beta2) * g * g
-            a -= self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
-
-
-class _SGD:
-    def __init__(self, arrays, lr):
-        self.lr = lr
-
-    def step(self, arrays, grads):
-        for a, g in zip(arrays, grads, strict=True):
-            a -= self.lr * g
-
-
-def _clip(grads: list[np.ndarray], max_norm: float | None) -> None:
-    """Scale the gradients in place to a global norm of at most max_norm (torch's formula)."""
-    if not max_norm:
-        return
-    norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
-    coef = max_norm / (norm + 1e-6) if math.isfinite(norm) else 0.0
-    if coef < 1.0:
-        for g in grads:
-            g *= coef
-
-
-# ---------- fit
-
-
-def _check_int(name, value, low, high, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not low <= value <= high:
-        raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
-    return int(value)
-
-
-def _check_float(name, value, low, high, allow_none=False):
-    if value is None and allow_none:
-        return None
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(v) or not low < v <= high:
-        raise ValueError(f"{name} must be a finite number above {low} and at most {high}, got {value!r}")
-    return v
+    def metrics(self, model: Model) -> dict[str, float]:
+        return metrics(model, self.task)
 
 
 def make_config(
@@ -296,43 +145,42 @@ def make_config(
     """Check ``fit``'s arguments and fill in the task's default budget; raises ValueError."""
     if not isinstance(task, Task):
         raise ValueError(f"task must be a Task made by make_task, got {type(task).__name__}")
-    if cell not in FIT_CELLS:
-        raise ValueError(f"unknown cell {cell!r}; expected one of {', '.join(FIT_CELLS)}")
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {optimizer!r}; expected 'adam' or 'sgd'")
-    kind, _, nonlinearity = cell.partition("_")
-    default_lr = task.budget.lr if optimizer == "adam" else task.budget.sgd_lr
-    return FitConfig(
-        cell=kind,
-        nonlinearity=nonlinearity or "tanh",
-        hidden_size=_check_int("hidden_size", hidden_size, 1, MAX_HIDDEN),
-        num_layers=_check_int("num_layers", num_layers, 1, MAX_LAYERS),
-        epochs=_check_int("epochs", task.budget.epochs if epochs is None else epochs, 1, MAX_EPOCHS),
-        lr=_check_float("lr", default_lr if lr is None else lr, 0.0, 10.0),
+    kind, nonlinearity = cell_kind(cell)
+    budget = task.budget
+    return checked_config(
+        kind,
+        nonlinearity,
+        hidden_size,
+        num_layers,
+        epochs=budget.epochs if epochs is None else epochs,
+        lr=(budget.lr if optimizer == "adam" else budget.sgd_lr) if lr is None else lr,
         optimizer=optimizer,
-        clip=None if not clip else _check_float("clip", clip, 0.0, 1e6),
-        truncate=_check_int("truncate", truncate, 1, 10_000, allow_none=True),
-        batch_size=_check_int("batch_size", task.budget.batch_size if batch_size is None else batch_size, 1, 4096),
-        patience=_check_int("patience", patience, 1, MAX_EPOCHS, allow_none=True),
-        seed=_check_int("seed", seed, 0, 2**63 - 1),
+        clip=clip,
+        truncate=truncate,
+        batch_size=budget.batch_size if batch_size is None else batch_size,
+        patience=patience,
+        seed=seed,
+        max_epochs=MAX_EPOCHS,
     )
 
 
-def init_model(task: Task, config: FitConfig) -> tuple[Params, Readout]:
+def task_model(task: Task, config: FitConfig) -> Model:
     """PyTorch's uniform initialisation (±1/sqrt(H)) for the stack and the readout, except
     the LSTM's forget-gate biases, which start at +1 so the cell remembers from the start
-    (Gers et al. 2000; Jozefowicz et al. 2015)."""
-    H = config.hidden_size
-    params = init_params(
-        config.cell, task.input_size, H, config.num_layers, nonlinearity=config.nonlinearity, seed=config.seed
+    (Gers et al. 2000; Jozefowicz et al. 2015), and the readout's bias, which starts at 0."""
+    return init_model(
+        task_wiring(task.loss),
+        config.cell,
+        task.input_size,
+        config.hidden_size,
+        task.output_size,
+        num_layers=config.num_layers,
+        nonlinearity=config.nonlinearity,
+        softmax=task.loss == "xent",
+        forget_bias=1.0,
+        output_bias=False,
+        seed=config.seed,
     )
-    if config.cell == "lstm":
-        for lp in params.layers:
-            lp.b_hh[H : 2 * H] += 1.0
-    rng = np.random.default_rng([config.seed, 1])
-    bound = 1.0 / math.sqrt(H)
-    readout = Readout(rng.uniform(-bound, bound, size=(task.output_size, H)), np.zeros(task.output_size))
-    return params, readout
 
 
 def fit(
@@ -341,134 +189,36 @@ def fit(
     hidden_size: int = 16,
     num_layers: int = 1,
     *,
-    epochs: int | None = None,
-    lr: float | None = None,
-    optimizer: str = "adam",
-    clip: float | None = 1.0,
-    truncate: int | None = None,
-    batch_size: int | None = None,
-    patience: int | None = None,
     callback: Callable[[EpochInfo], bool | None] | None = None,
-    seed: int = 0,
+    **settings,
 ) -> FitResult:
     """Train a recurrent network with a linear readout on ``task``.
 
     Args:
         task: from ``make_task``.
-        cell: "rnn" (tanh), "rnn_tanh", "rnn_relu", "lstm" or "gru".
+        cell: a choice of ``rnnviz.engine.cells.CELL_CHOICES`` ("rnn_tanh", "rnn_relu", "lstm", "gru"), or "rnn" (tanh).
         hidden_size, num_layers: the size of the recurrent stack.
-        epochs, lr, batch_size: the budget; None takes the task's default (``task.budget``).
-        optimizer: "adam" or "sgd" (plain, no momentum).
-        clip: max global norm of the gradient over every weight; None or 0 turns clipping off.
-        truncate: truncated BPTT, the gradient is cut every this many steps; None: full BPTT.
-        patience: stop after this many epochs without a better validation loss, and keep the
-            best epoch's weights; None: run every epoch and keep the last weights.
         callback: called after every epoch with an ``EpochInfo``; returning False (or raising
             ``StopTraining``) stops training, and the result holds the model so far.
-        seed: seeds the initial weights and the order of the minibatches.
+        **settings: as ``make_config`` takes them:
+            epochs, lr, batch_size: the budget; None (the default) takes the task's (``task.budget``).
+            optimizer: "adam" (the default) or "sgd" (plain, no momentum).
+            clip: max global norm of the gradient over every weight (default 1); None or 0 turns clipping off.
+            truncate: truncated BPTT, the gradient is cut every this many steps; None (the default): full BPTT.
+            patience: stop after this many epochs without a better validation loss, and keep the
+                best epoch's weights; None (the default): run every epoch and keep the last weights.
+            seed: seeds the initial weights and the order of the minibatches (default 0).
     Returns:
         A FitResult. Raises ValueError for a bad argument.
     """
-    config = make_config(
-        task,
-        cell,
-        hidden_size,
-        num_layers,
-        epochs=epochs,
-        lr=lr,
-        optimizer=optimizer,
-        clip=clip,
-        truncate=truncate,
-        batch_size=batch_size,
-        patience=patience,
-        seed=seed,
-    )
-    params, readout = init_model(task, config)
-    arrays = _flatten(params, readout)  # updated in place from here on
-    opt = _Adam(arrays, config.lr) if config.optimizer == "adam" else _SGD(arrays, config.lr)
-    rng = np.random.default_rng([config.seed, 2])
-    last = task.loss.startswith("last")
-    n = task.x_train.shape[1]
-    B = min(config.batch_size, n)
-
-    history: dict[str, list[float]] = {"train_loss": [], "val_loss": []}
-    epoch_seconds: list[float] = []
-    best = (math.inf, 0, _copy(params, readout))  # (val loss, epoch, weights)
-    stopped = "completed"
-    start = time.perf_counter()
-    for epoch in range(1, config.epochs + 1):
-        t0 = time.perf_counter()
-        order = rng.permutation(n)
-        total = 0.0
-        for k in range(0, n, B):
-            idx = order[k : k + B]
-            x = task.x_train[:, idx]  # (T, B, D)
-            y = task.y_train[idx] if last else task.y_train[:, idx]
-            loss, d_params, d_readout = loss_and_grads(
-                params, readout, task.loss, x, y, warmup=task.warmup, truncate=config.truncate
-            )
-            if not math.isfinite(loss):
-                break  # diverged: keep the weights of the last finite step's epoch as they are
-            grads = _flatten(d_params, d_readout)
-            _clip(grads, config.clip)
-            opt.step(arrays, grads)
-            total += loss * len(idx)
-        else:
-            loss = total / n
-        train_loss = loss
-        val_loss = evaluate(params, readout, task, "val")
-        history["train_loss"].append(float(train_loss))
-        history["val_loss"].append(float(val_loss))
-        epoch_seconds.append(time.perf_counter() - t0)
-        if val_loss < best[0]:
-            best = (val_loss, epoch, _copy(params, readout))
-        if not math.isfinite(train_loss) or not math.isfinite(val_loss):
-            stopped = "diverged"
-            break
-        snapshot = _copy(params, readout) if callback is not None else (params, readout)
-        info = EpochInfo(
-            epoch=epoch,
-            epochs=config.epochs,
-            train_loss=float(train_loss),
-            val_loss=float(val_loss),
-            seconds=time.perf_counter() - start,
-            params=snapshot[0],
-            readout=snapshot[1],
-            best_val_loss=float(best[0]),
-        )
-        if callback is not None:
-            try:
-                if callback(info) is False:
-                    stopped = "callback"
-            except StopTraining:
-                stopped = "callback"
-            if stopped == "callback":
-                break
-        if config.patience is not None and epoch - best[1] >= config.patience:
-            stopped = "early_stopping"
-            break
-
-    keep_best = config.patience is not None or stopped == "diverged"
-    if keep_best and best[1] > 0:
-        best_epoch, (params, readout) = best[1], best[2]
-    else:
-        best_epoch, (params, readout) = len(history["val_loss"]), _copy(params, readout)
-    return FitResult(
-        task_name=task.name,
-        loss=task.loss,
-        params=params,
-        readout=readout,
-        history=history,
-        metrics=metrics(params, readout, task),
-        config=config,
-        best_epoch=best_epoch,
-        stopped=stopped,
-        seconds=time.perf_counter() - start,
-        epoch_seconds=epoch_seconds,
-    )
+    config = make_config(task, cell, hidden_size, num_layers, **settings)
+    data = TaskData(task, config.batch_size, config.seed)
+    return fit_model(task_model(task, config), data, config, callback)
 
 
-# ---------- using a trained model
+def stopped_result(info: EpochInfo, task: Task) -> FitResult:
+    """The model a ``fit`` callback saw after an epoch, as the result of a run stopped there."""
+    return result_so_far(info, TaskData(task, info.config.batch_size, info.config.seed))
 
 
 @dataclass(frozen=True, eq=False)
@@ -506,34 +256,29 @@ def predict(result: FitResult, task: Task, split: str = "val") -> Prediction:
     """Run a trained model over a split of its task (see ``Prediction``)."""
     _check_match(result, task)
     x, y = task.split(split)
-    h = forward(result.params, x).output  # (T, N, H)
-    out = readout_forward(result.readout, h[-1] if task.loss.startswith("last") else h)
+    out = _outputs(result.model, x)
     if task.loss == "xent":
-        out = np.exp(_log_softmax(out))
-    baseline = None
-    if task.name == "sine":
-        baseline = x.copy()  # next value = current value
-    elif task.name == "stock":
-        baseline = np.zeros_like(out)  # a return of zero: tomorrow's price = today's
+        out = np.exp(log_softmax(out))
+    baseline = naive_forecast(task.name, x) if task.loss == "mse" else None  # a forecast per step
     return Prediction(outputs=out, targets=y, baseline=baseline, warmup=task.warmup)
 
 
-def metrics(params: Params, readout: Readout, task: Task) -> dict[str, float]:
+def metrics(model: Model, task: Task) -> dict[str, float]:
     """Validation metrics of a model, with the task's baselines beside them."""
     x, y = task.split("val")
-    h = forward(params, x).output
+    outputs = _outputs(model, x)
     w = task.warmup
     if task.loss == "xent":
-        logits = readout_forward(readout, h)[w:]  # (T', N, V)
+        logits = outputs[w:]  # (T', N, V)
         bits = loss_and_dy("xent", logits, y[w:])[0]
         accuracy = float(np.mean(logits.argmax(axis=-1) == y[w:]))
         out = {"val_bits_per_char": bits, "val_accuracy": accuracy}
     elif task.loss == "last_mse":
-        err = readout_forward(readout, h[-1]) - y  # (N, 1)
+        err = outputs - y  # (N, 1)
         # the classic criterion: an answer counts as right when it is within 0.04 of the sum
         out = {"val_mse": float(np.mean(err**2)), "val_accuracy": float(np.mean(np.abs(err) < 0.04))}
     else:
-        err = readout_forward(readout, h)[w:] - y[w:]
+        err = outputs[w:] - y[w:]
         out = {"val_mse": float(np.mean(err**2))}
         if "baseline_val_mse" in task.baselines:
             out["val_skill"] = 1.0 - out["val_mse"] / task.baselines["baseline_val_mse"]  # > 0: beats the baseline
@@ -548,12 +293,7 @@ def _check_match(result: FitResult, task: Task) -> None:
 
 
 def sample(
-    result: FitResult,
-    task: Task,
-    length: int = 200,
-    temperature: float = 1.0,
-    seed: int = 0,
-    prompt: str = "",
+    result: FitResult, task: Task, length: int = 200, temperature: float = 1.0, seed: int = 0, prompt: str = ""
 ) -> str:
     """Generate text with a model trained on the chars task: the prompt, then ``length`` characters.
 
@@ -564,10 +304,10 @@ def sample(
     if task.loss != "xent":
         raise ValueError("sampling needs a model trained on the chars task")
     _check_match(result, task)
-    _check_int("length", length, 0, 100_000)
+    check_int("length", length, 0, 100_000)
     if isinstance(temperature, bool) or not isinstance(temperature, int | float) or not 0 <= temperature <= 100:
         raise ValueError(f"temperature must be a number from 0 to 100, got {temperature!r}")
-    _check_int("seed", seed, 0, 2**63 - 1)
+    check_int("seed", seed, 0, 2**63 - 1)
     prompt = prompt.lower()
     unknown = sorted(set(prompt) - set(task.vocab))
     if unknown:
@@ -579,16 +319,16 @@ def sample(
     primer = prompt or " "
     trace = forward(params, eye[[task.vocab.index(ch) for ch in primer]][:, None, :])  # (T, 1, V)
     h, c = trace.h_n, trace.c_n  # (L, 1, H)
-    logits = readout_forward(readout, trace.output[-1, 0])  # (V,)
+    logits = output_layer(readout, trace.output[-1, 0])  # (V,)
     chars = []
     for _ in range(length):
         if temperature == 0:
             k = int(np.argmax(logits))
         else:
-            p = np.exp(_log_softmax(logits / temperature))
+            p = np.exp(log_softmax(logits / temperature))
             k = int(rng.choice(V, p=p / p.sum()))
         chars.append(task.vocab[k])
         trace = forward(params, eye[k][None, None, :], h, c)
         h, c = trace.h_n, trace.c_n
-        logits = readout_forward(readout, trace.output[-1, 0])
+        logits = output_layer(readout, trace.output[-1, 0])
     return prompt + "".join(chars)
