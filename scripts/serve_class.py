@@ -61,9 +61,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def streamlit_command(port: int, address: str = "127.0.0.1") -> list[str]:
-    """The command line of one app process."""
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless=true"]
+def streamlit_command(port: int, address: str = "127.0.0.1", script: pathlib.Path = ROOT / "app.py") -> list[str]:
+    """The command line of one app process (the tests' and benchmarks' servers use it too)."""
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless=true"]
     return cmd + [f"--server.port={port}", f"--server.address={address}", "--server.fileWatcherType=none"]
 
 
