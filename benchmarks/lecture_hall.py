@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import collections
 import ipaddress
 import json
 import os
@@ -175,7 +176,8 @@ class Page:
 
     def __init__(self, name: str, query: str):
         self.name, self.url, self.script_hash = name, query, ""
-        self.elements: dict[tuple[int, ...], tuple[str, object]] = {}
+        self.elements: dict[tuple[int, ...], tuple[str, object]] = {}  # what the page shows
+        self.drawn: dict[tuple[int, ...], tuple[str, object]] = {}  # what the run under way has drawn so far
         self.values: dict[str, object] = {}  # widget id -> value, as the frontend's widget manager keeps them
         self.cache: dict[str, tuple[object, int]] = {}  # hash -> (ForwardMsg, run when last used)
         self.runs = 0
@@ -191,14 +193,15 @@ class Page:
             if msg.metadata.cacheable:
                 self.cache[msg.hash] = (msg, self.runs)
             self._element(list(msg.metadata.delta_path), msg)
-        elif kind == "new_session":  # a run begins: its elements replace the last run's
-            self.elements = {}
+        elif kind == "new_session":  # a run begins: its elements replace the last run's as they come
+            self.drawn = {}
         elif kind == "navigation":
             self.script_hash = msg.navigation.page_script_hash
         elif kind == "page_info_changed":
             self.url = msg.page_info_changed.query_string
         elif kind == "script_finished":
             if msg.script_finished != FINISHED_EARLY:
+                self.elements = self.drawn  # the frontend drops what the finished run did not draw again
                 self.runs += 1
                 self.cache = {h: (m, r) for h, (m, r) in self.cache.items() if self.runs - r <= self.MAX_AGE}
                 shown = {w.id for _, w in self.widgets()}
@@ -212,7 +215,7 @@ class Page:
         element = msg.delta.new_element
         kind = element.WhichOneof("type")
         w = getattr(element, kind)
-        self.elements[tuple(path)] = (kind, w)
+        self.elements[tuple(path)] = self.drawn[tuple(path)] = (kind, w)
         # the frontend keeps a widget's value across runs unless the app sets it (or it is new)
         if kind in WIDGETS and (w.set_value or w.id not in self.values):
             value = element_value(kind, w)
@@ -292,9 +295,11 @@ class Student:
     reconnects: int = 0
     latencies: list[tuple[float, float, bool]] = field(default_factory=list)  # (sent at, s, crossed a failover)
     first_view: float | None = None  # s from the first request to the first drawn page
+    first_at: float = 0.0  # s since the start, when that first page was drawn
     recovered: list[float] = field(default_factory=list)  # s from a closed websocket to a live one again
     errors: list[Problem] = field(default_factory=list)
     process: str = ""  # the cookie's process name
+    trail: collections.deque = field(default_factory=lambda: collections.deque(maxlen=24))  # shown with errors
 
     @property
     def link(self) -> str:
@@ -377,17 +382,19 @@ class Session:
         await self._connect()
         await self._run(self.page.rerun(first=True, context_url=self.context_url))
         self.s.first_view = time.monotonic() - started
+        self.s.first_at = self.now()
         self._checked("first view")
 
     async def _connect(self) -> None:
         from websockets.asyncio.client import connect
+        from websockets.exceptions import WebSocketException
 
         url = self.base.replace("http://", "ws://") + "/_stcore/stream"
         # the frontend's subprotocols: "streamlit", its XSRF token (checked only for requests with an
         # Origin, which a browser sends and this client does not), and the session to resume, if any
         protocols = ["streamlit", "no-xsrf-token", self.session_id] if self.session_id else ["streamlit"]
-        self.ws = await asyncio.wait_for(
-            connect(
+        try:
+            self.ws = await connect(
                 url,
                 subprotocols=protocols,
                 additional_headers={"Cookie": self.cookie} if self.cookie else None,
@@ -395,22 +402,29 @@ class Session:
                 ping_interval=None,  # a browser does not ping; the server pings every 30 s and is answered
                 compression=None,
                 open_timeout=self.wait,
-            ),
-            self.wait,
-        )
+            )
+        except (OSError, TimeoutError, WebSocketException) as err:  # refused, or HAProxy's 503: no live process
+            raise ConnectionLost(f"websocket: {err!r}") from err
         self.s.process = self.cookie.partition("=")[2]
+        self.note(f"websocket open on {self.s.process}")
         self.closed.clear()
         self.reader = asyncio.create_task(self._read())
 
     def now(self) -> float:
         return time.monotonic() - self.t0
 
+    def note(self, text: str) -> None:
+        self.s.trail.append(f"{self.now():7.2f} {text}")
+
     async def _read(self) -> None:
         try:
             async for raw in self.ws:
                 msg = ForwardMsg.FromString(raw)
-                if msg.WhichOneof("type") == "new_session":
+                kind = msg.WhichOneof("type")
+                if kind == "new_session":
                     self.session_id = msg.new_session.initialize.session_id
+                elif kind in ("page_info_changed", "script_finished"):
+                    self.note(f"<- {kind} {str(getattr(msg, kind)).strip()[:90]}")
                 status = self.page.receive(msg)
                 if status is not None and status != FINISHED_EARLY and self.finished and not self.finished.done():
                     self.finished.set_result(status)
@@ -426,13 +440,21 @@ class Session:
     async def _run(self, backmsg) -> None:
         """Send a rerun and wait for its end; ConnectionLost if the websocket closes first."""
         self.finished = asyncio.get_running_loop().create_future()
+        sent = {_user_key(w.id): w.WhichOneof("value") for w in backmsg.rerun_script.widget_states.widgets}
+        T = next((w for w in backmsg.rerun_script.widget_states.widgets if _user_key(w.id).endswith(":T")), None)
+        self.note(
+            f"-> rerun URL {backmsg.rerun_script.query_string[:60]} session {self.session_id[:8]} "
+            f"T widget {list(T.double_array_value.data) if T else None} ({len(sent)} widgets)"
+        )
         try:
             await self.ws.send(backmsg.SerializeToString())
         except Exception as err:  # noqa: BLE001 - the websocket library's ConnectionClosed and OSError alike
+            self.finished.cancel()
             raise ConnectionLost(repr(err)) from err
         try:
             await asyncio.wait_for(asyncio.shield(self.finished), self.wait)
         except TimeoutError:
+            self.finished.cancel()  # nobody waits for it any more
             self.s.errors.append(Problem("timeout", f"no end of run within {self.wait:.0f} s", self.now()))
             raise
 
@@ -522,7 +544,7 @@ class Result:
     students: list[Student]
     window: tuple[float, float]  # s since the start: the steady part the figures describe
     period: float  # s between a student's changes
-    changes: int  # runs that ended inside the window
+    runs: int  # runs that ended inside the window: changes, and first views of students still arriving
     cpu: float  # CPU s of every app process (and its dot processes) inside the window
     rss_idle: float  # MB, every app process before the students came
     rss_open: float  # MB, with every student's session open
@@ -622,27 +644,29 @@ async def simulate(
             return
         # each student's changes keep their own phase within the period, as a class does
         due = steady + period * random.Random(s.index).random()
-        while due < end:
-            idle = asyncio.ensure_future(asyncio.sleep(max(0.0, due - clock())))
-            closed = asyncio.ensure_future(session.closed.wait())
-            await asyncio.wait([idle, closed], return_when=asyncio.FIRST_COMPLETED)
-            idle.cancel()
-            closed.cancel()
-            try:
+        try:
+            while due < end:
+                idle = asyncio.ensure_future(asyncio.sleep(max(0.0, due - clock())))
+                closed = asyncio.ensure_future(session.closed.wait())
+                await asyncio.wait([idle, closed], return_when=asyncio.FIRST_COMPLETED)
+                idle.cancel()
+                closed.cancel()
                 if session.closed.is_set():  # between changes: the tab reconnects at once
                     await session.reconnect()
                     continue
                 await session.change()
-            except (ConnectionLost, TimeoutError, OSError):
-                return
-            due = max(due + period, clock())
-        await session.ws.close()
+                due = max(due + period, clock())
+        except (ConnectionLost, TimeoutError, OSError):
+            pass  # recorded as the student's error; it leaves
+        finally:
+            await session.ws.close()
 
     tasks = [attend(session, k) for k, session in enumerate(sessions)]
     tasks += [watch_loop(), take_marks()] + ([kill()] if kill_at is not None else [])
     load0 = os.getloadavg()[0]
     await asyncio.wait_for(asyncio.gather(*tasks), ramp + duration + 4 * wait)
     in_window = sum(1 for s in students for sent, dt, _ in s.latencies if steady <= sent + dt <= end)
+    in_window += sum(1 for s in students if s.first_view and steady <= s.first_at <= end)
     return Result(
         students,
         (steady, end),
@@ -670,25 +694,29 @@ def summary(r: Result) -> dict[str, float]:
     return {
         "students": n,
         "changes": len(lat),
-        "rate": r.changes / (end - steady),
+        "rate": sum(1 for s in r.students for sent, dt, _ in s.latencies if steady <= sent + dt <= end)
+        / (end - steady),
         "offered": n / r.period,
         "p50": percentile(lat, 50) * 1000 if lat else float("nan"),
         "p95": percentile(lat, 95) * 1000 if lat else float("nan"),
         "max": max(lat) * 1000 if lat else float("nan"),
         "errors": sum(errors.values()),
         **errors,
-        "cpu_ms": 1000 * r.cpu / r.changes if r.changes else float("nan"),
+        "cpu_ms": 1000 * r.cpu / r.runs if r.runs else float("nan"),
         "cpu_cores": r.cpu / (end - steady),
         "mb_session": (r.rss_open - r.rss_idle) / n,
         "client": r.client_cpu / (end - steady),
         "lag": r.loop_lag * 1000,
-        "first_p50": percentile([s.first_view for s in r.students if s.first_view], 50) * 1000,
+        "first_p50": percentile([s.first_view for s in r.students if s.first_view] or [float("nan")], 50),
     }
 
 
 def problems_text(r: Result, limit: int = 12) -> str:
     lines = [f"student {s.index} ({s.page}): {e.kind} at {e.at:.1f} s: {e.text}" for s in r.students for e in s.errors]
-    return "\n".join(lines[:limit] + ([f"... {len(lines) - limit} more"] if len(lines) > limit else []))
+    lines = lines[:limit] + ([f"... {len(lines) - limit} more"] if len(lines) > limit else [])
+    for s in [s for s in r.students if any(e.kind in ("isolation", "failover") for e in s.errors)][:3]:
+        lines += [f"student {s.index}'s last messages:", *(f"    {line}" for line in s.trail)]
+    return "\n".join(lines)
 
 
 def machine(load: tuple[float, float]) -> str:
@@ -703,14 +731,15 @@ def machine(load: tuple[float, float]) -> str:
 
 def capacity_table(rows: list[tuple[int, dict[str, float]]]) -> str:
     head = (
-        "| processes | students | changes/s (offered) | p50 ms | p95 ms | max ms | errors | server CPU/change ms "
-        "| server cores busy | MB/session | generator cores |\n|---|---|---|---|---|---|---|---|---|---|---|"
+        "| processes | students | changes/s (offered) | p50 ms | p95 ms | max ms | errors | first view p50 s "
+        "| server CPU/run ms | server cores busy | MB/session | generator cores |\n" + "|---" * 12 + "|"
     )
     lines = [head]
     for p, f in rows:
         lines.append(
             f"| {p} | {f['students']} | {f['rate']:.1f} ({f['offered']:.0f}) | {f['p50']:.0f} | {f['p95']:.0f} "
-            f"| {f['max']:.0f} | {f['errors']} | {f['cpu_ms']:.0f} | {f['cpu_cores']:.2f} | {f['mb_session']:.2f} "
+            f"| {f['max']:.0f} | {f['errors']} | {f['first_p50']:.1f} | {f['cpu_ms']:.0f} | {f['cpu_cores']:.2f} "
+            f"| {f['mb_session']:.2f} "
             f"| {f['client']:.2f} |"
         )
     return "\n".join(lines)
@@ -728,8 +757,41 @@ def write_section(name: str, text: str) -> None:
     REPORT.write_text(body)
 
 
+def capacity_model(rows: list[tuple[int, dict[str, float]]], period: float, target: float = 0.5) -> str:
+    """The capacity model's numbers from a capacity table: see LECTURE_HALL.md, "The capacity model"."""
+    cores = os.cpu_count() or 1
+    # CPU a run costs, where the class was not overloaded (it ran what it was asked): less queueing noise in it
+    served = [f for _, f in rows if f["rate"] >= 0.9 * f["offered"]] or [f for _, f in rows]
+    c = float(np.median([f["cpu_ms"] for f in served])) / 1000
+    u = 1 - np.log(20) * c / target  # M/M/1: a run's time in the system is exponential, p95 = ln 20 S / (1 - u)
+    lines = [
+        f"- server CPU per run, median where the class kept up with its students: c = {1000 * c:.0f} ms",
+        f"- one core, busy u = 1 - ln(20) c / {target:g} s = {u:.2f} of the time, keeps p95 under "
+        f"{1000 * target:.0f} ms (M/M/1): **{u * period / c:.0f} students per core** changing a control every "
+        f"{period:g} s (fully busy: {period / c:.0f})",
+    ]
+    for p in sorted({p for p, _ in rows}):
+        mine = [f for q, f in rows if q == p]
+        ok = [f["students"] for f in mine if f["p95"] < 1000 * target and not f["errors"]]
+        best = f"{max(ok)} students with p95 under {1000 * target:.0f} ms" if ok else "p95 over 500 ms at every load"
+        busiest = max(f["cpu_cores"] for f in mine)
+        lines.append(
+            f"- measured, {p} process{'es' if p > 1 else ''}: {best}; app processes at most {busiest:.2f} cores busy"
+        )
+    one, two = ([f for q, f in rows if q == p] for p in (1, 2))
+    if one and two:
+        top = max(f["students"] for f in one if f["students"] in {g["students"] for g in two})
+        a, b = next(f for f in one if f["students"] == top), next(f for f in two if f["students"] == top)
+        lines.append(
+            f"- 1 -> 2 processes at {top} students: changes/s {a['rate']:.1f} -> {b['rate']:.1f} "
+            f"({b['rate'] / a['rate']:.2f}x), app CPU {a['cpu_cores']:.2f} -> {b['cpu_cores']:.2f} cores "
+            f"({b['cpu_cores'] / a['cpu_cores']:.2f}x) on {cores} cores"
+        )
+    return "\n".join(lines)
+
+
 def run_capacity(args) -> int:
-    rows, bad, loads = [], 0, []
+    rows, broken, loads = [], 0, []
     for p in args.processes:
         for n in args.students:
             with Hall(processes=p) as hall:
@@ -737,16 +799,17 @@ def run_capacity(args) -> int:
             f = summary(r)
             rows.append((p, f))
             loads += list(r.load)
-            bad += f["errors"]
+            broken += f["exception"] + f["isolation"]  # timeouts are what an overloaded class does; these are bugs
             print(capacity_table(rows[-1:]).splitlines()[-1], flush=True)
             if f["errors"]:
                 print(problems_text(r))
     command = "python benchmarks/lecture_hall.py capacity " + " ".join(sys.argv[2:])
-    text = f"`{command.strip()}`: {machine((loads[0], max(loads)))}\n\n{capacity_table(rows)}"
+    text = f"`{command.strip()}`: {machine((loads[0], max(loads)))}\n\n{capacity_table(rows)}\n\n"
+    text += capacity_model(rows, args.period)
     print(text)
     if args.write:
         write_section("capacity", text)
-    return 1 if bad else 0
+    return 1 if broken else 0
 
 
 def failover_text(r: Result, p: int) -> str:
