@@ -27,10 +27,11 @@ the widgets' values win in a session's first run, so there should be none.
 
     python benchmarks/lecture_hall.py capacity            # 1, 2, 4 processes x 50, 100, 200 students
     python benchmarks/lecture_hall.py failover            # 2 processes, 100 students, one killed at 30 s
+    python benchmarks/lecture_hall.py gc                  # CPU per change against the sessions a process holds
     python benchmarks/lecture_hall.py run --port 8500 --students 50   # against scripts/serve_class.py start
 
-``capacity`` and ``failover`` start their own classes (scripts/serve_class.py) and write their
-tables into benchmarks/LECTURE_HALL.md. Bounded: at most 400 students and 900 s a run, loopback
+``capacity``, ``failover`` and ``gc`` start their own classes (scripts/serve_class.py) and write
+their tables into benchmarks/LECTURE_HALL.md. Bounded: at most 400 students and 900 s a run, loopback
 addresses only.
 """
 
@@ -855,6 +856,49 @@ def run_failover(args) -> int:
     return 1 if summary(r)["errors"] or not any(s.reconnects for s in r.students) else 0
 
 
+async def cost_of_open_sessions(hall: Hall, others: int, changes: int, wait: float) -> float:
+    """Server CPU (ms) of one student's change while ``others`` sessions sit open on the same process."""
+    t0, b = time.monotonic(), hall.backends[0]
+    idle = [Session(b.url, s, wait, t0) for s in make_students(others + 1)[1:]]
+    for k in range(0, others, 10):  # ten at a time: their first views are not what is measured
+        await asyncio.gather(*(s.open() for s in idle[k : k + 10]))
+    active = Session(b.url, make_students(1, ("neuron",))[0], wait, t0)
+    await active.open()
+    cpu = cpu_seconds(group(b.pid))
+    for _ in range(changes):
+        await active.change()
+    cpu = cpu_seconds(group(b.pid)) - cpu
+    for s in [*idle, active]:
+        await s.ws.close()
+    problems = [f"student {s.s.index}: {e}" for s in [*idle, active] for e in s.s.errors]
+    if problems:
+        raise RuntimeError("\n".join(problems[:10]))
+    return 1000 * cpu / changes
+
+
+def run_gc(args) -> int:
+    """Server CPU per change against the sessions open in the process, Streamlit's post-run gc.collect() on and off."""
+    rows, loads = [], [os.getloadavg()[0]]
+    for others in args.students:
+        row = [others]
+        for options in ((), ("--runner.postScriptGC=false",)):
+            with Hall(processes=1, options=options) as hall:
+                asyncio.run(warm_up(hall, PAGES, args.wait))
+                row.append(asyncio.run(cost_of_open_sessions(hall, others, 20, args.wait)))
+            loads.append(os.getloadavg()[0])
+        rows.append(row)
+        print(f"| {row[0]} | {row[1]:.0f} | {row[2]:.0f} |", flush=True)
+    command = "python benchmarks/lecture_hall.py gc " + " ".join(sys.argv[2:])
+    text = f"`{command.strip()}`: {machine((loads[0], max(loads)))}\n\n"
+    text += "| other sessions open in the process | server CPU per change, with gc.collect() after each run (ms) "
+    text += "| without (ms) |\n"
+    text += "|---|---|---|\n" + "\n".join(f"| {n} | {on:.0f} | {off:.0f} |" for n, on, off in rows)
+    print(text)
+    if args.write:
+        write_section("gc", text)
+    return 0
+
+
 def run_against(args) -> int:
     hall = Hall.load(args.port)
     if hall is None:
@@ -867,9 +911,9 @@ def run_against(args) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("mode", choices=["capacity", "failover", "run"])
+    parser.add_argument("mode", choices=["capacity", "failover", "gc", "run"])
     parser.add_argument("--processes", type=int, nargs="+", help="capacity: 1 2 4; failover: 2")
-    parser.add_argument("--students", type=int, nargs="+", help="capacity: 50 100 200; failover and run: 100")
+    parser.add_argument("--students", type=int, nargs="+", help="capacity: 50 100 200; gc: 0 100 200; others: 100")
     parser.add_argument("--period", type=float, default=5.0, help="s between a student's changes")
     parser.add_argument("--duration", type=float, default=60.0, help="s of steady load measured")
     parser.add_argument("--ramp", type=float, default=20.0, help="s over which the students arrive")
@@ -881,6 +925,9 @@ def main() -> int:
     if args.mode == "capacity":
         args.processes, args.students = args.processes or [1, 2, 4], args.students or [50, 100, 200]
         return run_capacity(args)
+    if args.mode == "gc":
+        args.students = args.students or [0, 100, 200]
+        return run_gc(args)
     args.processes, args.students = args.processes or [2], args.students or [100]
     return run_failover(args) if args.mode == "failover" else run_against(args)
 

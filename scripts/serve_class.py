@@ -61,10 +61,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def streamlit_command(port: int, address: str = "127.0.0.1", script: pathlib.Path = ROOT / "app.py") -> list[str]:
+# Streamlit runs a full gc.collect() after every script run, which walks every object of every open
+# session in the process: with 100 other sessions open a change cost 120 ms of CPU instead of 60, with
+# 200 146 ms (benchmarks/LECTURE_HALL.md). A class's processes hold many sessions, so they leave cycles
+# to Python's own generational collector, which runs as objects are allocated.
+CLASS_OPTIONS = ("--runner.postScriptGC=false",)
+
+
+def streamlit_command(
+    port: int, address: str = "127.0.0.1", script: pathlib.Path = ROOT / "app.py", options: tuple[str, ...] = ()
+) -> list[str]:
     """The command line of one app process (the tests' and benchmarks' servers use it too)."""
     cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless=true"]
-    return cmd + [f"--server.port={port}", f"--server.address={address}", "--server.fileWatcherType=none"]
+    cmd += [f"--server.port={port}", f"--server.address={address}", "--server.fileWatcherType=none"]
+    return cmd + list(options)
 
 
 def healthy(url: str, timeout: float = 2.0) -> bool:
@@ -121,8 +131,10 @@ class Hall:
         remote: tuple[str, ...] = (),
         run_dir: pathlib.Path | None = None,
         apps_only: bool = False,
+        options: tuple[str, ...] = CLASS_OPTIONS,
     ):
         self.port = port or free_port()
+        self.options = options  # Streamlit options of the app processes started here
         self.address = address
         self.apps_only = apps_only
         self.run_dir = pathlib.Path(run_dir or f"/tmp/rnnviz-class-{self.port}")
@@ -187,7 +199,7 @@ class Hall:
         env.setdefault("OPENBLAS_NUM_THREADS", "1")
         with open(self.run_dir / f"{b.name}.log", "ab") as log:
             proc = subprocess.Popen(
-                streamlit_command(b.port, b.host),
+                streamlit_command(b.port, b.host, options=self.options),
                 cwd=ROOT,
                 env=env,
                 stdin=subprocess.DEVNULL,
