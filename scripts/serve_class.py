@@ -138,6 +138,7 @@ class Hall:
         self.address = address
         self.apps_only = apps_only
         self.run_dir = pathlib.Path(run_dir or f"/tmp/rnnviz-class-{self.port}")
+        self.temporary = run_dir is None and not port  # a class of free ports (tests, benchmarks): its folder goes
         app_host = address if apps_only else "127.0.0.1"  # behind a local balancer, apps listen on loopback only
         ports = [self.port + k for k in range(1, processes + 1)] if port else [free_port() for _ in range(processes)]
         self.backends = [Backend(f"p{k + 1}", app_host, p) for k, p in enumerate(ports)]
@@ -323,6 +324,8 @@ class Hall:
         if stray:
             raise RuntimeError(f"processes still running after stop: {stray}")
         (self.run_dir / "hall.json").unlink(missing_ok=True)
+        if self.temporary:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
 
     def _wait_gone(self, pids: list[int], timeout: float) -> None:
         deadline = time.monotonic() + timeout
