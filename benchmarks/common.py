@@ -11,6 +11,9 @@ import time
 import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+from serve_class import streamlit_command  # noqa: E402
+
 APP = ROOT / "app.py"
 BARE = ROOT / "benchmarks" / "bare_app.py"
 CHROMIUM = "/usr/bin/chromium"
@@ -45,8 +48,7 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-        cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless=true"]
-        cmd += [f"--server.port={self.port}", "--server.address=127.0.0.1", "--server.fileWatcherType=none"]
+        cmd = streamlit_command(self.port, script=script)
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs, then run it.
-# Debian packages (graphviz for `dot`, chromium for the browser tests) need root or sudo;
-# the Python packages go into the active Python environment (the README makes and activates .venv first).
+# Debian packages (graphviz for `dot`, chromium for the browser tests, haproxy for the class tests)
+# need root or sudo; the Python packages go into the active Python environment (the README makes
+# and activates .venv first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
 command -v dot >/dev/null || need+=(graphviz)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v haproxy >/dev/null || need+=(haproxy)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then as_root=(); elif command -v sudo >/dev/null; then as_root=(sudo); else
     echo "Please install the Debian packages: ${need[*]} (they need root)" >&2; exit 1

@@ -26,6 +26,10 @@ def load_url(page: str) -> bool:
     it carries the URL as the browser last heard it, which can lag the app's latest write.
     """
     use_app_navigation()
+    # the session's first run in this process: a link opened, or a browser whose process died (one of
+    # several behind a balancer) reconnected here; its rerun then carries its widgets' values, newer
+    # than its URL if a change was in flight, so widget() lets them win (see there)
+    st.session_state["_first_run"] = "settings" not in st.session_state
     query = st.query_params.to_dict()
     on_page = any(f"{page}:{name}" in st.session_state for name in settings())  # widgets drawn last run
     from_link = bool(query) and not on_page and query != st.session_state.get("_written_query")
@@ -46,10 +50,22 @@ def widget(page: str, name: str, fn, label: str, **kwargs):
     """Create a widget whose value is the shared setting ``name``; returns the value."""
     key = f"{page}:{name}"
     if key not in st.session_state:
-        st.session_state[key] = settings()[name]
+        default = _as_default(fn, settings()[name], kwargs) if st.session_state.get("_first_run") else None
+        if default is None:
+            st.session_state[key] = settings()[name]  # wins over the browser's value: a link, a preset, a page switch
+        else:
+            kwargs |= default  # the browser's value, if it sent one, wins: the change it made before a failover
     value = fn(label, key=key, **kwargs)
     settings()[name] = value
     return value
+
+
+def _as_default(fn, value, kwargs) -> dict[str, object] | None:
+    """``value`` as the widget's own default argument (index for a choice); None if it is not an option."""
+    if fn in (st.selectbox, st.radio):
+        options = list(kwargs["options"])
+        return {"index": options.index(value)} if value in options else None
+    return {"value": value}
 
 
 def set_value(page: str, name: str, value) -> None:
