@@ -1,4 +1,5 @@
-"""Shared fixtures: a real Streamlit server on a free port and a headless Chromium page.
+"""Shared fixtures and helpers: a real Streamlit server on a free port, a headless Chromium page,
+AppTest runs of a page, and reading what a page drew (DOT steps, Plotly figures).
 
 The browser tests use Debian's chromium through Playwright (never a browser download).
 In CI (CI=true) a missing browser is a failure; elsewhere those tests are skipped.
@@ -11,6 +12,7 @@ import contextlib
 import json
 import os
 import pathlib
+import re
 import shutil
 import socket
 import subprocess
@@ -127,8 +129,8 @@ def screenshot(pg, name: str) -> pathlib.Path:
     return path
 
 
-def run_page(path: str, query: dict[str, str] | None = None, *, timeout: float = 120) -> AppTest:  # noqa: F821
-    """AppTest of app.py opened on ``path`` with the given link parameters, after its first run."""
+def run_page(path: str, query: dict[str, str] | None = None, *, timeout: float = 180) -> AppTest:  # noqa: F821
+    """AppTest of app.py opened on ``path`` (pages/x.py) with the given link parameters, after its first run."""
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
@@ -142,6 +144,39 @@ def assert_clean(at) -> None:
     """No exception and no st.error on the page."""
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
+
+
+def open_tab(at, key: str, label: str):
+    """Switch the tabs with widget key ``key`` as a click does (their state is the open tab's label); rerun."""
+    at.session_state[key] = label
+    return at.run()
+
+
+def charts(at) -> dict[str, dict]:
+    """The page's Plotly figures (data and layout), by widget key ("gates:heatmaps"), in page order."""
+    # an element id is "$$ID-<hash>-<key>"
+    return {c.proto.id.split("-", 2)[-1]: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+
+
+def plotly_array(value) -> np.ndarray:
+    """A Plotly data array as floats: a list (None for a gap), or Plotly's typed array {bdata, dtype[, shape]}."""
+    if isinstance(value, dict) and "bdata" in value:
+        a = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).astype(float)
+        return a.reshape([int(n) for n in str(value.get("shape", a.size)).split(",")])
+    return np.array([np.nan if v is None else v for v in value], dtype=float)
+
+
+def node_classes(dot: str) -> list[list[str]]:
+    """The class list of every node of a DOT source (edges, "a -> b [...]", are left out)."""
+    return [m.split() for m in re.findall(r'^\t\w+ \[.*class="([^"]*)"', dot, re.M)]
+
+
+def dot_steps(dot: str, *classes: str) -> list[int]:
+    """The steps (classes step-t) drawn in a DOT source; with ``classes``, of the nodes whose class has them all."""
+    if not classes:
+        return sorted({int(t) for t in re.findall(r"\bstep-(\d+)\b", dot)})
+    found = {c for n in node_classes(dot) if all(k in n for k in classes) for c in n if c.startswith("step-")}
+    return sorted(int(c[5:]) for c in found)
 
 
 EPS = np.finfo(np.float64).eps
