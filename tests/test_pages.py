@@ -6,7 +6,7 @@ import pytest
 from conftest import assert_clean, dot_steps, run_page
 from streamlit.testing.v1 import AppTest
 
-from rnnviz import share
+from ui import share
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PAGES = sorted(f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py"))  # every page, new ones included
