@@ -1,7 +1,11 @@
-"""Shared fixtures: a real Streamlit server on a free port and a headless Chromium page.
+"""Shared fixtures and helpers: a real Streamlit server on a free port, a headless Chromium page,
+AppTest runs of a page, and reading what a page drew (DOT steps, Plotly figures).
 
 The browser tests use Debian's chromium through Playwright (never a browser download).
 In CI (CI=true) a missing browser is a failure; elsewhere those tests are skipped.
+
+A browser test waits for the condition it checks (``expect(...)``, ``wait_for_function``),
+never for a fixed time: a busy machine runs the app and the browser many times slower.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import contextlib
 import json
 import os
 import pathlib
+import re
 import shutil
 import socket
 import subprocess
@@ -23,9 +28,12 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import SETTLED  # noqa: E402  (the app's run has finished: the same check as the benchmarks')
 from serve_class import streamlit_command  # noqa: E402
 
 ARTIFACTS = ROOT / "test-artifacts"
+WAIT = 60_000  # ms: how long a browser test waits for a condition; a loaded 2-core machine needs tens of seconds
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -97,38 +105,130 @@ def app_url():
 @pytest.fixture(scope="session")
 def browser():
     _require_browser()
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=WAIT)
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield b
         b.close()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """When a browser test fails, keep what the page showed: test-artifacts/failed-<test>.png and its state."""
+    report = (yield).get_result()
+    pg = item.funcargs.get("page") if hasattr(item, "funcargs") else None
+    if report.failed and call.when == "call" and pg is not None and not pg.is_closed():
+        from playwright.sync_api import Error as PlaywrightError
+
+        ARTIFACTS.mkdir(exist_ok=True)
+        name = re.sub(r"[^\w.-]+", "-", item.name)
+        try:
+            pg.screenshot(path=str(ARTIFACTS / f"failed-{name}.png"), full_page=True)
+            state = pg.evaluate(
+                """() => ({url: location.href, state: document.querySelector('[data-testid="stApp"]')
+                  ?.dataset.testScriptState, text: document.querySelector('[data-testid="stMain"]')?.innerText})"""
+            )
+        except PlaywrightError as err:  # the page may have crashed: say so, and keep the test's own error
+            state = f"could not read the page: {err}"
+        report.sections.append(("page at the failure", str(state)))
+
+
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(WAIT)
     pg = context.new_page()
     yield pg
     context.close()
 
 
-def wait_for_app(pg, timeout: float = 30_000) -> None:
-    """Wait until the script has finished running (no running indicator) and content shows."""
-    pg.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
-    pg.wait_for_function("""() => !document.querySelector('[data-testid="stStatusWidget"]')""", timeout=timeout)
-    pg.wait_for_timeout(300)
+# what a screenshot waits for: fonts loaded, and every plot (its traces: lines or heatmap images)
+# and every table in the window drawn
+DRAWN = """() => {
+  const inView = e => e.getBoundingClientRect().top < window.innerHeight;
+  const shown = sel => [...document.querySelectorAll(sel)].filter(inView);
+  return document.fonts.status === 'loaded'
+    && shown('[data-testid="stPlotlyChart"]').every(c => c.querySelector('.main-svg :is(g.trace, g.hm)'))
+    && shown('[data-testid="stDataFrame"]').every(c => c.querySelector('canvas'));
+}"""
 
 
-def screenshot(pg, name: str) -> pathlib.Path:
+# the run is over and every element it sent is on the page: Streamlit draws each kind of element
+# with code it loads the first time one shows, and until then it shows a skeleton in its place
+IDLE = f"""() => ({SETTLED})() && !document.querySelector('[data-testid="stSkeleton"]')"""
+
+
+def wait_for_app(pg, timeout: float = WAIT) -> None:
+    """Wait until the app's script run has finished (stApp's data-test-script-state is notRunning)
+    and every element it sent is drawn (no skeleton left where an element's code is still loading).
+
+    Call it once something the run draws has shown. Right after a click or a key press the
+    rerun may not have started yet, and the last run's "notRunning" still shows; and between
+    a run that calls st.rerun (or st.switch_page) and the run that follows, the app reads as
+    not running too. So first wait for what the action changes on the page (a text, a count,
+    a drawing): once that shows, the browser has heard of the run that drew it.
+    """
+    pg.wait_for_function(IDLE, timeout=timeout, polling="raf")
+
+
+def open_page(pg, app_url: str, path: str, query: str = "", *, selector: str = "h1") -> None:
+    """Open /path?query and wait for its first run: until ``selector`` (the page's title) shows, then to the end.
+
+    On a fresh server the first run of a link reruns at once (ui.use_app_navigation), so the
+    end of a run is only worth waiting for once the page has drawn something.
+    """
+    pg.goto(f"{app_url}/{path}{query}")
+    pg.wait_for_selector(selector)
+    wait_for_app(pg)
+
+
+def wait_until(pg, condition, what: str, timeout: float = WAIT) -> None:
+    """Poll a condition the page cannot see (say, on the messages a route has passed on), letting Playwright work."""
+    deadline = time.monotonic() + timeout / 1000
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {timeout / 1000:.0f} s waiting for {what}"
+        pg.wait_for_timeout(50)  # a polling interval: Playwright delivers the route's messages meanwhile
+
+
+def choose(pg, label: str, option: str) -> None:
+    """Pick an option of a selectbox as a user does: open it, click the option."""
+    from playwright.sync_api import expect
+
+    wait_for_app(pg)  # a rerun that lands while the list is open closes it
+    box = pg.get_by_role("combobox", name=label)
+    # Opening a list near the bottom of the sidebar scrolls the sidebar (to 337 px on the neuron
+    # page at 1280x800), and that scroll closes the list again (5 times in 8 on a busy machine).
+    # Centred first, the box opens its list without scrolling anything.
+    box.evaluate("box => box.scrollIntoView({block: 'center'})")
+    box.click()
+    pg.get_by_role("option", name=option).click()
+    expect(box).to_have_value(option)
+
+
+def screenshot(pg, name: str, height: int | None = None, idle: bool = True) -> pathlib.Path:
+    """Save test-artifacts/name.png once the app is idle (unless not ``idle``: a run in progress) and drawn.
+
+    ``height``: a window that tall (Streamlit scrolls inside its own box, so a full-page
+    screenshot holds only what fits in the window).
+    """
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
+    size = pg.viewport_size
+    if height:
+        pg.set_viewport_size({"width": size["width"], "height": height})
+    if idle:
+        wait_for_app(pg)
+    pg.wait_for_function(DRAWN, polling="raf")
     pg.screenshot(path=str(path), full_page=True)
+    if height:
+        pg.set_viewport_size(size)
     return path
 
 
-def run_page(path: str, query: dict[str, str] | None = None, *, timeout: float = 120) -> AppTest:  # noqa: F821
-    """AppTest of app.py opened on ``path`` with the given link parameters, after its first run."""
+def run_page(path: str, query: dict[str, str] | None = None, *, timeout: float = 180) -> AppTest:  # noqa: F821
+    """AppTest of app.py opened on ``path`` (pages/x.py) with the given link parameters, after its first run."""
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
@@ -142,6 +242,56 @@ def assert_clean(at) -> None:
     """No exception and no st.error on the page."""
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
+
+
+def open_tab(at, key: str, label: str):
+    """Switch the tabs with widget key ``key`` as a click does (their state is the open tab's label); rerun."""
+    at.session_state[key] = label
+    return at.run()
+
+
+def charts(at) -> dict[str, dict]:
+    """The page's Plotly figures (data and layout), by widget key ("gates:heatmaps"), in page order."""
+    # an element id is "$$ID-<hash>-<key>"
+    return {c.proto.id.split("-", 2)[-1]: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+
+
+def plotly_array(value) -> np.ndarray:
+    """A Plotly data array as floats: a list (None for a gap), or Plotly's typed array {bdata, dtype[, shape]}."""
+    if isinstance(value, dict) and "bdata" in value:
+        a = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).astype(float)
+        return a.reshape([int(n) for n in str(value.get("shape", a.size)).split(",")])
+    return np.array([np.nan if v is None else v for v in value], dtype=float)
+
+
+def node_classes(dot: str) -> list[list[str]]:
+    """The class list of every node of a DOT source (edges, "a -> b [...]", are left out)."""
+    return [m.split() for m in re.findall(r'^\t\w+ \[.*class="([^"]*)"', dot, re.M)]
+
+
+def dot_steps(dot: str, *classes: str) -> list[int]:
+    """The steps (classes step-t) drawn in a DOT source; with ``classes``, of the nodes whose class has them all."""
+    if not classes:
+        return sorted({int(t) for t in re.findall(r"\bstep-(\d+)\b", dot)})
+    found = {c for n in node_classes(dot) if all(k in n for k in classes) for c in n if c.startswith("step-")}
+    return sorted(int(c[5:]) for c in found)
+
+
+EPS = np.finfo(np.float64).eps
+
+
+def assert_ulps(actual, desired, ulps: int = 8, err_msg: str = "") -> None:
+    """Equal to within a few units in the last place of desired's largest entry.
+
+    For one result reached through different BLAS calls (other shapes, another CPU): the
+    summation order changes and each entry moves by about an ulp of the largest terms it
+    sums, so a tolerance relative to each entry would fail where terms cancel. Measured: at
+    most 2 ulps when backward's products run in blocks of 1, 2, 3 or all steps and their
+    contraction is summed in reverse order.
+    """
+    desired = np.asarray(desired)
+    atol = ulps * EPS * np.max(np.abs(desired), initial=0.0)
+    np.testing.assert_allclose(actual, desired, rtol=0, atol=atol, err_msg=err_msg)
 
 
 def json_numbers(fig) -> np.ndarray:

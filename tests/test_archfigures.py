@@ -18,7 +18,7 @@ def test_reference_answers_by_rule():
     info = E.make_example("wave", 1).info
     v = E.wave_vector(0.5, 0.7, 1.2)
     t = np.arange(1, 7)
-    assert np.allclose(F.reference(info, v, 6)[:, 0], 0.5 * np.sin(0.7 * t + 1.2))
+    assert np.allclose(F.reference(info, v, 6)[:, 0], 0.5 * np.sin(0.7 * t + 1.2))  # rounding
     info = E.make_example("reverse", 1).info
     x = E.encode(info, "abcde")
     assert F.reference(info, x).tolist() == [4, 3, 2, 1, 0]
@@ -39,7 +39,7 @@ def test_output_rows_of_tagging_name_each_word_and_skip_padding():
     assert [r["word"] for r in rows] == words
     for r, y, t in zip(rows, wt.y, target, strict=True):
         assert r["predicted"] == info.output_vocab[int(np.argmax(y))]
-        assert r["probability"] == pytest.approx(float(np.max(y)))
+        assert r["probability"] == pytest.approx(float(np.max(y)))  # rounding
         assert r["target"] == info.output_vocab[int(t)]
         assert r["right"] == (r["predicted"] == r["target"])
     right = sum(r["right"] for r in rows)
@@ -53,8 +53,8 @@ def test_probability_rows_and_the_wave_figure():
     model = TE.example_model(info, "rnn", 3)
     wt = F.run_one(model, info, E.encode(info, "not a good movie"))
     rows = F.probability_rows(info, wt)
-    assert [r["probability"] for r in rows] == sorted((float(p) for p in wt.y[0]), reverse=True)
-    assert sum(r["probability"] for r in rows) == pytest.approx(1.0)
+    assert [r["probability"] for r in rows] == sorted((float(p) for p in wt.y[0]), reverse=True)  # exact: same numbers
+    assert sum(r["probability"] for r in rows) == pytest.approx(1.0)  # rounding: softmax sums to 1 to an ulp
     label = int(np.argmax(wt.y[0]))
     assert F.agreement(info, wt, np.array([label])) == "right"
     assert F.agreement(info, wt, np.array([1 - label])) == "wrong"
@@ -63,7 +63,7 @@ def test_probability_rows_and_the_wave_figure():
     assert wt.steps_out == 9
     fig = F.wave_figure(wt, F.reference(wave, wt.x, 9))
     assert [tr.name for tr in fig.data] == ["the wave the vector describes", "generated y_t"]
-    assert np.allclose(fig.data[1].y, wt.y[:, 0])
+    assert np.allclose(fig.data[1].y, wt.y[:, 0])  # rounding
 
 
 def test_the_encoder_decoder_writes_as_many_steps_as_its_target_or_its_input():
@@ -78,7 +78,7 @@ def test_the_encoder_decoder_writes_as_many_steps_as_its_target_or_its_input():
 
 def test_running_mean_by_hand():
     # weight 0.5: m1 = 0.5 / (1 - 0.5) = 1; m2 = (0.25 + 0) / (1 - 0.25) = 1/3
-    assert np.allclose(F.running_mean([1.0, 0.0], 0.5), [1.0, 1 / 3])
+    assert np.allclose(F.running_mean([1.0, 0.0], 0.5), [1.0, 1 / 3])  # rounding
     fig = F.training_figure({"loss": [3.0, 2.0, 1.0]})
     assert list(fig.data[0].y) == [3.0, 2.0, 1.0] and len(fig.data[1].y) == 3
     with pytest.raises(ValueError):
@@ -95,7 +95,7 @@ def test_score_cards_put_the_model_beside_its_baseline():
     cards = S.score_cards(wave, {"mse": 0.01, "baseline_mse": 0.2})
     assert cards[0].delta == "-0.1900 vs always 0" and cards[0].better_when_lower
     assert cards[2].value == f"{1 - 0.01 / 0.2:.1%}" == "95.0%"
-    assert math.isclose(float(cards[1].value), 0.2)
+    assert math.isclose(float(cards[1].value), 0.2)  # decimal text
 
 
 def test_item_labels_read_input_and_answer():
@@ -114,4 +114,5 @@ def test_the_typed_form_of_an_input_reads_back_as_that_input(name):
     for k in range(5):
         x, _ = E.item(example, k)
         back = E.encode(example.info, F.typed_form(example.info, x))
-        assert np.allclose(back, x, atol=0.006), "two decimals for the wave's numbers, exact for words"
+        # display rounding: two decimals for the wave's numbers, exact for words
+        assert np.allclose(back, x, atol=0.006)

@@ -353,6 +353,7 @@ def test_numbers_on_the_nodes_are_the_runs_numbers(wiring, bidirectional, cell):
     for tail, head, _, attrs in edges:
         if tail == "h_0_0_1" and head == "h_0_0_2":
             assert attrs["color"] == kernel.grad_color(kernel.norm(grads.encoder.dh[0][0]))
+            # exact: the drawing's gradients come from the same backprop call on the same arrays
             assert float(attrs["penwidth"]) == kernel.grad_width(kernel.norm(grads.encoder.dh[0][0]))
 
 
@@ -514,8 +515,8 @@ def test_bidirectional_numbers_agree_with_pytorch(wiring, cell):
     for t in range(1, 7):
         forward = numbers_in(tooltips[f"h_0_0_{t}"].split("\\n")[1])  # "= [h values]", then the LSTM's c
         reverse = numbers_in(tooltips[f"h_0_1_{t}"].split("\\n")[1])
-        assert np.allclose(forward, d["output"][t - 1, :4], rtol=5e-3, atol=1e-3)
-        assert np.allclose(reverse, d["output"][t - 1, 4:], rtol=5e-3, atol=1e-3)
+        assert np.allclose(forward, d["output"][t - 1, :4], rtol=5e-3, atol=1e-3)  # display rounding
+        assert np.allclose(reverse, d["output"][t - 1, 4:], rtol=5e-3, atol=1e-3)  # display rounding
     top = d["output"] if wiring == "many_to_many" else np.concatenate([d["h_n"][0], d["h_n"][1]])[None]
     p = softmax(top @ output.W_hy.T + output.b_y)
     for i, node in enumerate([f"y_{t}" for t in range(1, 7)] if wiring == "many_to_many" else ["y_6"]):

@@ -68,7 +68,7 @@ def _check_gradients(model, x, target, *, steps_out=None, h0=None, c0=None, teac
             down = f()
             a[idx] = old
             numeric[idx] = (up - down) / (2 * eps)
-        np.testing.assert_allclose(g, numeric, rtol=1e-5, atol=1e-8, err_msg=name)
+        np.testing.assert_allclose(g, numeric, rtol=1e-5, atol=1e-8, err_msg=name)  # finite difference
     return grads
 
 
@@ -101,7 +101,7 @@ def test_teacher_forcing_gradients(cell, softmax, batched):
     grads = _check_gradients(model, x, target, teacher=teacher, h0=h0)
     # teacher forcing has no feedback path: the decoder's logits gradient is the loss's own
     wt = arch.run(model, x, teacher=teacher, h0=h0)
-    np.testing.assert_array_equal(grads.d_logits, arch.loss_and_grad(wt, target)[1])
+    np.testing.assert_array_equal(grads.d_logits, arch.loss_and_grad(wt, target)[1])  # exact: same calls, same arrays
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
@@ -110,7 +110,7 @@ def test_one_to_many_feed_first_gradients(cell):
     model = arch.init_model("one_to_many", cell, D, H, O, feed="first", seed=2)
     x = rng.normal(size=(B, D))
     wtrace = arch.run(model, x, steps_out=T_OUT)
-    assert np.all(wtrace.encoder.x[1:] == 0) and np.array_equal(wtrace.encoder.x[0], x)
+    assert np.all(wtrace.encoder.x[1:] == 0) and np.array_equal(wtrace.encoder.x[0], x)  # exact: zeros and a copy
     _check_gradients(model, x, _target(model, wtrace, rng), steps_out=T_OUT)
 
 
@@ -152,7 +152,7 @@ def test_bidirectional_many_to_one_reads_both_ends():
     x = rng.normal(size=(T_IN, D))
     wt = arch.run(model, x)
     out = wt.encoder.output  # (T, 2H)
-    np.testing.assert_allclose(wt.features[0], np.concatenate([out[-1, :H], out[0, H:]]))
+    np.testing.assert_array_equal(wt.features[0], np.concatenate([out[-1, :H], out[0, H:]]))  # exact: a copy
 
 
 def _neuron_model(wiring="many_to_one", softmax=False, O=1):  # noqa: N803
@@ -169,17 +169,17 @@ def test_output_layer_by_hand_regression():
     model = _neuron_model()
     wt = arch.run(model, [[1.0], [2.0]])
     assert wt.logits.shape == (1, 1) and wt.output_steps == (2,)
-    assert wt.y[0, 0] == pytest.approx(y, abs=1e-15)
+    assert wt.y[0, 0] == pytest.approx(y, abs=1e-15)  # rounding
     target = 0.7
-    assert arch.loss(wt, [target]) == pytest.approx((y - target) ** 2, abs=1e-15)
+    assert arch.loss(wt, [target]) == pytest.approx((y - target) ** 2, abs=1e-15)  # rounding
     g = arch.backprop(model, wt, [target])
-    assert g.model.output.W_hy[0, 0] == pytest.approx(2 * (y - target) * h2, abs=1e-15)
-    assert g.model.output.b_y[0] == pytest.approx(2 * (y - target), abs=1e-15)
+    assert g.model.output.W_hy[0, 0] == pytest.approx(2 * (y - target) * h2, abs=1e-15)  # rounding
+    assert g.model.output.b_y[0] == pytest.approx(2 * (y - target), abs=1e-15)  # rounding
     # and dL/dh_2 = 2 (y - t) W_hy reaches the recurrent weight's last step as 2 (y - t) W_hy (1 - h2^2) h1 + ...
     d_a2 = 2 * (y - target) * 2.0 * (1 - h2**2)
     d_a1 = d_a2 * -0.3 * (1 - h1**2)
-    assert g.model.encoder.layers[0].W_hh[0, 0] == pytest.approx(d_a2 * h1, abs=1e-14)
-    assert g.model.encoder.layers[0].W_ih[0, 0] == pytest.approx(d_a2 * 2.0 + d_a1 * 1.0, abs=1e-14)
+    assert g.model.encoder.layers[0].W_hh[0, 0] == pytest.approx(d_a2 * h1, abs=1e-14)  # rounding
+    assert g.model.encoder.layers[0].W_ih[0, 0] == pytest.approx(d_a2 * 2.0 + d_a1 * 1.0, abs=1e-14)  # rounding
 
 
 def test_output_layer_by_hand_softmax():
@@ -188,11 +188,11 @@ def test_output_layer_by_hand_softmax():
     p1 = math.exp(z[1]) / (math.exp(z[0]) + math.exp(z[1]))
     model = _neuron_model("many_to_many", softmax=True, O=2)
     wt = arch.run(model, [[1.0]])
-    np.testing.assert_allclose(wt.y[0], [1 - p1, p1], rtol=1e-14)
-    assert arch.loss(wt, [1]) == pytest.approx(-math.log(p1), rel=1e-14)
+    np.testing.assert_allclose(wt.y[0], [1 - p1, p1], rtol=1e-14)  # rounding
+    assert arch.loss(wt, [1]) == pytest.approx(-math.log(p1), rel=1e-14)  # rounding
     g = arch.backprop(model, wt, [1])
-    np.testing.assert_allclose(g.d_logits[0], [1 - p1, p1 - 1], rtol=1e-13)
-    np.testing.assert_allclose(g.model.output.W_hy[:, 0], [(1 - p1) * h1, (p1 - 1) * h1], rtol=1e-13)
+    np.testing.assert_allclose(g.d_logits[0], [1 - p1, p1 - 1], rtol=1e-13)  # rounding
+    np.testing.assert_allclose(g.model.output.W_hy[:, 0], [(1 - p1) * h1, (p1 - 1) * h1], rtol=1e-13)  # rounding
 
 
 def test_many_to_one_is_the_last_output_of_many_to_many():
@@ -200,9 +200,10 @@ def test_many_to_one_is_the_last_output_of_many_to_many():
     m2m = arch.init_model("many_to_many", "lstm", D, H, O, seed=9)
     m2o = arch.Model("many_to_one", m2m.encoder, m2m.output)
     x = rng.normal(size=(5, B, D))
-    np.testing.assert_allclose(arch.run(m2o, x).logits[0], arch.run(m2m, x).logits[-1], rtol=1e-14)
+    last = arch.run(m2m, x).logits[-1]
+    np.testing.assert_allclose(arch.run(m2o, x).logits[0], last, rtol=1e-14)  # BLAS order: one step vs all steps
     trace = rnnviz.forward(m2m.encoder, x)
-    np.testing.assert_allclose(arch.run(m2m, x).logits, trace.output @ m2m.output.W_hy.T + m2m.output.b_y)
+    np.testing.assert_allclose(arch.run(m2m, x).logits, trace.output @ m2m.output.W_hy.T + m2m.output.b_y)  # BLAS order
 
 
 def test_one_to_many_feeds_the_vector_at_every_step():
@@ -219,12 +220,12 @@ def test_encoder_decoder_feeds_back_its_output(softmax):
     model = arch.init_model("encoder_decoder", "lstm", D, H, O, num_layers=2, softmax=softmax, seed=2)
     x = rng.normal(size=(T_IN, B, D))
     wt = arch.run(model, x, steps_out=5)
-    np.testing.assert_array_equal(wt.decoder.h0, wt.encoder.h_n)
-    np.testing.assert_array_equal(wt.decoder.c0, wt.encoder.c_n)
+    np.testing.assert_array_equal(wt.decoder.h0, wt.encoder.h_n)  # exact: the same array handed on
+    np.testing.assert_array_equal(wt.decoder.c0, wt.encoder.c_n)  # exact: the same array handed on
     assert np.all(wt.decoder_inputs[0] == 0)  # the start vector
-    np.testing.assert_allclose(wt.decoder_inputs[1:], wt.y[:-1], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(wt.decoder_inputs[1:], wt.y[:-1], rtol=1e-12, atol=1e-15)  # rounding
     if softmax:
-        np.testing.assert_allclose(wt.y.sum(axis=-1), 1.0, rtol=1e-14)
+        np.testing.assert_allclose(wt.y.sum(axis=-1), 1.0, rtol=1e-14)  # rounding: softmax sums to 1 to an ulp
     assert wt.output_steps == (1, 2, 3, 4, 5) and wt.steps_in == T_IN and wt.steps_out == 5
     assert arch.run(model, x).steps_out == T_IN  # default: as many outputs as inputs
 
@@ -235,12 +236,12 @@ def test_encoder_decoder_teacher_forcing_feeds_the_targets():
     x = rng.normal(size=(T_IN, D))
     ids = np.array([3, 0, 2, 1, 1])
     wt = arch.run(model, x, teacher=ids)
-    np.testing.assert_array_equal(wt.decoder_inputs[1:], np.eye(O)[ids[:-1]])
+    np.testing.assert_array_equal(wt.decoder_inputs[1:], np.eye(O)[ids[:-1]])  # exact: one-hot rows
     assert wt.steps_out == 5
     # a teacher equal to the free-running model's own outputs reproduces the free run
     free = arch.run(model, x, steps_out=5)
     forced = arch.run(model, x, teacher=free.y)
-    np.testing.assert_allclose(forced.logits, free.logits, rtol=1e-12)
+    np.testing.assert_allclose(forced.logits, free.logits, rtol=1e-12)  # BLAS order: teacher forcing, all steps at once
 
 
 def test_parameter_count_and_names():
@@ -386,15 +387,16 @@ def test_wave_targets_are_the_described_sines():
         a, w, s, c = v
         phase = math.atan2(s, c)
         expected = [a * math.sin(w * t + phase) for t in range(1, 10)]
-        np.testing.assert_allclose(target[:, 0], expected, atol=1e-12)
-    np.testing.assert_allclose(ex.encode(example.info, "0.5, 0.3, 1.0"), [0.5, 0.3, math.sin(1), math.cos(1)])
+        np.testing.assert_allclose(target[:, 0], expected, atol=1e-12)  # rounding: atan2 and sin
+    encoded = ex.encode(example.info, "0.5, 0.3, 1.0")
+    np.testing.assert_allclose(encoded, [0.5, 0.3, math.sin(1), math.cos(1)])  # rounding
 
 
 def test_make_example_is_deterministic_and_padded_with_zeros():
     a, b = ex.make_example("tagging", n=30, seed=3), ex.make_example("tagging", n=30, seed=3)
-    np.testing.assert_array_equal(a.x, b.x)
-    np.testing.assert_array_equal(a.target, b.target)
-    assert not np.array_equal(a.x, ex.make_example("tagging", n=30, seed=4).x)
+    np.testing.assert_array_equal(a.x, b.x)  # exact: the same call and seed
+    np.testing.assert_array_equal(a.target, b.target)  # exact: the same call and seed
+    assert not np.array_equal(a.x, ex.make_example("tagging", n=30, seed=4).x)  # another seed
     for i in range(30):
         pad = a.info.max_length - a.info.lengths[i]
         assert not a.x[:pad, i].any() and np.all(a.target[:pad, i] == ex.PAD)
@@ -469,7 +471,7 @@ def test_training_beats_the_trivial_baseline(name):
         assert score["accuracy"] > score["unigram_accuracy"] + 0.05  # the previous word matters
     # the caller's model is left untouched
     assert all(
-        np.array_equal(a, b)
+        np.array_equal(a, b)  # exact: untouched
         for (_, a), (_, b) in zip(
             arch.named_arrays(model), arch.named_arrays(te.example_model(train_set.info, seed=0)), strict=True
         )

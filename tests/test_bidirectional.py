@@ -57,7 +57,7 @@ def test_backward_matches_finite_differences_everywhere(cell, batched):
                 sd2[key][idx] += e
                 diffs.append(loss(rnnviz.from_state_dict(sd2, cell), x, h0, c0))
             fd[idx] = (diffs[0] - diffs[1]) / (2 * eps)
-        np.testing.assert_allclose(gsd[key], fd, rtol=1e-5, atol=1e-7, err_msg=key)
+        np.testing.assert_allclose(gsd[key], fd, rtol=1e-5, atol=1e-7, err_msg=key)  # finite difference
     inputs = {"x": x, "h0": h0} | ({"c0": c0} if c0 is not None else {})
     for name, value in inputs.items():
         fd = np.empty_like(value)
@@ -69,7 +69,7 @@ def test_backward_matches_finite_differences_everywhere(cell, batched):
                 args[name][idx] += e
                 diffs.append(loss(params, args["x"], args["h0"], args.get("c0")))
             fd[idx] = (diffs[0] - diffs[1]) / (2 * eps)
-        np.testing.assert_allclose(getattr(grads, name), fd, rtol=1e-5, atol=1e-7, err_msg=name)
+        np.testing.assert_allclose(getattr(grads, name), fd, rtol=1e-5, atol=1e-7, err_msg=name)  # finite difference
 
 
 @pytest.mark.parametrize("cell,nonlinearity", [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")])
@@ -90,6 +90,7 @@ def test_equals_unidirectional_runs_assembled_by_hand(cell, nonlinearity, batche
             c_init = None if c0 is None else c0[j : j + 1]
             runs.append(rnnviz.forward(_unidirectional(params, j), inp[::-1] if d else inp, h0[j : j + 1], c_init))
         inp = np.concatenate([runs[-2].output, runs[-1].output[::-1]], axis=-1)
+    # exact: forward runs each direction-layer through the same layer function on the same arrays as here
     np.testing.assert_array_equal(tr.output, inp)
     np.testing.assert_array_equal(tr.h_n, np.concatenate([r.h_n for r in runs]))
     if cell == "lstm":
@@ -120,24 +121,25 @@ def test_equals_unidirectional_runs_assembled_by_hand(cell, nonlinearity, batche
             )
             flip = (lambda a: a[::-1]) if d else (lambda a: a)
             d_below = d_below + flip(g.x)
-            np.testing.assert_allclose(grads.h0[j], g.h0[0], rtol=1e-12, atol=1e-14)
+            np.testing.assert_allclose(grads.h0[j], g.h0[0], rtol=1e-12, atol=1e-14)  # summation order
             if cell == "lstm":
-                np.testing.assert_allclose(grads.c0[j], g.c0[0], rtol=1e-12, atol=1e-14)
+                np.testing.assert_allclose(grads.c0[j], g.c0[0], rtol=1e-12, atol=1e-14)  # summation order
             suffix = params.layer_suffixes[j]
             for key, v in rnnviz.to_state_dict(g.params).items():
                 expected_params[key.replace("_l0", suffix)] = v
             expected_dh[j] = flip(g.dh[0])
             expected_jac[j] = flip(g.jacobian_norms[0])
         d_above = d_below
-    np.testing.assert_allclose(grads.x, d_above, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(grads.x, d_above, rtol=1e-12, atol=1e-14)  # summation order: two directions added
     got = rnnviz.to_state_dict(grads.params)
     assert list(got) == [k for k in rnnviz.to_state_dict(params)] and set(got) == set(expected_params)
     for key, v in expected_params.items():
-        np.testing.assert_allclose(got[key], v, rtol=1e-12, atol=1e-14, err_msg=key)
+        np.testing.assert_allclose(got[key], v, rtol=1e-12, atol=1e-14, err_msg=key)  # summation order
     for j in range(4):
-        np.testing.assert_allclose(grads.dh[j], expected_dh[j], rtol=1e-12, atol=1e-14)
-        np.testing.assert_allclose(grads.dh_norm[j], np.linalg.norm(expected_dh[j].reshape(T, -1), axis=1))
-        np.testing.assert_allclose(grads.jacobian_norms[j], expected_jac[j], rtol=1e-12)
+        np.testing.assert_allclose(grads.dh[j], expected_dh[j], rtol=1e-12, atol=1e-14)  # summation order
+        norms = np.linalg.norm(expected_dh[j].reshape(T, -1), axis=1)
+        np.testing.assert_allclose(grads.dh_norm[j], norms)  # summation order: another norm routine
+        np.testing.assert_allclose(grads.jacobian_norms[j], expected_jac[j], rtol=1e-12)  # BLAS order
 
 
 def test_reverse_direction_conventions_by_hand():
@@ -153,6 +155,7 @@ def test_reverse_direction_conventions_by_hand():
     tr = rnnviz.forward(params, x, h0=[[0.0], [1.0]])
     h = [1.0, 10.5, 105.25]
     g = [1.0 + 2 * (10.0 + 2 * (100.0 + 2 * 1.0)), 10.0 + 2 * (100.0 + 2 * 1.0), 100.0 + 2 * 1.0]  # time order
+    # exact, here and below: sums and products of small integers and halves, exact in any order
     np.testing.assert_array_equal(tr.output, np.array([h, g]).T)
     np.testing.assert_array_equal(tr.h_n, [[h[-1]], [g[0]]])  # the reverse direction ends at x_1
     np.testing.assert_array_equal(tr.hidden[1][:, 0], g)
@@ -161,11 +164,11 @@ def test_reverse_direction_conventions_by_hand():
     assert tr.num_directions == 2 and params.num_layers == 1 and len(tr.layers) == 2
     # L = sum(output): dL/dx_t = (forward: 1 + 0.5 + 0.25 ... to the end) + (reverse: 1 + 2 + 4 ... to the start)
     grads = rnnviz.backward(params, tr, np.ones((3, 2)))
-    np.testing.assert_allclose(grads.x[:, 0], [1.75 + 1.0, 1.5 + 3.0, 1.0 + 7.0])
-    np.testing.assert_allclose(grads.dh[1][:, 0], [1.0, 3.0, 7.0])  # real time order, like trace.hidden
-    np.testing.assert_allclose(grads.h0[:, 0], [0.5 * 1.75, 2.0 * 7.0])
+    np.testing.assert_array_equal(grads.x[:, 0], [1.75 + 1.0, 1.5 + 3.0, 1.0 + 7.0])
+    np.testing.assert_array_equal(grads.dh[1][:, 0], [1.0, 3.0, 7.0])  # real time order, like trace.hidden
+    np.testing.assert_array_equal(grads.h0[:, 0], [0.5 * 1.75, 2.0 * 7.0])
     # W_hh gradient: sum_t dL/da_t * h_prev_t; reverse h_prev in time order is (g_2, g_3, 1).
-    np.testing.assert_allclose(grads.params.layers[1].W_hh[0, 0], 1.0 * g[1] + 3.0 * g[2] + 7.0 * 1.0)
+    np.testing.assert_array_equal(grads.params.layers[1].W_hh[0, 0], 1.0 * g[1] + 3.0 * g[2] + 7.0 * 1.0)
 
 
 def test_validation_names_the_problem():

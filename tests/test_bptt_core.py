@@ -20,8 +20,8 @@ def test_loss_seed_and_value_by_hand():
     last, every = bptt.loss_seed(trace, "last"), bptt.loss_seed(trace, "every")
     assert last.shape == trace.output.shape == every.shape
     assert last[:-1].sum() == 0 and np.all(last[-1] == 1) and np.all(every == 1)
-    assert bptt.loss_value(trace, "last") == pytest.approx(trace.output[-1].sum())
-    assert bptt.loss_value(trace, "every") == pytest.approx(trace.output.sum())
+    assert bptt.loss_value(trace, "last") == pytest.approx(trace.output[-1].sum())  # summation order
+    assert bptt.loss_value(trace, "every") == pytest.approx(trace.output.sum())  # summation order
     with pytest.raises(ValueError, match="unknown loss"):
         bptt.loss_seed(trace, "mse")
 
@@ -29,11 +29,11 @@ def test_loss_seed_and_value_by_hand():
 def test_global_norm_and_clipping_by_hand():
     layer = rnnviz.LayerParams(np.array([[3.0]]), np.array([[0.0]]), np.array([4.0]), np.array([0.0]))
     grads = rnnviz.Params("rnn", (layer,))
-    assert optim.global_norm(grads) == pytest.approx(5.0)
+    assert optim.global_norm(grads) == pytest.approx(5.0)  # sqrt rounding
     clipped, before = optim.clip_by_global_norm(grads, 1.0)
-    assert before == pytest.approx(5.0)
-    assert optim.global_norm(clipped) == pytest.approx(1.0, rel=1e-6)
-    assert clipped.layers[0].W_ih[0, 0] == pytest.approx(0.6, rel=1e-6)  # direction kept: 3/5
+    assert before == pytest.approx(5.0)  # sqrt rounding
+    assert optim.global_norm(clipped) == pytest.approx(1.0, rel=1e-6)  # torch's 1e-6 guard in the clip
+    assert clipped.layers[0].W_ih[0, 0] == pytest.approx(0.6, rel=1e-6)  # torch's 1e-6 guard; direction kept: 3/5
     same, _ = optim.clip_by_global_norm(grads, 10.0)
     assert same == grads  # below the threshold nothing changes
     with pytest.raises(ValueError):
@@ -57,9 +57,10 @@ def test_finite_difference_of_a_linear_neuron_by_hand():
     layer = rnnviz.LayerParams(np.array([[1.5]]), np.array([[0.5]]), np.zeros(1), np.zeros(1))
     params = rnnviz.Params("rnn", (layer,), "linear")
     x = np.array([[1.0], [0.0], [0.0]])
-    assert bptt.finite_difference(params, x, "weight_hh_l0", (0, 0), "last") == pytest.approx(1.5, rel=1e-8)
+    fd = bptt.finite_difference(params, x, "weight_hh_l0", (0, 0), "last")
+    assert fd == pytest.approx(1.5, rel=1e-8)  # finite difference, exact but for rounding on a quadratic
     grads = bptt.loss_backward(params, rnnviz.forward(params, x), "last").params
-    assert bptt.entry_gradient(grads, "weight_hh_l0", (0, 0)) == pytest.approx(1.5)
+    assert bptt.entry_gradient(grads, "weight_hh_l0", (0, 0)) == pytest.approx(1.5)  # rounding
 
 
 def test_truncation_changes_the_gradient_and_fd_checks_the_full_one():
@@ -67,13 +68,13 @@ def test_truncation_changes_the_gradient_and_fd_checks_the_full_one():
     full = bptt.loss_backward(params, trace, "last").params
     cut = bptt.loss_backward(params, trace, "last", truncate=2).params
     numeric = bptt.finite_difference(params, x, "weight_hh_l0", (0, 0), "last")
-    assert bptt.entry_gradient(full, "weight_hh_l0", (0, 0)) == pytest.approx(numeric, rel=1e-6)
-    assert bptt.entry_gradient(cut, "weight_hh_l0", (0, 0)) != pytest.approx(numeric, rel=1e-3)
+    assert bptt.entry_gradient(full, "weight_hh_l0", (0, 0)) == pytest.approx(numeric, rel=1e-6)  # finite difference
+    assert bptt.entry_gradient(cut, "weight_hh_l0", (0, 0)) != pytest.approx(numeric, rel=1e-3)  # truncation: >0.1% off
 
 
 def test_relative_error_and_bad_entries():
-    assert bptt.relative_error(0.0, 0.0) == 0.0
-    assert bptt.relative_error(1.0, 1.1) == pytest.approx(0.1 / 1.1)
+    assert bptt.relative_error(0.0, 0.0) == 0.0  # exact: 0/0 is defined as 0
+    assert bptt.relative_error(1.0, 1.1) == pytest.approx(0.1 / 1.1)  # rounding
     params, _, _ = _setup()
     for key, index in [
         ("weight_xx_l0", (0, 0)),

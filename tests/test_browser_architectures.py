@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 import time
 
-from conftest import screenshot, wait_for_app
+from conftest import choose, open_page, screenshot, wait_for_app
+from playwright.sync_api import expect
 
 GRAPHS = ".rnnviz-graph svg"
 EXCEPTION = '[data-testid="stException"]'
@@ -34,28 +35,8 @@ LABEL_PX = """(n) => [...document.querySelectorAll('.rnnviz-graph svg')].slice(0
     parseFloat(getComputedStyle(t).fontSize) * t.getBoundingClientRect().height / t.getBBox().height))"""
 
 
-def open_page(pg, app_url: str, query: str = "") -> None:
-    pg.goto(app_url)  # a fresh server serves st.navigation's url paths only after app.py has run once
-    wait_for_app(pg)
-    pg.goto(f"{app_url}/architectures{query}")
-    wait_for_app(pg, timeout=60_000)
-    pg.wait_for_selector(GRAPHS, timeout=30_000)
-
-
-def choose(pg, label: str, option: str) -> None:
-    """Pick an option of a selectbox the way a user does: open it, click the option."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    box = pg.get_by_role("combobox", name=label)
-    for _ in range(3):  # a rerun still in flight can close the list right after it opens
-        box.click()
-        try:
-            pg.get_by_role("option", name=option).click(timeout=5_000)
-            return
-        except PlaywrightTimeout:
-            pg.keyboard.press("Escape")
-            wait_for_app(pg)
-    raise AssertionError(f"could not choose {option!r} in {label!r}")
+def open_architectures(pg, app_url: str, query: str = "") -> None:
+    open_page(pg, app_url, "architectures", query, selector=GRAPHS)
 
 
 def percent(text: str) -> float:
@@ -63,17 +44,8 @@ def percent(text: str) -> float:
     return next(float(line[:-1]) for line in text.split("\n") if re.fullmatch(r"[\d.]+%", line.strip()))
 
 
-def tall_screenshot(pg, name: str, height: int = 2600) -> None:
-    """The whole page: Streamlit scrolls inside its own box, so make the window as tall as the page."""
-    pg.set_viewport_size({"width": 1280, "height": height})
-    wait_for_app(pg)
-    pg.wait_for_timeout(2000)  # tables and plots draw once they are in view
-    screenshot(pg, name)
-    pg.set_viewport_size({"width": 1280, "height": 800})
-
-
 def test_the_four_wirings_side_by_side(page, app_url):
-    open_page(page, app_url)
+    open_architectures(page, app_url)
     assert page.locator(EXCEPTION).count() == 0
     drawings = page.evaluate(DRAWINGS)[:4]
     assert [d["decoder"] for d in drawings] == [False, False, False, True]  # the encoder-decoder comes last
@@ -88,30 +60,28 @@ def test_the_four_wirings_side_by_side(page, app_url):
     sizes = page.evaluate(LABEL_PX, 4)
     print(f"\nside by side at 1280x800: scale {scales[0]:.2f}, node labels {min(sizes):.1f}-{max(sizes):.1f} px")
     assert min(sizes) >= 12, f"node labels render at {min(sizes):.1f} px"
-    page.wait_for_timeout(800)
     screenshot(page, "architectures-side-by-side")
 
 
 def test_change_the_wiring_then_train_to_completion(page, app_url):
-    open_page(page, app_url, "?cell=gru")
+    open_architectures(page, app_url, "?cell=gru")
     choose(page, "Wiring", "Encoder-decoder")
     page.wait_for_function(
         """() => [...document.querySelectorAll('.rnnviz-graph svg')].some(s =>
              s.querySelector('g.node.state.decoder') && s.querySelector('g.node.input.step-1.encoder')
-             && !s.closest('[data-testid="stColumn"]'))""",
-        timeout=60_000,
+             && !s.closest('[data-testid="stColumn"]'))"""
     )
     wait_for_app(page)
     assert page.locator(EXCEPTION).count() == 0
-    assert page.get_by_role("combobox", name="Application").input_value() == "Letters -> reversed"
-    assert "wiring=encoder_decoder" in page.url and "example=reverse" in page.url
+    expect(page.get_by_role("combobox", name="Application")).to_have_value("Letters -> reversed")
+    expect(page).to_have_url(re.compile(r"[?&]wiring=encoder_decoder(&|$)"))
+    expect(page).to_have_url(re.compile(r"[?&]example=reverse(&|$)"))
     start = time.perf_counter()
     page.get_by_role("button", name="Train").click()
-    page.wait_for_selector(PROGRESS, timeout=30_000)
-    page.get_by_text("Trained for").wait_for(timeout=180_000)
+    page.wait_for_selector(PROGRESS)
+    page.get_by_text("Trained for").wait_for(timeout=300_000)  # as the Train page's training
     print(f"\nreverse: default training in the page took {time.perf_counter() - start:.1f} s")
-    wait_for_app(page, timeout=60_000)
-    page.wait_for_timeout(800)
+    wait_for_app(page)
     assert page.locator(EXCEPTION).count() == 0
     assert page.locator(PROGRESS).count() == 0, "the progress bar goes once training is done"
     metrics = page.locator(METRIC)
@@ -119,17 +89,14 @@ def test_change_the_wiring_then_train_to_completion(page, app_url):
     accuracy, baseline = (percent(metrics.nth(k).inner_text()) for k in (0, 1))
     assert accuracy > baseline + 30, (accuracy, baseline)
     page.locator('[data-testid="stPlotlyChart"]').last.scroll_into_view_if_needed()  # plots draw once in view
-    page.wait_for_function(  # a loaded machine can take a few seconds to draw it
-        "() => [...document.querySelectorAll('.js-plotly-plot .gtitle')].some(t => t.textContent === 'training loss')",
-        timeout=30_000,
-    )
-    tall_screenshot(page, "architectures-trained-reverse")
+    expect(page.locator(".js-plotly-plot .gtitle").filter(has_text=re.compile("^training loss$"))).not_to_have_count(0)
+    screenshot(page, "architectures-trained-reverse", height=2600)
 
 
 def test_bidirectional_tagging(page, app_url):
-    open_page(page, app_url, "?wiring=many_to_many&bidir=1&hidden=8")
+    open_architectures(page, app_url, "?wiring=many_to_many&bidir=1&hidden=8")
     assert page.locator(EXCEPTION).count() == 0
     explore = page.locator(GRAPHS).nth(4)
     assert explore.locator("g.node.state.reverse").count() > 0
     assert explore.locator("g.node.output").count() == explore.locator("g.node.input").count()
-    tall_screenshot(page, "architectures-bidirectional")
+    screenshot(page, "architectures-bidirectional", height=2600)

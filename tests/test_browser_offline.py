@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from conftest import wait_for_app
+from conftest import open_page
 
 PAGES = ("", "neuron", "unfolded", "gates", "bptt", "train", "architectures")
 
@@ -13,8 +13,7 @@ def test_every_request_stays_on_the_server(page, app_url):
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     for path in PAGES:
-        page.goto(f"{app_url}/{path}")
-        wait_for_app(page)
+        open_page(page, app_url, path)
     page.wait_for_function("() => document.querySelector('link[rel*=icon]') !== null")
     icon = page.evaluate("() => document.querySelector('link[rel*=icon]').href")
     assert urlsplit(icon).netloc == urlsplit(app_url).netloc, icon  # the shipped favicon, not a Material one

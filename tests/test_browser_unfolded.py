@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 
 import numpy as np
-from conftest import screenshot, wait_for_app
+from conftest import open_page, screenshot, wait_for_app
+from playwright.sync_api import expect
 
 GRAPH = ".rnnviz-graph svg"
+EXCEPTION = '[data-testid="stException"]'
 
 # Rendered font size of the first few node labels: the computed font-size in SVG units times
 # the SVG's on-screen scale (client height over the bounding-box height of the same text).
@@ -22,19 +24,8 @@ STEP_CLASSES = """() => [...new Set([...document.querySelectorAll('.rnnviz-graph
   .flatMap(e => [...e.classList]).filter(c => /^step-\\d+$/.test(c)))]"""
 
 
-def open_page(pg, app_url: str, query: str = "") -> None:
-    # Streamlit runs a fresh server in its legacy pages-folder mode until app.py has called
-    # st.navigation once, so load the entry page first (see the report on pages/ vs st.navigation).
-    pg.goto(app_url)
-    wait_for_app(pg)
-    pg.goto(f"{app_url}/unfolded{query}")
-    wait_for_app(pg)
-    pg.wait_for_selector(GRAPH, timeout=30_000)
-
-
-def snap(pg, name: str) -> None:
-    pg.wait_for_timeout(1000)  # let the last elements finish drawing
-    screenshot(pg, name)
+def open_unfolded(pg, app_url: str, query: str = "") -> None:
+    open_page(pg, app_url, "unfolded", query, selector=GRAPH)
 
 
 def drawn_steps(pg) -> list[int]:
@@ -42,59 +33,55 @@ def drawn_steps(pg) -> list[int]:
 
 
 def test_page_renders_its_graph_with_readable_labels(page, app_url):
-    open_page(page, app_url)
-    assert page.locator('[data-testid="stException"]').count() == 0
+    open_unfolded(page, app_url)
+    assert page.locator(EXCEPTION).count() == 0
     assert drawn_steps(page) == [1, 2, 3, 4, 5]
     sizes = page.evaluate(LABEL_PX)
     assert sizes, "no node labels found in the SVG"
     assert min(sizes) >= 12, f"node labels render at {min(sizes):.1f} px"
-    snap(page, "unfolded-defaults")
+    screenshot(page, "unfolded-defaults")
 
 
 def test_sequence_length_slider_changes_the_drawn_steps(page, app_url):
-    open_page(page, app_url)
+    open_unfolded(page, app_url)
     slider = page.get_by_role("slider", name="Sequence length")
     slider.focus()
     for _ in range(3):
         page.keyboard.press("ArrowRight")
-    assert slider.get_attribute("aria-valuetext") == "8"
-    page.wait_for_function(
-        """() => document.querySelectorAll('.rnnviz-graph svg .step-8').length > 0""", timeout=30_000
-    )
+    expect(slider).to_have_attribute("aria-valuetext", "8")
+    page.wait_for_selector(f"{GRAPH} .step-8")
     wait_for_app(page)
     assert drawn_steps(page) == list(range(1, 9))
-    assert re.search(r"T=8", page.url)
-    snap(page, "unfolded-T8")
+    expect(page).to_have_url(re.compile(r"[?&]T=8(&|$)"))
+    screenshot(page, "unfolded-T8")
 
 
 def test_operations_level_gradients_and_highlight(page, app_url):
-    open_page(page, app_url, "?level=operations&grads=1&hl=2&H=3")
-    assert page.locator('[data-testid="stException"]').count() == 0
+    open_unfolded(page, app_url, "?level=operations&grads=1&hl=2&H=3")
+    assert page.locator(EXCEPTION).count() == 0
     assert page.locator(f"{GRAPH} .step-2").count() > 0
-    snap(page, "unfolded-operations-grads")
+    screenshot(page, "unfolded-operations-grads")
 
 
 def test_largest_settings_stay_collapsed(page, app_url):
-    open_page(page, app_url, "?T=100&H=32&L=3&D=8&level=operations&grads=1")
-    assert page.locator('[data-testid="stException"]').count() == 0
+    open_unfolded(page, app_url, "?T=100&H=32&L=3&D=8&level=operations&grads=1")
+    assert page.locator(EXCEPTION).count() == 0
     steps = drawn_steps(page)
     assert steps[0] == 1 and steps[-1] == 100 and len(steps) < 10
-    snap(page, "unfolded-max")
+    screenshot(page, "unfolded-max")
 
 
 def test_bad_upload_shows_an_error_and_keeps_the_graph(page, app_url, tmp_path):
-    open_page(page, app_url)
+    open_unfolded(page, app_url)
     page.get_by_text("Load weights from a file").click()
     bad = tmp_path / "broken.json"
     bad.write_text('{"cell": "lstm", "state_dict": {"weight_hh_l0": [[1, 2, 3]]}}')
     page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(bad))
-    error = page.locator('[data-testid="stAlertContentError"]')
-    error.first.wait_for(timeout=30_000)
-    assert "broken.json" in error.first.inner_text()
+    expect(page.locator('[data-testid="stAlertContentError"]').first).to_contain_text("broken.json")
     wait_for_app(page)
     assert page.locator(GRAPH).count() == 1
-    assert page.locator('[data-testid="stException"]').count() == 0
-    snap(page, "unfolded-bad-upload")
+    assert page.locator(EXCEPTION).count() == 0
+    screenshot(page, "unfolded-bad-upload")
 
 
 def test_good_upload_replaces_the_weights(page, app_url, tmp_path):
@@ -103,36 +90,34 @@ def test_good_upload_replaces_the_weights(page, app_url, tmp_path):
 
     weights = tmp_path / "gru.npz"
     weights.write_bytes(rnnviz.dump_weights(presets.network_params("gru", 3, 4, 2, seed=7), "npz"))
-    open_page(page, app_url)
+    open_unfolded(page, app_url)
     page.get_by_text("Load weights from a file").click()
     page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(weights))
-    info = page.locator('[data-testid="stAlertContentInfo"]')
-    info.first.wait_for(timeout=30_000)
-    assert "GRU, D = 3, H = 4, L = 2" in info.first.inner_text()
+    expect(page.locator('[data-testid="stAlertContentInfo"]').first).to_contain_text("GRU, D = 3, H = 4, L = 2")
     wait_for_app(page)
     assert page.locator(f"{GRAPH} .node").count() > 0
-    assert page.locator('[data-testid="stException"]').count() == 0
-    snap(page, "unfolded-uploaded")
+    assert page.locator(EXCEPTION).count() == 0
+    screenshot(page, "unfolded-uploaded")
 
 
 def test_fit_to_page_shows_the_whole_drawing(page, app_url):
-    open_page(page, app_url, "?T=8")
+    open_unfolded(page, app_url, "?T=8")
+    fits = """() => document.querySelector('.rnnviz-graph svg').getBoundingClientRect().width
+      <= document.querySelector('.rnnviz-graph').clientWidth + 1"""
+    assert not page.evaluate(fits), "at the readable scale, 8 steps are wider than the page"
     page.get_by_text("Fit the drawing to the page", exact=True).click()
+    page.wait_for_function(fits)
     wait_for_app(page)
-    box = page.evaluate(
-        "() => [document.querySelector('.rnnviz-graph').clientWidth,"
-        " document.querySelector('.rnnviz-graph svg').getBoundingClientRect().width]"
-    )
-    assert box[1] <= box[0] + 1
-    snap(page, "unfolded-fit")
+    assert page.locator(EXCEPTION).count() == 0
+    screenshot(page, "unfolded-fit")
 
 
 def test_play_moves_the_highlight_on(page, app_url):
-    open_page(page, app_url)
+    open_unfolded(page, app_url)
     page.get_by_role("button", name="▶ Play").click()
-    page.wait_for_function("() => /hl=[3-5]/.test(location.search)", timeout=20_000)
-    assert page.locator('[data-testid="stException"]').count() == 0
-    snap(page, "unfolded-playing")
+    expect(page).to_have_url(re.compile(r"[?&]hl=[3-5](&|$)"))
+    assert page.locator(EXCEPTION).count() == 0
+    screenshot(page, "unfolded-playing")
 
 
 H1 = """() => {
@@ -163,41 +148,42 @@ def default_h1(b_ih_0: float | None = None) -> list[float]:
 
 def test_weight_edits_stay_while_the_editor_is_closed(page, app_url):
     """The editors are built only while their expander is open; the edits apply until the page is left."""
-    open_page(page, app_url)
-    np.testing.assert_allclose(drawn_h1(page), default_h1(), rtol=2e-3, atol=5e-4)
+    open_unfolded(page, app_url)
+    drawn = {"rtol": 2e-3, "atol": 5e-4}  # rounded: the drawing shows 3 decimals
+    np.testing.assert_allclose(drawn_h1(page), default_h1(), **drawn)
     editor = page.get_by_text("Edit the weights of layer 1")
     grids = page.locator('[data-testid="stDataFrame"]')
     assert grids.count() == 0
     editor.click()
-    grids.first.wait_for(timeout=30_000)
+    expect(grids).to_have_count(4)  # W_ih and b_ih on the left, then W_hh and b_hh
     wait_for_app(page)
-    assert grids.count() == 4  # W_ih and b_ih on the left, then W_hh and b_hh
     b_ih = grids.nth(1)
     b_ih.scroll_into_view_if_needed()
     box = b_ih.bounding_box()
     before = page.evaluate(H1)
     page.mouse.dblclick(box["x"] + box["width"] - 30, box["y"] + 35 + 17)  # b_ih's first row (i1), below the header
-    page.wait_for_timeout(500)
-    page.keyboard.press("Control+a")
-    page.keyboard.type("3")
-    page.keyboard.press("Enter")
-    page.wait_for_function(f"() => ({H1})() !== {before!r}", timeout=30_000)
+    cell = page.locator("input.gdg-input")  # the grid's cell editor: its code loads on the first edit
+    expect(cell).to_be_focused()
+    cell.fill("3")
+    cell.press("Enter")
+    page.wait_for_function(f"() => ({H1})() !== {before!r}")
     wait_for_app(page)
     edited = default_h1(b_ih_0=3.0)
-    np.testing.assert_allclose(drawn_h1(page), edited, rtol=2e-3, atol=5e-4)
+    np.testing.assert_allclose(drawn_h1(page), edited, **drawn)
     editor.click()  # closed: no editors on the page, the edit still drawn
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stDataFrame\"]')", timeout=30_000)
+    expect(grids).to_have_count(0)
     wait_for_app(page)
-    np.testing.assert_allclose(drawn_h1(page), edited, rtol=2e-3, atol=5e-4)
+    np.testing.assert_allclose(drawn_h1(page), edited, **drawn)
     editor.click()  # reopened: the editors start from the edit
-    grids.first.wait_for(timeout=30_000)
+    expect(grids).to_have_count(4)
     wait_for_app(page)
-    assert grids.count() == 4
-    np.testing.assert_allclose(drawn_h1(page), edited, rtol=2e-3, atol=5e-4)
-    snap(page, "unfolded-edited")
+    np.testing.assert_allclose(drawn_h1(page), edited, **drawn)
+    screenshot(page, "unfolded-edited")
     page.get_by_role("link", name="Gates and states").click()  # leaving the page drops the edits, as before
+    expect(page.get_by_role("heading", name="Gates and states")).to_be_visible()
     wait_for_app(page)
     page.get_by_role("link", name="Unfolded graph").click()
-    page.wait_for_selector(GRAPH, timeout=30_000)
+    expect(page.get_by_role("heading", name="The unfolded graph")).to_be_visible()
     wait_for_app(page)
-    np.testing.assert_allclose(drawn_h1(page), default_h1(), rtol=2e-3, atol=5e-4)
+    page.wait_for_selector(GRAPH)
+    np.testing.assert_allclose(drawn_h1(page), default_h1(), **drawn)

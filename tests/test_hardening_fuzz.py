@@ -12,6 +12,7 @@ import pathlib
 import random
 
 import pytest
+from conftest import run_page
 from streamlit.testing.v1 import AppTest
 
 from ui import share
@@ -43,12 +44,15 @@ SLOW_BUTTONS = ("Train", "Compare")  # trained only at the smallest budget, see 
 STATS = {"runs": 0, "changes": 0, "errors_shown": 0}
 
 
-def new_app(page: str, query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.switch_page(page)
-    return at.run()
+@pytest.fixture(scope="module", autouse=True)
+def report_counts(request):
+    """After this file's tests, one line in pytest's output says what was tried."""
+    yield
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(
+            f"\nfuzz: {STATS['runs']} page runs, {STATS['changes']} widget changes, {STATS['errors_shown']} st.error"
+        )
 
 
 def assert_draws(at: AppTest, page: str, what: str) -> None:
@@ -158,7 +162,7 @@ def change_one(at: AppTest, rng: random.Random) -> str | None:
 @pytest.mark.parametrize("page", PAGES)
 def test_random_widget_changes(page, seed):
     rng = random.Random(f"{page}:{seed}")
-    at = new_app(page)
+    at = run_page(page)
     assert_draws(at, page, "opening")
     history = []
     for _ in range(CHANGES):
@@ -196,16 +200,10 @@ def test_random_links(page):
     rng = random.Random(f"{page}:links")
     for _ in range(LINKS):
         query = random_link(rng)
-        at = new_app(page, query)
+        at = run_page(page, query)
         assert_draws(at, page, f"opening with {query}")
         what = change_one(at, rng)  # and the page keeps working after the first change
         if what is not None:
             at.run()
             STATS["changes"] += 1
             assert_draws(at, page, f"{query} then {what}")
-
-
-def test_report_counts(capsys):
-    """Runs last in this file: prints what was tried (pytest -s shows it)."""
-    with capsys.disabled():
-        print(f"\nfuzz: {STATS['runs']} page runs, {STATS['changes']} widget changes, {STATS['errors_shown']} st.error")

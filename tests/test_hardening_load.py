@@ -14,7 +14,7 @@ import sys
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
-from conftest import _require_browser, run_page
+from conftest import _require_browser, choose, open_page, run_page, wait_for_app, wait_until
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "benchmarks"))
 
@@ -55,7 +55,8 @@ def test_a_link_still_applies_when_it_is_followed_from_another_page():
     at.query_params.clear()
     at.query_params.update({"T": "30", "wy": "0.9"})  # a lesson link on the home page
     at.switch_page("pages/neuron.py").run()
-    assert at.slider(key="neuron:T").value == 30 and at.slider(key="neuron:wy").value == 0.9
+    assert at.slider(key="neuron:T").value == 30
+    assert at.slider(key="neuron:wy").value == 0.9  # exact: parsed from the link
 
 
 def _query(url: str) -> dict[str, str]:
@@ -64,15 +65,21 @@ def _query(url: str) -> dict[str, str]:
 
 def test_a_change_made_while_the_last_one_is_in_flight_is_kept(page, app_url):
     """Chromium, with the server's messages held back: the second change goes out with the old URL."""
-    from common import SETTLED
+    from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
     held: list[bytes] = []
+    sent: list[str] = []  # what the page asked the server for, in order
     hold = {"on": False}
 
     def route(ws):
         server = ws.connect_to_server()
-        ws.on_message(server.send)
+
+        def to_server(m):
+            sent.append(BackMsg.FromString(m).WhichOneof("type") if isinstance(m, bytes) else "text")
+            server.send(m)
+
+        ws.on_message(to_server)
         server.on_message(lambda m: held.append(m) if hold["on"] else ws.send(m))
         hold["page"] = ws
 
@@ -80,32 +87,22 @@ def test_a_change_made_while_the_last_one_is_in_flight_is_kept(page, app_url):
         return any(ForwardMsg.FromString(m).WhichOneof("type") == "script_finished" for m in held)
 
     page.route_web_socket("**/_stcore/stream", route)
-    page.goto(f"{app_url}/neuron?T=6&signal=impulse")
-    page.wait_for_function("() => new URLSearchParams(location.search).has('wx')", timeout=90_000)  # app's URL
-    page.wait_for_function(SETTLED, timeout=90_000)
+    open_page(page, app_url, "neuron", "?T=6&signal=impulse", selector=".rnnviz-graph svg")
+    page.wait_for_function("() => new URLSearchParams(location.search).has('wx')")  # the app's own URL
     hold["on"] = True
-    for _ in range(3):  # the list can close again right after it opens
-        page.get_by_role("combobox", name="Input signal x_t").click()
-        try:
-            page.get_by_role("option", name="sine (period 8)").click(timeout=10_000)
-            break
-        except Exception:  # noqa: BLE001 - Playwright's TimeoutError: close the list, try again
-            page.keyboard.press("Escape")
-    assert page.get_by_role("combobox", name="Input signal x_t").input_value() == "sine (period 8)"
-    for _ in range(600):  # the server runs the page and writes signal=sine; the browser hears nothing yet
-        if finished():
-            break
-        page.wait_for_timeout(100)
-    assert finished(), "the server did not finish the run for the new signal within 60 s"
+    choose(page, "Input signal x_t", "sine (period 8)")
+    wait_until(page, finished, "the server's run for the new signal")
     assert _query(page.url)["signal"] == "impulse", "the browser was not held back"
+    reruns = sent.count("rerun_script")
     page.get_by_role("slider", name="Sequence length").press("ArrowRight")  # goes out with the old URL
-    page.wait_for_timeout(500)
+    wait_until(page, lambda: sent.count("rerun_script") > reruns, "the rerun for the new length to be sent")
     while held:  # in order; a message that arrives meanwhile joins the end
         hold["page"].send(held.pop(0))
     hold["on"] = False
     both = "() => { const q = new URLSearchParams(location.search); return q.get('T') + q.get('signal') === '7sine' }"
-    page.wait_for_function(both, timeout=90_000)
-    page.wait_for_function(SETTLED, timeout=90_000)
+    page.wait_for_function(both)
+    page.wait_for_selector(".rnnviz-graph svg .step-7")
+    wait_for_app(page)
     assert page.get_by_role("slider", name="Sequence length").get_attribute("aria-valuetext") == "7"
     assert page.get_by_role("combobox", name="Input signal x_t").input_value() == "sine (period 8)"
     assert page.locator('[data-testid="stException"]').count() == 0

@@ -105,7 +105,7 @@ def test_largest_widget_values(choice, seed):
 def test_saturated_tanh_shows_as_plus_or_minus_one():
     params = with_weights(presets.network_params("rnn_tanh", 1, 2, 1, seed=0), 1e6, 1e6)
     trace = rnnviz.forward(params, signals.make_signal("step", 4, 1))
-    np.testing.assert_array_equal(trace.output, 1.0)
+    np.testing.assert_array_equal(trace.output, 1.0)  # exact: tanh of 1e6 rounds to 1
     dot = rgraph.unfolded_graph(trace, values=True).source
     assert "[1, 1]" in dot, "saturated units are labelled 1"
 
@@ -182,9 +182,9 @@ def test_log_plots_cope_with_zeros_and_infinities():
 
 def test_norms_of_huge_finite_values_are_exact():
     v = np.array([3e200, 4e200])
-    assert numerics.norm(v) == pytest.approx(5e200)
-    assert kernel.norm(v) == pytest.approx(5e200)
-    np.testing.assert_allclose(numerics.row_norms(np.array([[3e200, 4e200], [0, 0]])), [5e200, 0])
+    assert numerics.norm(v) == pytest.approx(5e200)  # rounding: scaled by the largest entry
+    assert kernel.norm(v) == pytest.approx(5e200)  # rounding
+    np.testing.assert_allclose(numerics.row_norms(np.array([[3e200, 4e200], [0, 0]])), [5e200, 0])  # rounding
     assert np.isinf(numerics.norm([np.inf, 1.0])) and np.isnan(numerics.norm([np.nan, 1.0]))
 
 
@@ -193,9 +193,9 @@ def test_norm_agrees_with_row_norms_at_every_magnitude(size):
     rng = np.random.default_rng(size)
     for exponent in (-320, -300, -160, -1, 0, 1, 160, 300, 307):
         v = rng.normal(size=size) * 10.0**exponent
-        assert numerics.norm(v) == pytest.approx(numerics.row_norms(v[None])[0], rel=1e-14, abs=0)
+        assert numerics.norm(v) == pytest.approx(numerics.row_norms(v[None])[0], rel=1e-14, abs=0)  # summation order
     tiny = np.full(size, 5e-324)  # subnormals: no underflow to 0
-    assert numerics.norm(tiny) == pytest.approx(numerics.row_norms(tiny[None])[0], rel=1e-14)
+    assert numerics.norm(tiny) == pytest.approx(numerics.row_norms(tiny[None])[0], rel=1e-14)  # summation order
     for bad in ([np.inf], [np.nan], [np.inf, np.nan], [-np.inf, np.nan, 1.0]):
         v = np.concatenate([rng.normal(size=size), bad])
         expected = numerics.row_norms(v[None])[0]  # nan if any nan, else inf

@@ -26,6 +26,7 @@ from ui import share
 
 FAST = settings(max_examples=200, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
 SLOW = settings(max_examples=100, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+MANY = settings(FAST, max_examples=300)
 
 
 def refused(call, *args, **kwargs):
@@ -238,20 +239,28 @@ def test_json_state_dicts_of_random_shapes(drawn, cell, bare):
     check_params(refused(rnnviz.load_weights, data, "weights.json"))
 
 
+# JSON of any shape, with numbers JSON cannot hold exactly (huge integers, NaN and infinities as tokens)
+NUMBERS = st.integers() | st.integers(-(10**400), 10**400) | st.floats()
 JSON = st.recursive(
-    st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers(-(10**20), 10**20) | st.text(max_size=8),
+    st.none() | st.booleans() | NUMBERS | st.text(max_size=8),
     lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=14), children, max_size=5),
     max_leaves=40,
 )
 KEYS = st.sampled_from(["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_hh_l1", "cell"])
+ROWS = st.lists(NUMBERS, max_size=4)
+NEAR_DOCS = st.fixed_dictionaries(  # nearly a state_dict: the right keys over rows of numbers
+    {"state_dict": st.dictionaries(KEYS, st.lists(ROWS, max_size=4) | ROWS)},
+    optional={"cell": st.sampled_from(["rnn", "lstm", "gru", "x"]) | JSON, "nonlinearity": JSON},
+)
 
 
-@SLOW
+@MANY
 @given(
     st.one_of(
         JSON,
         st.fixed_dictionaries({"state_dict": st.dictionaries(KEYS, JSON, max_size=5)}, optional={"cell": JSON}),
         st.dictionaries(KEYS, JSON, max_size=5),
+        NEAR_DOCS,
     )
 )
 def test_random_json_structures(doc):
@@ -283,15 +292,28 @@ def test_npz_members_with_hostile_headers(members):
     check_params(refused(rnnviz.load_weights, buffer.getvalue(), "weights.npz"))
 
 
-@FAST
+@MANY
 @given(
-    st.binary(max_size=300),
+    st.binary(max_size=4000),
     st.sampled_from(
         ["w.npz", "w.json", "w.NPZ", "w.pt", "w", ".json", "a/b\\c.npz", "w.safetensors", "w.onnx", "w.keras"]
     ),
 )
 def test_random_bytes(data, name):
     check_params(refused(rnnviz.load_weights, data, name))
+
+
+GOOD_NPZ = npz_bytes(rnnviz.to_state_dict(rnnviz.init_params("rnn", 3, 4, seed=1)), {}, compressed=False)
+
+
+@MANY
+@given(st.lists(st.tuples(st.integers(0, len(GOOD_NPZ) - 1), st.integers(0, 255)), max_size=8), st.integers(1, 10**6))
+def test_damaged_npz(edits, length):
+    """A good .npz with bytes overwritten and its end cut off."""
+    data = bytearray(GOOD_NPZ)
+    for offset, value in edits:
+        data[offset] = value
+    check_params(refused(rnnviz.load_weights, bytes(data[:length]), "w.npz"))
 
 
 @FAST

@@ -169,6 +169,8 @@ def test_a_browser_keeps_its_view_when_its_process_dies(hall, browser):
         url_has(page, act="tanh", T="9")  # the app wrote the whole view into the URL
         page.get_by_role("slider", name="Sequence length").press("ArrowRight")
         url_has(page, T="10")
+        # the URL is written before the browser draws the run: wait for the drawing, then for the run's end
+        page.wait_for_function("() => document.querySelectorAll('.rnnviz-graph svg .step-10').length > 0")
         before = _snapshot(page)
         assert before["drawn"] and before["formulas"] and ["Sequence length", "10"] in before["sliders"]
         pinned = next(c["value"] for c in context.cookies() if c["name"] == "RNNVIZ_PROCESS")

@@ -36,9 +36,9 @@ def test_operation_gradients_match_backward():
         trace, grads = run(cell, nl, 1, 4)
         params, lt = trace.params, trace.layers[0]
         dW_ih = sum(np.outer(step_grads(params, trace, grads, 0, t)["gx"], lt.x[t - 1]) for t in range(1, 5))
-        np.testing.assert_allclose(dW_ih, grads.params.layers[0].W_ih, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(dW_ih, grads.params.layers[0].W_ih, rtol=1e-10, atol=1e-12)  # summation order
         dx = np.stack([step_grads(params, trace, grads, 0, t)["x"] for t in range(1, 5)])
-        np.testing.assert_allclose(dx, grads.x, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(dx, grads.x, rtol=1e-10, atol=1e-12)  # BLAS order: a step vs a block
 
 
 @pytest.mark.parametrize("cell,nl", CELLS)

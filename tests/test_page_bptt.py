@@ -1,49 +1,25 @@
-"""AppTest of the Backprop through time page: defaults, widget extremes, what the controls change,
-the finite-difference check, the URL and bad input."""
+"""AppTest of the Backprop through time page: defaults, the largest settings, what the controls
+change, the finite-difference check, the URL and bad input.
+
+The number widgets at both ends of their ranges: test_pages.py.
+"""
 
 from __future__ import annotations
 
-import base64
-import json
 import pathlib
-import re
 
 import numpy as np
 import pytest
-from conftest import assert_clean, run_page
+from conftest import assert_clean, charts, dot_steps, open_tab, plotly_array, run_page
 from streamlit.testing.v1 import AppTest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PAGE = "pages/bptt.py"
 
 
-def open_page(query: dict[str, str] | None = None) -> AppTest:
-    return run_page(PAGE, query, timeout=120)
-
-
-def array(value) -> np.ndarray:
-    """A plotly data array: a plain list (None for gaps), or plotly's typed-array encoding."""
-    if isinstance(value, dict) and "bdata" in value:
-        a = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-        return a.reshape([int(n) for n in str(value.get("shape", a.size)).split(",")])
-    return np.array([np.nan if v is None else v for v in value], dtype=float)
-
-
 def series(at: AppTest, key: str) -> dict[str, np.ndarray]:
     """The y values of every line of the chart with this widget key, by name."""
-    charts = [c for c in at.get("plotly_chart") if c.proto.id.endswith(f"-bptt:{key}")]
-    assert len(charts) == 1, f"expected one chart {key!r}"
-    return {d["name"]: array(d["y"]) for d in json.loads(charts[0].proto.spec)["data"]}
-
-
-def charts(at: AppTest) -> list[str]:
-    return [c.proto.id.rsplit("-bptt:", 1)[-1] for c in at.get("plotly_chart")]
-
-
-def open_tab(at: AppTest, label: str) -> AppTest:
-    """Switch tabs as a click does: the tabs' state is the open tab's label."""
-    at.session_state["bptt:bview"] = label
-    return at.run()
+    return {d["name"]: plotly_array(d["y"]) for d in charts(at)[f"bptt:{key}"]["data"]}
 
 
 def metrics(at: AppTest) -> dict[str, str]:
@@ -51,62 +27,41 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 
 def test_defaults():
-    at = open_page()
+    at = run_page(PAGE)
     assert_clean(at)
     assert at.title[0].value == "Backprop through time"
     tabs = ["||dL/dh_t|| at every step", "On the unfolded graph", "RNN vs LSTM vs GRU", "||∂h_T/∂h_t||"]
     assert [t.label for t in at.tabs] == tabs
-    assert charts(at) == ["norms"] and "bptt_dot" not in at.session_state  # the hidden tabs compute nothing
+    assert list(charts(at)) == ["bptt:norms"] and "bptt_dot" not in at.session_state  # the hidden tabs compute nothing
     assert list(series(at, "norms")) == ["layer 1"]
-    assert list(series(open_tab(at, "RNN vs LSTM vs GRU"), "cells")) == ["RNN", "LSTM", "GRU"]
-    assert charts(at) == ["cells"] and at.query_params["bview"] == "cells"
-    assert list(series(open_tab(at, "||∂h_T/∂h_t||"), "jacobian")) == ["layer 1"]
-    assert charts(at) == ["jacobian"] and at.query_params["bview"] == "jacobian"
-    open_tab(at, "On the unfolded graph")
-    assert charts(at) == [] and at.query_params["bview"] == "graph"
-    assert sorted({int(t) for t in re.findall(r"step-(\d+)", at.session_state["bptt_dot"])}) == [1, 2, 3, 4, 5]
-    open_tab(at, "||dL/dh_t|| at every step")
+    assert list(series(open_tab(at, "bptt:bview", "RNN vs LSTM vs GRU"), "cells")) == ["RNN", "LSTM", "GRU"]
+    assert list(charts(at)) == ["bptt:cells"] and at.query_params["bview"] == "cells"
+    assert list(series(open_tab(at, "bptt:bview", "||∂h_T/∂h_t||"), "jacobian")) == ["layer 1"]
+    assert list(charts(at)) == ["bptt:jacobian"] and at.query_params["bview"] == "jacobian"
+    open_tab(at, "bptt:bview", "On the unfolded graph")
+    assert not charts(at) and at.query_params["bview"] == "graph"
+    assert dot_steps(at.session_state["bptt_dot"]) == [1, 2, 3, 4, 5]
+    open_tab(at, "bptt:bview", "||dL/dh_t|| at every step")
     # the last step's gradient is the loss's own: dL/dh_T = (1, 1) for H = 2
-    assert series(at, "norms")["layer 1"][-1] == pytest.approx(np.sqrt(2))
-
-
-@pytest.mark.parametrize(
-    ("kind", "key", "low", "high"),
-    [
-        ("number_input", "D", 1, 8),
-        ("slider", "H", 1, 32),
-        ("number_input", "L", 1, 3),
-        ("number_input", "seed", 0, 9999),
-        ("slider", "scale", 0.0, 5.0),
-        ("slider", "T", 1, 100),
-        ("slider", "radius", 0.0, 3.0),
-        ("slider", "clip", 0.0, 100.0),
-        ("slider", "trunc", 0, 100),
-    ],
-)
-def test_number_widgets_at_min_and_max(kind, key, low, high):
-    at = open_page()
-    for value in (low, high):
-        getattr(at, kind)(key=f"bptt:{key}").set_value(value).run()
-        assert_clean(at)
+    assert series(at, "norms")["layer 1"][-1] == pytest.approx(np.sqrt(2))  # sqrt rounding
 
 
 @pytest.mark.parametrize("cell", ["rnn_tanh", "rnn_relu", "lstm", "gru"])
 @pytest.mark.parametrize("loss", ["last", "every"])
 def test_every_cell_and_loss_at_the_largest_size(cell, loss):
     query = {"cell": cell, "loss": loss, "T": "100", "H": "32", "L": "3", "D": "8", "scale": "5", "radius": "3"}
-    at = open_page({**query, "trunc": "7", "clip": "0.5", "signal": "random"})
+    at = run_page(PAGE, {**query, "trunc": "7", "clip": "0.5", "signal": "random"})
     assert not at.exception, [e.value for e in at.exception]
     lines = [name for name in series(at, "norms") if ":" not in name]  # "name: 0 (vanished)" are markers
     assert lines == ["layer 1", "layer 2", "layer 3", "layer 3, full BPTT"]
-    assert len(series(open_tab(at, "RNN vs LSTM vs GRU"), "cells")["GRU"]) == 100
+    assert len(series(open_tab(at, "bptt:bview", "RNN vs LSTM vs GRU"), "cells")["GRU"]) == 100
     assert not at.exception, [e.value for e in at.exception]
-    assert len(series(open_tab(at, "||∂h_T/∂h_t||"), "jacobian")["layer 3"]) == 100
+    assert len(series(open_tab(at, "bptt:bview", "||∂h_T/∂h_t||"), "jacobian")["layer 3"]) == 100
     assert not at.exception, [e.value for e in at.exception]
 
 
 def test_spectral_radius_moves_the_first_step_by_orders_of_magnitude():
-    at = open_page({"cell": "rnn_tanh", "T": "20"})
+    at = run_page(PAGE, {"cell": "rnn_tanh", "T": "20"})
     at.slider(key="bptt:radius").set_value(0.5).run()
     small = series(at, "norms")["layer 1"][0]
     at.slider(key="bptt:radius").set_value(1.5).run()
@@ -116,7 +71,7 @@ def test_spectral_radius_moves_the_first_step_by_orders_of_magnitude():
 
 
 def test_loss_on_every_step_puts_gradient_on_every_step():
-    at = open_page({"cell": "rnn_tanh", "T": "30", "radius": "0.3"})
+    at = run_page(PAGE, {"cell": "rnn_tanh", "T": "30", "radius": "0.3"})
     last = series(at, "norms")["layer 1"]
     at.radio(key="bptt:loss").set_value("every").run()
     every = series(at, "norms")["layer 1"]
@@ -124,7 +79,7 @@ def test_loss_on_every_step_puts_gradient_on_every_step():
 
 
 def test_truncation_cuts_the_gradient_and_adds_the_full_line():
-    at = open_page({"cell": "lstm", "T": "12"})
+    at = run_page(PAGE, {"cell": "lstm", "T": "12"})
     at.slider(key="bptt:trunc").set_value(4).run()
     assert_clean(at)
     lines = series(at, "norms")
@@ -134,27 +89,27 @@ def test_truncation_cuts_the_gradient_and_adds_the_full_line():
 
 
 def test_clipping_caps_the_global_norm():
-    at = open_page({"cell": "rnn_relu", "T": "30", "radius": "1.5"})
+    at = run_page(PAGE, {"cell": "rnn_relu", "T": "30", "radius": "1.5"})
     before = float(metrics(at)["Global norm of dL/dW (all weights)"])
     assert before > 10
     at.slider(key="bptt:clip").set_value(5.0).run()
     m = metrics(at)
-    assert float(m["After clipping at 5"]) == pytest.approx(5.0, rel=1e-3)
-    assert float(m["Scale factor"]) == pytest.approx(5.0 / before, rel=1e-3)
+    assert float(m["After clipping at 5"]) == pytest.approx(5.0, rel=1e-3)  # display rounding: 4 digits
+    assert float(m["Scale factor"]) == pytest.approx(5.0 / before, rel=1e-3)  # display rounding
 
 
 @pytest.mark.parametrize("cell", ["rnn_tanh", "lstm", "gru"])
 def test_finite_difference_agrees_with_bptt(cell):
-    at = open_page({"cell": cell, "L": "2", "H": "3", "D": "2", "signal": "random", "T": "8"})
+    at = run_page(PAGE, {"cell": cell, "L": "2", "H": "3", "D": "2", "signal": "random", "T": "8"})
     weight = at.selectbox(key=f"bptt:fd-key:{cell}:2")
     weight.set_value("weight_hh_l0").run()
     m = metrics(at)
     assert float(m["Relative error"]) < 1e-6
-    assert float(m["BPTT dL/dw"]) == pytest.approx(float(m["(L(w+ε) − L(w−ε)) / 2ε"]), rel=1e-5)
+    assert float(m["BPTT dL/dw"]) == pytest.approx(float(m["(L(w+ε) − L(w−ε)) / 2ε"]), rel=1e-5)  # finite difference
 
 
 def test_a_vanished_gradient_is_not_checked_against_rounding_noise():
-    at = open_page({"cell": "rnn_tanh", "T": "100", "radius": "0.2", "loss": "last"})
+    at = run_page(PAGE, {"cell": "rnn_tanh", "T": "100", "radius": "0.2", "loss": "last"})
     at.selectbox(key="bptt:fd-key:rnn_tanh:1").set_value("weight_ih_l0").run()
     assert_clean(at)
     assert metrics(at)["Relative error"] == "n/a"
@@ -172,35 +127,38 @@ def test_url_round_trip():
         "trunc": "4",
         "bview": "jacobian",
     }
-    at = open_page(query)
+    at = run_page(PAGE, query)
     assert_clean(at)
     assert not at.warning
-    assert at.slider(key="bptt:radius").value == 2.5 and at.radio(key="bptt:loss").value == "every"
+    assert at.slider(key="bptt:radius").value == 2.5  # exact: parsed from the link
+    assert at.radio(key="bptt:loss").value == "every"
     written = at.query_params
     assert {k: written[k] for k in query} == query
-    assert charts(at) == ["jacobian"]
+    assert list(charts(at)) == ["bptt:jacobian"]
 
 
 def test_bad_url_parameters_get_a_notice():
-    at = open_page({"radius": "9", "loss": "sometimes", "trunc": "abc"})
+    at = run_page(PAGE, {"radius": "9", "loss": "sometimes", "trunc": "abc"})
     assert_clean(at)
     notice = at.warning[0].value
     assert "'radius=9' is outside" in notice and "sometimes" in notice and "'trunc=abc' is not a number" in notice
-    assert at.slider(key="bptt:radius").value == 3.0
+    assert at.slider(key="bptt:radius").value == 3.0  # exact: clamped to the top of the range
 
 
 def test_bad_custom_signal_shows_an_error_and_keeps_the_last_good_input():
-    at = open_page({"signal": "custom", "custom": "1, 0, 3"})
+    at = run_page(PAGE, {"signal": "custom", "custom": "1, 0, 3"})
     assert_clean(at)
     before = series(at, "norms")["layer 1"]
     at.text_input(key="bptt:custom").set_value("1, inf").run()
     assert not at.exception
     assert "entry 2" in at.error[0].value
-    np.testing.assert_array_equal(series(at, "norms")["layer 1"], before)
+    np.testing.assert_array_equal(series(at, "norms")["layer 1"], before)  # exact: the same input, the same calls
 
 
 def test_finite_difference_widgets_at_their_extremes():
-    at = open_page({"cell": "lstm", "H": "32", "L": "3", "T": "100", "D": "8", "signal": "random", "loss": "every"})
+    at = run_page(
+        PAGE, {"cell": "lstm", "H": "32", "L": "3", "T": "100", "D": "8", "signal": "random", "loss": "every"}
+    )
     at.selectbox(key="bptt:fd-key:lstm:3").set_value("weight_hh_l2").run()
     at.number_input(key="bptt:fd-row:weight_hh_l2:(128, 32)").set_value(127).run()
     at.number_input(key="bptt:fd-col:weight_hh_l2:(128, 32)").set_value(31).run()
@@ -213,7 +171,7 @@ def test_finite_difference_widgets_at_their_extremes():
 
 
 def test_a_dead_weight_is_reported_as_exactly_zero():
-    at = open_page({"cell": "rnn_tanh", "T": "3", "signal": "custom", "custom": "0, 0, 0"})
+    at = run_page(PAGE, {"cell": "rnn_tanh", "T": "3", "signal": "custom", "custom": "0, 0, 0"})
     at.selectbox(key="bptt:fd-key:rnn_tanh:1").set_value("weight_ih_l0").run()  # x = 0: dL/dW_ih = 0
     assert_clean(at)
     assert any("exactly 0" in i.value for i in at.info)

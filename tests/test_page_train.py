@@ -3,15 +3,12 @@ that keeps the model so far, the trained model in the graph and gates pages, the
 
 from __future__ import annotations
 
-import base64
-import json
 import pathlib
 import re
 
-import numpy as np
 import pytest
 import streamlit as st
-from conftest import assert_clean, run_page
+from conftest import assert_clean, charts, plotly_array, run_page
 from streamlit.testing.v1 import AppTest
 
 import rnnviz
@@ -20,25 +17,13 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 PAGE = "pages/train.py"
 
 
-def open_page(query: dict[str, str] | None = None) -> AppTest:
-    return run_page(PAGE, query, timeout=180)
-
-
 def train_button(at: AppTest):
     return next(b for b in at.button if b.label.startswith("Train"))
 
 
-def charts(at: AppTest) -> dict[str, dict]:
-    """Plotly figures by the end of their element id (the widget key)."""
-    return {c.proto.id.split("-")[-1]: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
-
-
 def points(trace: dict) -> int:
-    """How many y values a plotly trace holds (a list, or plotly's typed-array encoding)."""
-    y = trace["y"]
-    if isinstance(y, dict) and "bdata" in y:
-        return np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"]).size
-    return len(y)
+    """How many y values a plotly trace holds."""
+    return plotly_array(trace["y"]).size
 
 
 def results(at: AppTest) -> dict:
@@ -48,7 +33,7 @@ def results(at: AppTest) -> dict:
 
 
 def test_defaults_ask_for_training():
-    at = open_page()
+    at = run_page(PAGE)
     assert_clean(at)
     assert at.title[0].value == "Train a model"
     assert train_button(at).label == "Train the LSTM"
@@ -57,7 +42,7 @@ def test_defaults_ask_for_training():
 
 
 def test_training_from_the_page_fills_plots_and_metrics():
-    at = open_page()
+    at = run_page(PAGE)
     at.slider(key="train:epochs").set_value(3).run()
     train_button(at).click().run()
     assert_clean(at)
@@ -69,7 +54,7 @@ def test_training_from_the_page_fills_plots_and_metrics():
     assert {d["name"] for d in figs["train:prediction"]["data"]} == {"target", "prediction", "baseline"}
     labels = [m.label for m in at.metric]
     assert labels[:2] == ["Validation MSE", "Naive: next = current"]
-    assert float(at.metric[0].value) == pytest.approx(result.metrics["val_mse"], rel=1e-3)
+    assert float(at.metric[0].value) == pytest.approx(result.metrics["val_mse"], rel=1e-3)  # display rounding: 4 digits
     # a rerun (or coming back to the page) shows the kept result without training again
     at.run()
     assert_clean(at)
@@ -79,7 +64,7 @@ def test_training_from_the_page_fills_plots_and_metrics():
 
 @pytest.mark.parametrize("task", ["stock", "chars", "adding"])
 def test_every_task_trains_and_shows_its_baseline(task):
-    at = open_page({"task": task, "epochs": "1"})
+    at = run_page(PAGE, {"task": task, "epochs": "1"})
     assert_clean(at)
     train_button(at).click().run()
     assert_clean(at)
@@ -98,14 +83,14 @@ def test_every_task_trains_and_shows_its_baseline(task):
 
 
 def test_stock_with_mean_reversion_is_not_called_a_random_walk():
-    at = open_page({"task": "stock", "stock_mean_reversion": "0.3"})
+    at = run_page(PAGE, {"task": "stock", "stock_mean_reversion": "0.3"})
     assert_clean(at)
     assert not at.warning
     assert any("predictable" in i.value for i in at.info)
 
 
 def test_comparison_mode_trains_three_cells():
-    at = open_page({"task": "adding", "adding_lag": "5", "compare": "1", "epochs": "2", "hidden": "4"})
+    at = run_page(PAGE, {"task": "adding", "adding_lag": "5", "compare": "1", "epochs": "2", "hidden": "4"})
     assert train_button(at).label == "Train RNN, LSTM and GRU"
     train_button(at).click().run()
     assert_clean(at)
@@ -132,7 +117,7 @@ def test_a_stop_mid_training_keeps_the_model_so_far(monkeypatch):
 
         return fit(task, cell, callback=stop_after_two, **kwargs)
 
-    at = open_page({"epochs": "5"})
+    at = run_page(PAGE, {"epochs": "5"})
     monkeypatch.setattr(rnnviz, "fit", interrupted_fit)
     train_button(at).click().run()
     assert_clean(at)
@@ -148,7 +133,7 @@ def test_a_stop_mid_training_keeps_the_model_so_far(monkeypatch):
 
 @pytest.mark.parametrize("target,title", [("unfolded", "The unfolded graph"), ("gates", "Gates and states")])
 def test_the_trained_model_opens_in_the_graph_and_gates_pages(target, title):
-    at = open_page({"epochs": "1", "hidden": "3"})
+    at = run_page(PAGE, {"epochs": "1", "hidden": "3"})
     train_button(at).click().run()
     label = "Open in the unfolded graph" if target == "unfolded" else "Open in gates and states"
     next(b for b in at.button if b.label == label).click().run()
@@ -167,28 +152,28 @@ def test_the_trained_model_opens_in_the_graph_and_gates_pages(target, title):
 def test_url_round_trip():
     query = {"task": "stock", "stock_volatility": "0.02", "stock_seasonal": "0.05", "cell": "gru", "hidden": "8"}
     query |= {"layers": "2", "epochs": "7", "lr": "0.003", "opt": "sgd", "tclip": "2.5", "bptt": "10", "seed": "3"}
-    at = open_page(query)
+    at = run_page(PAGE, query)
     assert_clean(at)
     assert not at.warning
     assert at.selectbox(key="train:task").value == "stock"
-    assert at.slider(key="train:stock_volatility").value == pytest.approx(0.02)
+    assert at.slider(key="train:stock_volatility").value == 0.02  # exact: the link's "0.02" parses to this double
     assert at.selectbox(key="train:cell").value == "gru"
-    assert at.number_input(key="train:lr").value == pytest.approx(0.003)
+    assert at.number_input(key="train:lr").value == 0.003  # exact: parsed from the link's text
     assert at.radio(key="train:opt").value == "sgd"
     for key, value in query.items():
         assert at.query_params[key] in (value, [value]), key
 
 
 def test_a_link_with_only_a_task_gets_that_tasks_budget():
-    at = open_page({"task": "chars"})
+    at = run_page(PAGE, {"task": "chars"})
     assert_clean(at)
     budget = rnnviz.make_task("chars").budget
     assert at.slider(key="train:epochs").value == budget.epochs
-    assert at.number_input(key="train:lr").value == pytest.approx(budget.lr)
+    assert at.number_input(key="train:lr").value == budget.lr  # exact: the budget's own number
 
 
 def test_changing_the_task_resets_the_budget():
-    at = open_page()
+    at = run_page(PAGE)
     at.selectbox(key="train:task").set_value("adding").run()
     assert_clean(at)
     assert at.slider(key="train:epochs").value == rnnviz.make_task("adding").budget.epochs
@@ -196,17 +181,17 @@ def test_changing_the_task_resets_the_budget():
 
 
 def test_bad_settings_are_refused_without_an_exception():
-    at = open_page({"task": "banana", "epochs": "100000", "lr": "-1", "hidden": "x", "adding_lag": "1e9"})
+    at = run_page(PAGE, {"task": "banana", "epochs": "100000", "lr": "-1", "hidden": "x", "adding_lag": "1e9"})
     assert not at.exception
     notice = re.sub(r"\\(.)", r"\1", at.warning[0].value)  # the notice is escaped markdown: read it as shown
     assert "task=banana" in notice and "epochs=100000" in notice and "lr=-1" in notice and "hidden=x" in notice
     assert at.slider(key="train:epochs").value == 100
-    assert at.number_input(key="train:lr").value == pytest.approx(0.0001)
+    assert at.number_input(key="train:lr").value == 0.0001  # exact: clamped to the setting's low end
 
 
 @pytest.mark.parametrize("task", ["sine", "stock", "chars", "adding"])
 def test_task_options_at_their_extremes(task):
-    at = open_page({"task": task})
+    at = run_page(PAGE, {"task": task})
     for name in [k for k in at.session_state["settings"] if k.startswith(f"{task}_")]:
         slider = at.slider(key=f"train:{name}")
         for value in (slider.min, slider.max):

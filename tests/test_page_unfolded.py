@@ -1,24 +1,18 @@
-"""AppTest of the Unfolded graph page: defaults, every widget at its extremes, the URL, bad input."""
+"""AppTest of the Unfolded graph page: defaults, the largest settings, the URL, bad input.
+
+The number widgets at both ends of their ranges: test_pages.py.
+"""
 
 from __future__ import annotations
 
 import pathlib
-import re
 
 import pytest
-from conftest import assert_clean, run_page
-from streamlit.testing.v1 import AppTest
+from conftest import assert_clean, dot_steps, run_page
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PAGE = "pages/unfolded.py"
-
-
-def open_page(query: dict[str, str] | None = None) -> AppTest:
-    return run_page(PAGE, query, timeout=120)
-
-
-def steps(at: AppTest) -> list[int]:
-    return sorted({int(n) for n in re.findall(r"\bstep-(\d+)\b", at.session_state["unfolded_dot"])})
+DOT = "unfolded_dot"
 
 
 def by_label(elements, label: str):
@@ -28,32 +22,14 @@ def by_label(elements, label: str):
 
 
 def test_defaults_render_without_exception():
-    at = open_page()
+    at = run_page(PAGE)
     assert_clean(at)
     assert at.title[0].value == "The unfolded graph"
-    assert steps(at) == [1, 2, 3, 4, 5]
-
-
-@pytest.mark.parametrize(
-    ("kind", "label", "low", "high"),
-    [
-        ("number_input", "Input size D", 1, 8),
-        ("slider", "Hidden size H", 1, 32),
-        ("number_input", "Layers L", 1, 3),
-        ("number_input", "Seed", 0, 9999),
-        ("slider", "Weight scale", 0.0, 5.0),
-        ("slider", "Sequence length", 1, 100),
-    ],
-)
-def test_number_widgets_at_min_and_max(kind, label, low, high):
-    at = open_page()
-    for value in (low, high):
-        by_label(getattr(at, kind), label).set_value(value).run()
-        assert_clean(at)
+    assert dot_steps(at.session_state[DOT]) == [1, 2, 3, 4, 5]
 
 
 def test_largest_network_at_operation_level_collapses():
-    at = open_page()
+    at = run_page(PAGE)
     by_label(at.slider, "Sequence length").set_value(100)
     by_label(at.slider, "Hidden size H").set_value(32)
     by_label(at.number_input, "Layers L").set_value(3)
@@ -62,21 +38,21 @@ def test_largest_network_at_operation_level_collapses():
     by_label(at.toggle, "Show gradients").set_value(True)
     at.run()
     assert_clean(at)
-    drawn = steps(at)
+    drawn = dot_steps(at.session_state[DOT])
     assert drawn[0] == 1 and drawn[-1] == 100 and len(drawn) < 100
-    assert "ellipsis" in at.session_state["unfolded_dot"]
+    assert "ellipsis" in at.session_state[DOT]
 
 
 @pytest.mark.parametrize("cell", ["rnn_tanh", "rnn_relu", "lstm", "gru"])
 @pytest.mark.parametrize("level", ["cell", "operations"])
 def test_every_cell_and_level(cell, level):
-    at = open_page()
+    at = run_page(PAGE)
     by_label(at.selectbox, "Cell").set_value(cell)
     by_label(at.radio, "Level of detail").set_value(level)
     by_label(at.toggle, "Show gradients").set_value(True)
     at.run()
     assert_clean(at)
-    drawn = steps(at)
+    drawn = dot_steps(at.session_state[DOT])
     if level == "cell":
         assert drawn == [1, 2, 3, 4, 5]
     else:  # four steps of operations fit; the rest collapse behind an ellipsis
@@ -85,29 +61,29 @@ def test_every_cell_and_level(cell, level):
 
 @pytest.mark.parametrize("signal", ["impulse", "step", "sine", "random", "custom"])
 def test_every_signal(signal):
-    at = open_page()
+    at = run_page(PAGE)
     by_label(at.selectbox, "Input signal x_t").set_value(signal).run()
     assert_clean(at)
 
 
 @pytest.mark.parametrize("label", ["Show values", "Show gradients", "Show weight sharing"])
 def test_toggles_both_ways(label):
-    at = open_page()
+    at = run_page(PAGE)
     for value in (True, False):
         by_label(at.toggle, label).set_value(value).run()
         assert_clean(at)
 
 
 def test_sequence_length_5_draws_steps_1_to_5():
-    at = open_page()
+    at = run_page(PAGE)
     by_label(at.slider, "Sequence length").set_value(9).run()
-    assert steps(at) == list(range(1, 10))
+    assert dot_steps(at.session_state[DOT]) == list(range(1, 10))
     by_label(at.slider, "Sequence length").set_value(5).run()
-    assert steps(at) == [1, 2, 3, 4, 5]
+    assert dot_steps(at.session_state[DOT]) == [1, 2, 3, 4, 5]
 
 
 def test_lesson_presets_and_a_preset_for_another_cell():
-    at = open_page()
+    at = run_page(PAGE)
     for preset in ("latch", "reset", "shut"):
         by_label(at.selectbox, "Weights").set_value(preset).run()
         assert_clean(at)
@@ -119,7 +95,7 @@ def test_lesson_presets_and_a_preset_for_another_cell():
 
 
 def test_step_through_and_highlight():
-    at = open_page()
+    at = run_page(PAGE)
     next_button = [b for b in at.button if b.label == "Next ▶"][0]
     next_button.click().run()
     next_button = [b for b in at.button if b.label == "Next ▶"][0]
@@ -139,7 +115,7 @@ def test_step_through_and_highlight():
 def test_url_parameters_round_trip():
     query = {"cell": "gru", "D": "3", "H": "4", "L": "2", "T": "7", "seed": "42", "scale": "0.5"}
     query |= {"signal": "sine", "level": "operations", "values": "0", "grads": "1", "shared": "0", "hl": "3"}
-    at = open_page(query)
+    at = run_page(PAGE, query)
     assert_clean(at)
     assert not at.warning
     assert by_label(at.selectbox, "Cell").value == "gru"
@@ -148,7 +124,7 @@ def test_url_parameters_round_trip():
     assert by_label(at.number_input, "Layers L").value == 2
     assert by_label(at.slider, "Sequence length").value == 7
     assert by_label(at.number_input, "Seed").value == 42
-    assert by_label(at.slider, "Weight scale").value == 0.5
+    assert by_label(at.slider, "Weight scale").value == 0.5  # exact: parsed from the link's text
     assert by_label(at.selectbox, "Input signal x_t").value == "sine"
     assert by_label(at.radio, "Level of detail").value == "operations"
     assert by_label(at.toggle, "Show values").value is False
@@ -164,17 +140,17 @@ def test_url_parameters_round_trip():
     [{"T": "banana"}, {"H": "1000"}, {"cell": "transformer"}, {"hl": "-4"}, {"grads": "maybe"}, {"bogus": "1"}],
 )
 def test_bad_url_parameter_gives_a_notice(query):
-    at = open_page(query)
+    at = run_page(PAGE, query)
     assert not at.exception
     assert at.warning, "a refused URL parameter must be reported"
 
 
 def test_bad_custom_signal_gives_an_error_and_keeps_drawing():
-    at = open_page({"signal": "custom"})
+    at = run_page(PAGE, {"signal": "custom"})
     by_label(at.text_input, "Values of x_1, x_2, ... (comma separated)").set_value("1, 2, oops").run()
     assert not at.exception
     assert any("oops" in e.value for e in at.error)
-    assert steps(at) == [1, 2, 3, 4, 5]
+    assert dot_steps(at.session_state[DOT]) == [1, 2, 3, 4, 5]
 
 
 def test_weight_editor_is_built_only_while_open():
@@ -184,8 +160,8 @@ def test_weight_editor_is_built_only_while_open():
     from rnnviz.engine import presets
     from ui import share
 
-    at = open_page()
-    dot = at.session_state["unfolded_dot"]
+    at = run_page(PAGE)
+    dot = at.session_state[DOT]
     assert not at.dataframe
     at.session_state["unfolded:editor"] = True  # what clicking the expander sends
     at.run()
@@ -195,10 +171,10 @@ def test_weight_editor_is_built_only_while_open():
     shown = [f.value.to_numpy(dtype=float) for f in at.dataframe]
     assert len(shown) == 4  # left column W_ih, b_ih; right column W_hh, b_hh
     for frame, weights in zip(shown, (layer.W_ih, layer.b_ih[:, None], layer.W_hh, layer.b_hh[:, None]), strict=True):
-        np.testing.assert_array_equal(frame, weights)
-    assert at.session_state["unfolded_dot"] == dot
+        np.testing.assert_array_equal(frame, weights)  # exact: the editor holds the weights themselves
+    assert at.session_state[DOT] == dot
     at.session_state["unfolded:editor"] = False
     at.run()
     assert_clean(at)
     assert not at.dataframe
-    assert at.session_state["unfolded_dot"] == dot
+    assert at.session_state[DOT] == dot

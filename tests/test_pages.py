@@ -1,18 +1,15 @@
 """AppTest: every page runs at defaults; the home and recurrent-neuron pages behave."""
 
 import pathlib
-import re
 
 import pytest
-from conftest import run_page
+from conftest import assert_clean, dot_steps, run_page
 from streamlit.testing.v1 import AppTest
+
+from ui import share
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PAGES = sorted(f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py"))  # every page, new ones included
-
-
-def steps_in(dot: str) -> set[int]:
-    return {int(n) for n in re.findall(r"step-(\d+)", dot)}
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -26,9 +23,27 @@ def test_neuron_sequence_length_draws_exactly_those_steps():
     at = run_page("pages/neuron.py")
     at.slider(key="neuron:T").set_value(5).run()
     assert not at.exception
-    assert steps_in(at.session_state["neuron_dot"]) == {1, 2, 3, 4, 5}
+    assert dot_steps(at.session_state["neuron_dot"]) == [1, 2, 3, 4, 5]
     at.slider(key="neuron:T").set_value(2).run()
-    assert steps_in(at.session_state["neuron_dot"]) == {1, 2}
+    assert dot_steps(at.session_state["neuron_dot"]) == [1, 2]
+
+
+SHARED_NUMBERS = [("number_input", "D", 1, 8), ("slider", "H", 1, 32), ("number_input", "L", 1, 3)]
+SHARED_NUMBERS += [("number_input", "seed", 0, 9999), ("slider", "scale", 0.0, 5.0), ("slider", "T", 1, 100)]
+BPTT_NUMBERS = [("slider", "radius", 0.0, 3.0), ("slider", "clip", 0.0, 100.0), ("slider", "trunc", 0, 100)]
+NUMBER_WIDGETS = [(page, *w) for page in ("unfolded", "gates", "bptt") for w in SHARED_NUMBERS]
+NUMBER_WIDGETS += [("bptt", *w) for w in BPTT_NUMBERS]
+
+
+@pytest.mark.parametrize(("page", "kind", "name", "low", "high"), NUMBER_WIDGETS)
+def test_number_widgets_at_min_and_max(page, kind, name, low, high):
+    """A page's number widget offers exactly the setting's range, and both ends draw without an error."""
+    at = run_page(f"pages/{page}.py")
+    widget = getattr(at, kind)(key=f"{page}:{name}")
+    assert (widget.min, widget.max) == (low, high) == (share.SETTINGS[name].low, share.SETTINGS[name].high)
+    for value in (low, high):
+        getattr(at, kind)(key=f"{page}:{name}").set_value(value).run()
+        assert_clean(at)
 
 
 @pytest.mark.parametrize(
@@ -68,7 +83,7 @@ def test_neuron_url_round_trip_and_bad_parameters():
     assert at.slider(key="neuron:wx").value == -1.5
     assert at.slider(key="neuron:T").value == 7
     assert at.selectbox(key="neuron:act").value == "relu"
-    assert steps_in(at.session_state["neuron_dot"]) == set(range(1, 8))
+    assert dot_steps(at.session_state["neuron_dot"]) == list(range(1, 8))
     assert at.query_params["wx"] in ("-1.5", ["-1.5"]) and at.query_params["T"] in ("7", ["7"])
 
     at = run_page("pages/neuron.py", {"T": "100000", "wx": "banana", "act": "<script>"})

@@ -53,6 +53,7 @@ def test_any_query_gives_valid_settings(query):
 
 
 def test_custom_signal_parsing():
+    # exact: parsing "0.2" gives the double nearest 0.2, as the literal does
     np.testing.assert_array_equal(signals.parse_custom("1, 0, 0, 2"), [1, 0, 0, 2])
     np.testing.assert_array_equal(signals.parse_custom(" -1.5 ,2e-1,  +3, .5, 4. "), [-1.5, 0.2, 3, 0.5, 4])
     for bad, fragment in [
@@ -85,13 +86,14 @@ def test_custom_signal_parser_never_raises_anything_else(text):
 
 
 def test_signals_have_the_right_shape_and_values():
+    # exact: the values are written out (unit k gets x / k: 1 / 2 = 0.5 exactly)
     np.testing.assert_array_equal(signals.make_signal("impulse", 4)[:, 0], [1, 0, 0, 0])
     np.testing.assert_array_equal(signals.make_signal("step", 3, 2), [[1, 0.5]] * 3)
     np.testing.assert_array_equal(signals.make_signal("custom", 6, custom="1, 2")[:, 0], [1, 2, 0, 0, 0, 0])
     np.testing.assert_array_equal(signals.make_signal("custom", 2, custom="1, 2, 3")[:, 0], [1, 2])
-    assert signals.make_signal("sine", 9)[8, 0] == pytest.approx(0.0, abs=1e-12)  # period 8
+    assert signals.make_signal("sine", 9)[8, 0] == pytest.approx(0.0, abs=1e-12)  # rounding: sin(2 pi); period 8
     r = signals.make_signal("random", 5, 3, seed=4)
-    np.testing.assert_array_equal(r, signals.make_signal("random", 5, 3, seed=4))
+    np.testing.assert_array_equal(r, signals.make_signal("random", 5, 3, seed=4))  # exact: the same call and seed
     assert r.shape == (5, 3)
 
 
@@ -112,7 +114,7 @@ def test_rescale_recurrent_sets_the_spectral_radius():
     p = presets.rescale_recurrent(rnnviz.init_params("gru", 2, 5, 2, seed=1), 1.7)
     for lp in p.layers:
         for g in range(3):
-            assert presets.spectral_radius(lp.W_hh[g * 5 : (g + 1) * 5]) == pytest.approx(1.7)
+            assert presets.spectral_radius(lp.W_hh[g * 5 : (g + 1) * 5]) == pytest.approx(1.7)  # eigenvalue rounding
 
 
 def test_neuron_is_the_rnn_cell_with_one_unit():

@@ -21,8 +21,9 @@ import rnnviz
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "torch"
 MANIFEST = json.loads((FIXTURES / "cases.json").read_text())
 CASES = MANIFEST["cases"]
+# torch's order: both float64, but torch sums its products in other orders and through other kernels
 FORWARD_ATOL = 1e-10  # absolute, on outputs, states and gates
-GRAD_RTOL = 1e-8  # relative to max(1, |torch's value|), elementwise
+GRAD_RTOL = 1e-8  # relative to max(1, |torch's value|), elementwise: BPTT sums over every step
 
 
 def _load(case: dict) -> dict[str, np.ndarray]:

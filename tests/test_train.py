@@ -73,35 +73,35 @@ def test_training_gradient_matches_finite_differences(kind, cell, L, warmup):
         a[idx] = old
         numeric = (up - down) / (2 * eps)
         worst = max(worst, abs(numeric - grads[k][idx]) / max(1e-4, abs(numeric), abs(grads[k][idx])))
-    assert worst < 1e-5
-    assert loss == loss_and_grads(params, readout, kind, x, y, warmup=warmup)[0]  # nothing left perturbed
+    assert worst < 1e-5  # finite difference
+    assert loss == loss_and_grads(params, readout, kind, x, y, warmup=warmup)[0]  # exact: nothing left perturbed
 
 
 def test_losses_by_hand():
     y = np.array([[[1.0]], [[3.0]]])  # (T=2, B=1, O=1)
     target = np.zeros_like(y)
-    assert train.loss_and_dy("mse", y, target)[0] == pytest.approx(5.0)
-    assert train.loss_and_dy("mse", y, target, warmup=1)[0] == pytest.approx(9.0)
+    assert train.loss_and_dy("mse", y, target)[0] == pytest.approx(5.0)  # rounding
+    assert train.loss_and_dy("mse", y, target, warmup=1)[0] == pytest.approx(9.0)  # rounding
     assert train.loss_and_dy("mse", y, target, warmup=1)[1][0, 0, 0] == 0  # the warm-up is not scored
     logits = np.zeros((1, 1, 8))  # uniform over 8 classes: 3 bits
-    assert train.loss_and_dy("xent", logits, np.zeros((1, 1), int))[0] == pytest.approx(3.0)
+    assert train.loss_and_dy("xent", logits, np.zeros((1, 1), int))[0] == pytest.approx(3.0)  # log rounding
 
 
 def test_clipping_scales_to_the_global_norm():
     grads = [np.array([3.0]), np.array([[4.0]])]
     optim.clip_grad_norm_(grads, 1.0)
-    assert math.hypot(grads[0][0], grads[1][0, 0]) == pytest.approx(1.0, rel=1e-5)
-    assert grads[0][0] / grads[1][0, 0] == pytest.approx(0.75)  # the direction is kept
+    assert math.hypot(grads[0][0], grads[1][0, 0]) == pytest.approx(1.0, rel=1e-5)  # torch's 1e-6 guard
+    assert grads[0][0] / grads[1][0, 0] == pytest.approx(0.75)  # rounding; the direction is kept
     same = [np.array([0.3])]
     optim.clip_grad_norm_(same, 1.0)
-    assert same[0][0] == 0.3
+    assert same[0][0] == 0.3  # exact: left alone
 
 
 @pytest.mark.parametrize("name", rnnviz.TASKS)
 def test_tasks_are_seeded_and_shaped(name):
     task = rnnviz.make_task(name, seed=1)
     again = rnnviz.make_task(name, seed=1)
-    assert np.array_equal(task.x_train, again.x_train) and np.array_equal(task.y_val, again.y_val)
+    assert np.array_equal(task.x_train, again.x_train) and np.array_equal(task.y_val, again.y_val)  # same call, seed
     T, N, D = task.x_train.shape
     assert task.input_size == D and task.length == T and task.x_val.shape[0] == T
     assert np.all(np.isfinite(task.x_train)) and task.title and task.description
@@ -123,22 +123,22 @@ def test_adding_targets_are_the_two_marked_numbers_lag_steps_apart():
     first = marks.argmax(axis=0)
     second = task.length - 1 - marks[::-1].argmax(axis=0)
     assert np.all(task.length - 1 - first >= 12)  # at least `lag` steps to carry the first number
-    assert np.allclose(task.y_train[:, 0], (values * marks).sum(axis=0))
-    assert task.baselines["baseline_val_mse"] == pytest.approx(1 / 6, abs=0.06)  # 2 * var(U[0, 1])
+    assert np.allclose(task.y_train[:, 0], (values * marks).sum(axis=0))  # summation order
+    assert task.baselines["baseline_val_mse"] == pytest.approx(1 / 6, abs=0.06)  # sampling: 2 * var(U[0, 1])
     assert np.all(second > first)
 
 
 def test_stock_says_when_it_is_a_random_walk():
     walk = rnnviz.make_task("stock")
     assert "random walk" in walk.note and "No model can beat" in walk.note
-    assert walk.baselines["baseline_val_mse"] == pytest.approx(1.0, abs=0.1)  # returns in units of their std
+    assert walk.baselines["baseline_val_mse"] == pytest.approx(1.0, abs=0.1)  # sampling: returns in units of their std
     seasonal = rnnviz.make_task("stock", seasonal=0.05)
     assert "random walk" not in seasonal.note
 
 
 def test_chars_baselines():
     task = rnnviz.make_task("chars")
-    assert task.baselines["uniform_bits_per_char"] == pytest.approx(math.log2(len(task.vocab)))
+    assert task.baselines["uniform_bits_per_char"] == pytest.approx(math.log2(len(task.vocab)))  # log rounding
     assert task.baselines["unigram_bits_per_char"] < task.baselines["uniform_bits_per_char"]
     assert "".join(task.vocab[i] for i in task.y_train[:5, 0]) == task.text[1:6]
 
@@ -152,6 +152,7 @@ def test_same_seed_same_history_and_weights():
     a = rnnviz.fit(task, cell="gru", hidden_size=4, epochs=3, seed=5)
     b = rnnviz.fit(task, cell="gru", hidden_size=4, epochs=3, seed=5)
     c = rnnviz.fit(task, cell="gru", hidden_size=4, epochs=3, seed=6)
+    # exact: the same calls on the same shapes, so the same roundings
     assert a.history == b.history and a.params == b.params
     assert np.array_equal(a.readout.W_out, b.readout.W_out)
     assert a.history != c.history
@@ -201,8 +202,8 @@ def test_early_stopping_keeps_the_best_weights():
     val = result.history["val_loss"]
     assert result.stopped == "early_stopping" and result.epochs_run < 60
     assert result.best_epoch == int(np.argmin(val)) + 1 == result.epochs_run - 2
-    assert train.evaluate(result.params, result.readout, task) == pytest.approx(min(val))
-    assert result.metrics["val_bits_per_char"] == pytest.approx(min(val))
+    assert train.evaluate(result.params, result.readout, task) == pytest.approx(min(val))  # BLAS order
+    assert result.metrics["val_bits_per_char"] == pytest.approx(min(val))  # BLAS order
 
 
 def test_sine_lstm_reaches_small_error():
