@@ -1,15 +1,17 @@
 """Page settings <-> URL query parameters, so that a copied link reproduces the view.
 
 Every setting the app can put in a URL is declared once in ``SETTINGS`` with its type,
-default and range. ``parse_query`` turns untrusted query strings into valid settings:
-an out-of-range number is clamped, anything malformed is ignored, and each such change
-is reported as a notice the page shows. Nothing here raises on user input.
+default and range, and, where a page shows it as a widget, the widget's kind, label, step,
+help and the labels of its choices (ui/controls.py builds the widgets from them).
+``parse_query`` turns untrusted query strings into valid settings: an out-of-range number
+is clamped, anything malformed is ignored, and each such change is reported as a notice
+the page shows. Nothing here raises on user input.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rnnviz.engine.cells import CELL_CHOICES
 from rnnviz.engine.presets import PRESETS
@@ -29,11 +31,34 @@ class Setting:
     low: float | None = None
     high: float | None = None
     choices: tuple[str, ...] = ()
+    widget: str = ""  # "slider" | "number" | "select" | "radio" | "toggle" | "text"; "" where a page builds its own
+    label: str = ""
+    step: float | None = None  # None: Streamlit's default step
+    help: str | None = None
+    labels: dict[str, str] = field(default_factory=dict, hash=False)  # choice -> what the widget shows
+
+    def label_of(self, choice: str) -> str:
+        return self.labels.get(choice, choice)
 
 
 GATES_VIEWS = ("heatmaps", "units", "compare")  # the tabs of the Gates and states page
 BPTT_VIEWS = ("norms", "graph", "cells", "jacobian")  # the tabs of the Backprop through time page
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
+CELL_LABELS = {"rnn_tanh": "RNN (tanh)", "rnn_relu": "RNN (ReLU)", "lstm": "LSTM", "gru": "GRU"}
+SIGNAL_LABELS = {
+    "impulse": "impulse (1, 0, 0, ...)",
+    "step": "step (1, 1, 1, ...)",
+    "sine": "sine (period 8)",
+    "random": "seeded random",
+    "custom": "custom list",
+}
+PRESET_LABELS = {  # the Gates page's lesson presets
+    "random": "none (seeded random weights)",
+    "latch": "memory latch (LSTM)",
+    "reset": "reset every step (LSTM)",
+    "shut": "input gate held shut (LSTM)",
+    "leaky": "leaky integrator (GRU)",
+}
 # the Train page's task options, named "<task>_<option>" in the URL, with the task's own ranges
 TASK_CONTROLS = {
     "sine": ("freq", "noise"),
@@ -56,35 +81,78 @@ SETTINGS = {
     s.name: s
     for s in [
         # the single recurrent neuron
-        Setting("wx", "float", 1.0, -5.0, 5.0),
-        Setting("wy", "float", 0.5, -5.0, 5.0),
-        Setting("b", "float", 0.0, -5.0, 5.0),
-        Setting("act", "choice", "tanh", choices=ACTIVATIONS),
-        Setting("y0", "float", 0.0, -5.0, 5.0),
-        Setting("step", "int", 1, 1, 100),
+        Setting("wx", "float", 1.0, -5.0, 5.0, widget="slider", label="W_x (input weight)", step=0.1),
+        Setting("wy", "float", 0.5, -5.0, 5.0, widget="slider", label="W_y (feedback weight)", step=0.1),
+        Setting("b", "float", 0.0, -5.0, 5.0, widget="slider", label="b (bias)", step=0.1),
+        Setting("act", "choice", "tanh", choices=ACTIVATIONS, widget="select", label="Activation φ"),
+        Setting("y0", "float", 0.0, -5.0, 5.0, widget="slider", label="Initial output y_0", step=0.1),
+        Setting("step", "int", 1, 1, 100, widget="slider", label="Step to look at"),
         # shared by every page
-        Setting("T", "int", 5, 1, 100),
-        Setting("signal", "choice", "impulse", choices=SIGNALS),
-        Setting("custom", "text", "1, 0, 0, 2"),
-        Setting("seed", "int", 0, 0, 9999),
+        Setting("T", "int", 5, 1, 100, widget="slider", label="Sequence length"),
+        Setting(
+            "signal",
+            "choice",
+            "impulse",
+            choices=SIGNALS,
+            widget="select",
+            label="Input signal x_t",
+            labels=SIGNAL_LABELS,
+        ),
+        Setting("custom", "text", "1, 0, 0, 2", widget="text", label="Values of x_1, x_2, ... (comma separated)"),
+        Setting("seed", "int", 0, 0, 9999, widget="number", label="Seed", step=1),
         # networks
-        Setting("cell", "choice", "lstm", choices=tuple(CELL_CHOICES)),
-        Setting("D", "int", 1, 1, 8),
-        Setting("H", "int", 2, 1, 32),
-        Setting("L", "int", 1, 1, 3),
-        Setting("scale", "float", 1.0, 0.0, 5.0),
-        Setting("preset", "choice", "random", choices=tuple(PRESETS)),
+        Setting(
+            "cell", "choice", "lstm", choices=tuple(CELL_CHOICES), widget="select", label="Cell", labels=CELL_LABELS
+        ),
+        Setting("D", "int", 1, 1, 8, widget="number", label="Input size D", step=1),
+        Setting("H", "int", 2, 1, 32, widget="slider", label="Hidden size H"),
+        Setting("L", "int", 1, 1, 3, widget="number", label="Layers L", step=1),
+        Setting("scale", "float", 1.0, 0.0, 5.0, widget="slider", label="Weight scale", step=0.1),
+        Setting(
+            "preset",
+            "choice",
+            "random",
+            choices=tuple(PRESETS),
+            widget="select",
+            label="Lesson preset",
+            labels=PRESET_LABELS,
+        ),
         Setting("view", "choice", "heatmaps", choices=GATES_VIEWS),  # the Gates page's open tab
-        Setting("level", "choice", "cell", choices=("cell", "operations")),
-        Setting("values", "bool", True),
-        Setting("grads", "bool", False),
-        Setting("shared", "bool", True),
-        Setting("hl", "int", 0, 0, 100),
+        Setting(
+            "level",
+            "choice",
+            "cell",
+            choices=("cell", "operations"),
+            widget="radio",
+            label="Level of detail",
+            labels={"cell": "cells", "operations": "operations"},
+        ),
+        Setting("values", "bool", True, widget="toggle", label="Show values"),
+        Setting("grads", "bool", False, widget="toggle", label="Show gradients"),
+        Setting("shared", "bool", True, widget="toggle", label="Show weight sharing"),
+        Setting("hl", "int", 0, 0, 100, widget="slider", label="Highlighted step (0 = none)"),
         # backprop through time
-        Setting("loss", "choice", "last", choices=("last", "every")),
-        Setting("radius", "float", 1.0, 0.0, 3.0),
-        Setting("clip", "float", 0.0, 0.0, 100.0),
-        Setting("trunc", "int", 0, 0, 100),
+        Setting(
+            "loss",
+            "choice",
+            "last",
+            choices=("last", "every"),
+            widget="radio",
+            label="Loss",
+            labels={"last": "on the last step", "every": "on every step"},
+        ),
+        Setting("radius", "float", 1.0, 0.0, 3.0, widget="slider", label="Spectral radius ρ of W_hh", step=0.05),
+        Setting(
+            "clip",
+            "float",
+            0.0,
+            0.0,
+            100.0,
+            widget="slider",
+            label="Clip the gradient's global norm at (0 = off)",
+            step=0.5,
+        ),
+        Setting("trunc", "int", 0, 0, 100, widget="slider", label="Truncated BPTT: chunk length k (0 = off)"),
         Setting("bview", "choice", "norms", choices=BPTT_VIEWS),  # the BPTT page's open tab
         # training (the Train page); epochs and lr default to the sine task's budget
         Setting("task", "choice", "sine", choices=TASKS),

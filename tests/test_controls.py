@@ -1,0 +1,33 @@
+"""Every widget of a shared setting offers exactly what a link may set: the settings table's range and choices."""
+
+import pytest
+from conftest import assert_clean, run_page
+
+from ui import share
+
+PAGES = ["neuron", "unfolded", "gates", "bptt"]
+
+
+def shared_widgets(at):
+    for kind in ("slider", "number_input", "selectbox", "radio", "toggle", "text_input"):
+        for w in getattr(at, kind):
+            page, _, name = str(w.key).partition(":")
+            if name in share.SETTINGS:
+                yield kind, name, w
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_widgets_cover_exactly_the_settings_range(page):
+    at = run_page(f"pages/{page}.py", {"T": "100", "signal": "custom"})  # hl and step reach T: 100 is their top
+    assert_clean(at)
+    seen = set()
+    for kind, name, w in shared_widgets(at):
+        setting = share.SETTINGS[name]
+        seen.add(name)
+        if kind in ("slider", "number_input"):
+            assert (w.min, w.max) == (setting.low, setting.high), name
+        elif kind in ("selectbox", "radio"):
+            assert len(w.options) == len(setting.choices), name  # each choice a link can name is offered
+        else:
+            assert setting.kind == ("bool" if kind == "toggle" else "text"), name
+    assert {"T", "signal", "custom"} <= seen
