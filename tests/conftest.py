@@ -144,6 +144,13 @@ def assert_clean(at) -> None:
     assert not at.error, [e.value for e in at.error]
 
 
+def drawings(at) -> list[str]:
+    """The graphs the page shows, in screen order: the inline SVG dot made (ui.show.graph), or the DOT the
+    browser lays out (st.graphviz_chart) where dot is missing."""
+    svgs = [m.value for m in at.markdown if m.value.startswith('<div class="rnnviz-graph"')]
+    return svgs or [chart.proto.spec for chart in at.get("graphviz_chart")]
+
+
 def json_numbers(fig) -> np.ndarray:
     """Every number in fig.to_json(), typed arrays (plotly's "bdata") decoded; NaN/inf tokens raise."""
 

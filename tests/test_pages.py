@@ -4,15 +4,20 @@ import pathlib
 import re
 
 import pytest
-from conftest import run_page
+from conftest import drawings, run_page
 from streamlit.testing.v1 import AppTest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PAGES = sorted(f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py"))  # every page, new ones included
 
 
-def steps_in(dot: str) -> set[int]:
-    return {int(n) for n in re.findall(r"step-(\d+)", dot)}
+def steps_in(drawing: str) -> set[int]:
+    return {int(n) for n in re.findall(r"step-(\d+)", drawing)}
+
+
+def unfolded_neuron(at: AppTest) -> str:
+    """The neuron page's unfolded drawing (the last one; the folded one comes first)."""
+    return drawings(at)[-1]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -26,9 +31,9 @@ def test_neuron_sequence_length_draws_exactly_those_steps():
     at = run_page("pages/neuron.py")
     at.slider(key="neuron:T").set_value(5).run()
     assert not at.exception
-    assert steps_in(at.session_state["neuron_dot"]) == {1, 2, 3, 4, 5}
+    assert steps_in(unfolded_neuron(at)) == {1, 2, 3, 4, 5}
     at.slider(key="neuron:T").set_value(2).run()
-    assert steps_in(at.session_state["neuron_dot"]) == {1, 2}
+    assert steps_in(unfolded_neuron(at)) == {1, 2}
 
 
 @pytest.mark.parametrize(
@@ -59,7 +64,8 @@ def test_neuron_every_signal_and_a_bad_custom_list():
     at.text_input(key="neuron:custom").input("1, 2, banana").run()
     assert not at.exception
     assert "banana" in at.error[0].value and "entry 3" in at.error[0].value
-    assert at.session_state["neuron_dot"], "the page still draws with the last good signal"
+    assert len(drawings(at)) == 2, "the page still draws with the last good signal"
+    assert steps_in(unfolded_neuron(at)) == {1, 2, 3, 4, 5}
 
 
 def test_neuron_url_round_trip_and_bad_parameters():
@@ -68,7 +74,7 @@ def test_neuron_url_round_trip_and_bad_parameters():
     assert at.slider(key="neuron:wx").value == -1.5
     assert at.slider(key="neuron:T").value == 7
     assert at.selectbox(key="neuron:act").value == "relu"
-    assert steps_in(at.session_state["neuron_dot"]) == set(range(1, 8))
+    assert steps_in(unfolded_neuron(at)) == set(range(1, 8))
     assert at.query_params["wx"] in ("-1.5", ["-1.5"]) and at.query_params["T"] in ("7", ["7"])
 
     at = run_page("pages/neuron.py", {"T": "100000", "wx": "banana", "act": "<script>"})
