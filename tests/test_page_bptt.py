@@ -10,7 +10,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import assert_clean, run_page
+from conftest import assert_clean, drawings, run_page
 from streamlit.testing.v1 import AppTest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -56,7 +56,7 @@ def test_defaults():
     assert at.title[0].value == "Backprop through time"
     tabs = ["||dL/dh_t|| at every step", "On the unfolded graph", "RNN vs LSTM vs GRU", "||∂h_T/∂h_t||"]
     assert [t.label for t in at.tabs] == tabs
-    assert charts(at) == ["norms"] and "bptt_dot" not in at.session_state  # the hidden tabs compute nothing
+    assert charts(at) == ["norms"] and not drawings(at)  # the hidden tabs compute nothing
     assert list(series(at, "norms")) == ["layer 1"]
     assert list(series(open_tab(at, "RNN vs LSTM vs GRU"), "cells")) == ["RNN", "LSTM", "GRU"]
     assert charts(at) == ["cells"] and at.query_params["bview"] == "cells"
@@ -64,7 +64,8 @@ def test_defaults():
     assert charts(at) == ["jacobian"] and at.query_params["bview"] == "jacobian"
     open_tab(at, "On the unfolded graph")
     assert charts(at) == [] and at.query_params["bview"] == "graph"
-    assert sorted({int(t) for t in re.findall(r"step-(\d+)", at.session_state["bptt_dot"])}) == [1, 2, 3, 4, 5]
+    [drawing] = drawings(at)
+    assert sorted({int(t) for t in re.findall(r"step-(\d+)", drawing)}) == [1, 2, 3, 4, 5]
     open_tab(at, "||dL/dh_t|| at every step")
     # the last step's gradient is the loss's own: dL/dh_T = (1, 1) for H = 2
     assert series(at, "norms")["layer 1"][-1] == pytest.approx(np.sqrt(2))
