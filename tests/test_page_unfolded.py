@@ -6,7 +6,7 @@ import pathlib
 import re
 
 import pytest
-from conftest import assert_clean, run_page
+from conftest import assert_clean, drawings, run_page
 from streamlit.testing.v1 import AppTest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -17,8 +17,14 @@ def open_page(query: dict[str, str] | None = None) -> AppTest:
     return run_page(PAGE, query, timeout=120)
 
 
+def drawing(at: AppTest) -> str:
+    """The one graph the page shows."""
+    [graph] = drawings(at)
+    return graph
+
+
 def steps(at: AppTest) -> list[int]:
-    return sorted({int(n) for n in re.findall(r"\bstep-(\d+)\b", at.session_state["unfolded_dot"])})
+    return sorted({int(n) for n in re.findall(r"\bstep-(\d+)\b", drawing(at))})
 
 
 def by_label(elements, label: str):
@@ -64,7 +70,7 @@ def test_largest_network_at_operation_level_collapses():
     assert_clean(at)
     drawn = steps(at)
     assert drawn[0] == 1 and drawn[-1] == 100 and len(drawn) < 100
-    assert "ellipsis" in at.session_state["unfolded_dot"]
+    assert "ellipsis" in drawing(at)
 
 
 @pytest.mark.parametrize("cell", ["rnn_tanh", "rnn_relu", "lstm", "gru"])
@@ -185,7 +191,7 @@ def test_weight_editor_is_built_only_while_open():
     from ui import share
 
     at = open_page()
-    dot = at.session_state["unfolded_dot"]
+    dot = drawing(at)
     assert not at.dataframe
     at.session_state["unfolded:editor"] = True  # what clicking the expander sends
     at.run()
@@ -196,9 +202,9 @@ def test_weight_editor_is_built_only_while_open():
     assert len(shown) == 4  # left column W_ih, b_ih; right column W_hh, b_hh
     for frame, weights in zip(shown, (layer.W_ih, layer.b_ih[:, None], layer.W_hh, layer.b_hh[:, None]), strict=True):
         np.testing.assert_array_equal(frame, weights)
-    assert at.session_state["unfolded_dot"] == dot
+    assert drawing(at) == dot
     at.session_state["unfolded:editor"] = False
     at.run()
     assert_clean(at)
     assert not at.dataframe
-    assert at.session_state["unfolded_dot"] == dot
+    assert drawing(at) == dot

@@ -108,4 +108,5 @@ def test_unfolded_page_reports_overflow_in_words():
     at.run()
     assert not at.exception
     assert any("largest number" in w.value for w in at.warning), [w.value for w in at.warning]
-    assert "nan" not in at.session_state["unfolded_dot"].lower()
+    [drawing] = drawings(at)
+    assert "nan" not in drawing.lower()
