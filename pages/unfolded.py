@@ -7,17 +7,11 @@ import streamlit.components.v1 as components
 from rnnviz.engine import signals
 from ui import compute, controls, show, state, text
 from ui.markup import literal
-from ui.unfolded import EDITS, PAGE, edit_first_layer, export, notes, unfolded_dot, weights_from_file
+from ui.share import PRESET_NAMES
+from ui.unfolded import EDITS, PAGE, SCROLL_TO_STEP, edit_first_layer, export, notes, unfolded_dot, weights_from_file
 
 URL_NAMES = ("cell", "D", "H", "L", "T", "seed", "scale", "preset", "signal", "custom", "level", "values", "grads")
 URL_NAMES += ("shared", "hl")
-PRESET_NAMES = {
-    "random": "seeded random",
-    "latch": "LSTM: memory latch",
-    "reset": "LSTM: forget every step",
-    "shut": "LSTM: input gate shut",
-    "leaky": "GRU: leaky integrator",
-}
 CUSTOM_NOTE = "Padded with zeros or cut to the sequence length; input unit k gets the values / k."
 MAX_EDIT = 4  # the matrix editor is offered up to this input and hidden size
 PLAY_SECONDS = 1.0
@@ -25,16 +19,6 @@ READABLE_SCALE = 0.8  # a wide drawing shrinks to at most this: 12 pt labels sta
 HL_KEY = f"{PAGE}:hl"
 EDITOR = f"{PAGE}:editor"  # the matrix editor's expander
 TRAINED = "trained_model"  # set by the Train page: {"params", "x", "label"}
-# runs in a same-origin component iframe: scroll the graph box (not the page) to the step's cell
-SCROLL_TO_STEP = """<script>
-setTimeout(() => {
-  const box = window.parent.document.querySelector(".rnnviz-graph");
-  const cell = box && box.querySelector("svg .node.step-STEP");
-  if (!cell) return;
-  const b = box.getBoundingClientRect(), c = cell.getBoundingClientRect();
-  box.scrollLeft += c.left + c.width / 2 - (b.left + b.width / 2);
-}, 300);
-</script>"""
 
 
 def forget_trained() -> None:

@@ -52,6 +52,13 @@ SIGNAL_LABELS = {
     "random": "seeded random",
     "custom": "custom list",
 }
+PRESET_NAMES = {  # the presets as the Unfolded page names them
+    "random": "seeded random",
+    "latch": "LSTM: memory latch",
+    "reset": "LSTM: forget every step",
+    "shut": "LSTM: input gate shut",
+    "leaky": "GRU: leaky integrator",
+}
 PRESET_LABELS = {  # the Gates page's lesson presets
     "random": "none (seeded random weights)",
     "latch": "memory latch (LSTM)",
