@@ -8,7 +8,6 @@ import rnnviz
 from rnnviz.engine import bptt
 from rnnviz.learning import optim
 from ui import charts, compute, controls, show, state, text
-from ui.markup import literal
 
 PAGE = "bptt"
 URL_NAMES = ("cell", "D", "H", "L", "T", "seed", "scale", "signal", "custom", "loss", "radius", "clip", "trunc")
@@ -84,12 +83,7 @@ with right:
     )
 
 args = dict(cell=cell, D=D, H=H, L=L, T=T, seed=seed, scale=scale, signal=kind, custom=custom, radius=radius)
-try:
-    compute.run(**args)
-    st.session_state[f"{PAGE}:good"] = args
-except ValueError as err:
-    st.error(f"The input cannot be used: {literal(err)}. Showing the last input that worked.")
-    args = st.session_state.get(f"{PAGE}:good", {**args, "signal": "impulse"})
+args = compute.usable(PAGE, args)
 
 with st.sidebar:
     st.header("Training tricks")

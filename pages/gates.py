@@ -5,7 +5,6 @@ import streamlit as st
 
 from rnnviz.engine import presets
 from ui import charts, compute, controls, state, text
-from ui.markup import literal
 
 PAGE = "gates"
 URL_NAMES = ("cell", "D", "H", "L", "T", "seed", "scale", "preset", "signal", "custom", "view")
@@ -96,12 +95,7 @@ args = dict(cell=cell, D=D, H=H, L=L, T=T, seed=seed, scale=scale, preset=preset
 if trained is not None:
     p = trained["params"]
     args |= dict(D=p.input_size, H=p.hidden_size, L=p.num_layers, preset="random", trained=(p, trained["x"]))
-try:
-    compute.run(**args)
-    st.session_state[f"{PAGE}:good"] = args
-except ValueError as err:
-    st.error(f"The input cannot be used: {literal(err)}. Showing the last input that worked.")
-    args = st.session_state.get(f"{PAGE}:good", {**args, "signal": "impulse"})
+args = compute.usable(PAGE, args)
 
 if preset != "random" and trained is None:
     st.info(f"**{presets.PRESETS[preset]}.** {LOOK_FOR[preset]}")

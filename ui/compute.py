@@ -14,6 +14,7 @@ import streamlit as st
 
 import rnnviz
 from rnnviz.engine import bptt, presets, signals
+from ui.markup import literal
 
 
 class Run(NamedTuple):
@@ -54,6 +55,18 @@ def run(
         params = network_params(cell, D, H, L, seed, scale, preset, radius)
         x = signals.make_signal(signal, T, D, seed=seed, custom=custom)  # (T, D)
     return Run(params, x, rnnviz.forward(params, x))
+
+
+def usable(page: str, args: dict) -> dict:
+    """``args`` if ``run`` can use them; else the error shown and the page's last ``args`` that worked
+    (at first the same with the impulse input)."""
+    try:
+        run(**args)
+    except ValueError as err:
+        st.error(f"The input cannot be used: {literal(err)}. Showing the last input that worked.")
+        return st.session_state.get(f"{page}:good", {**args, "signal": "impulse"})
+    st.session_state[f"{page}:good"] = args
+    return args
 
 
 @st.cache_data(max_entries=48, show_spinner=False)

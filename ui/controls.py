@@ -26,11 +26,11 @@ CUSTOM_NOTE = "Shorter lists are padded with zeros; longer ones are cut at the s
 def options(setting: share.Setting) -> dict[str, object]:
     """The keyword arguments the settings table gives the setting's widget."""
     out: dict[str, object] = {}
-    if setting.widget in ("slider", "number"):
+    if setting.control in ("slider", "number"):
         out = {"min_value": setting.low, "max_value": setting.high}
         if setting.step is not None:
             out["step"] = setting.step
-    elif setting.widget in ("select", "radio"):
+    elif setting.control in ("select", "radio"):
         out = {"options": list(setting.choices)}
         if setting.labels:
             out["format_func"] = setting.label_of
@@ -45,7 +45,7 @@ def widget(page: str, name: str, *, label: str | None = None, **kwargs):
     ``kwargs`` go to the Streamlit call and override the table's (``max_value=T``, ``disabled=...``).
     """
     setting = share.SETTINGS[name]
-    return state.widget(page, name, WIDGETS[setting.widget], label or setting.label, **(options(setting) | kwargs))
+    return state.widget(page, name, WIDGETS[setting.control], label or setting.label, **(options(setting) | kwargs))
 
 
 def network(page: str, *, disabled: bool = False, note: str = "", on_cell_change=None) -> tuple[str, int, int, int]:

@@ -21,6 +21,7 @@ from rnnviz.learning.examples import EXAMPLES
 from rnnviz.learning.tasks import TASKS, task_options
 
 MAX_TEXT = 500  # characters kept from a text parameter
+USUAL_WIDGET = {"int": "slider", "float": "slider", "choice": "select", "bool": "toggle", "text": "text"}
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class Setting:
     low: float | None = None
     high: float | None = None
     choices: tuple[str, ...] = ()
-    widget: str = ""  # "slider" | "number" | "select" | "radio" | "toggle" | "text"; "" where a page builds its own
+    widget: str = ""  # "slider" | "number" | "select" | "radio" | "toggle" | "text"; "": the kind's usual one
     label: str = ""
     step: float | None = None  # None: Streamlit's default step
     help: str | None = None
@@ -39,6 +40,18 @@ class Setting:
 
     def label_of(self, choice: str) -> str:
         return self.labels.get(choice, choice)
+
+    @property
+    def control(self) -> str:
+        """The widget's kind: a slider for a number, a select box, a toggle or a text input unless told."""
+        return self.widget or USUAL_WIDGET[self.kind]
+
+
+def _choice(
+    name: str, default: str, labels: dict[str, str], label: str, widget: str = "select", choices=None
+) -> Setting:
+    """A choice among ``choices`` (the core's names; the keys of ``labels`` if None), each shown as its label."""
+    return Setting(name, "choice", default, choices=tuple(choices or labels), widget=widget, label=label, labels=labels)
 
 
 GATES_VIEWS = ("heatmaps", "units", "compare")  # the tabs of the Gates and states page
@@ -88,78 +101,35 @@ SETTINGS = {
     s.name: s
     for s in [
         # the single recurrent neuron
-        Setting("wx", "float", 1.0, -5.0, 5.0, widget="slider", label="W_x (input weight)", step=0.1),
-        Setting("wy", "float", 0.5, -5.0, 5.0, widget="slider", label="W_y (feedback weight)", step=0.1),
-        Setting("b", "float", 0.0, -5.0, 5.0, widget="slider", label="b (bias)", step=0.1),
-        Setting("act", "choice", "tanh", choices=ACTIVATIONS, widget="select", label="Activation φ"),
-        Setting("y0", "float", 0.0, -5.0, 5.0, widget="slider", label="Initial output y_0", step=0.1),
-        Setting("step", "int", 1, 1, 100, widget="slider", label="Step to look at"),
+        Setting("wx", "float", 1.0, -5.0, 5.0, label="W_x (input weight)", step=0.1),
+        Setting("wy", "float", 0.5, -5.0, 5.0, label="W_y (feedback weight)", step=0.1),
+        Setting("b", "float", 0.0, -5.0, 5.0, label="b (bias)", step=0.1),
+        Setting("act", "choice", "tanh", choices=ACTIVATIONS, label="Activation φ"),
+        Setting("y0", "float", 0.0, -5.0, 5.0, label="Initial output y_0", step=0.1),
+        Setting("step", "int", 1, 1, 100, label="Step to look at"),
         # shared by every page
-        Setting("T", "int", 5, 1, 100, widget="slider", label="Sequence length"),
-        Setting(
-            "signal",
-            "choice",
-            "impulse",
-            choices=SIGNALS,
-            widget="select",
-            label="Input signal x_t",
-            labels=SIGNAL_LABELS,
-        ),
-        Setting("custom", "text", "1, 0, 0, 2", widget="text", label="Values of x_1, x_2, ... (comma separated)"),
+        Setting("T", "int", 5, 1, 100, label="Sequence length"),
+        _choice("signal", "impulse", SIGNAL_LABELS, "Input signal x_t", choices=SIGNALS),
+        Setting("custom", "text", "1, 0, 0, 2", label="Values of x_1, x_2, ... (comma separated)"),
         Setting("seed", "int", 0, 0, 9999, widget="number", label="Seed", step=1),
         # networks
-        Setting(
-            "cell", "choice", "lstm", choices=tuple(CELL_CHOICES), widget="select", label="Cell", labels=CELL_LABELS
-        ),
+        _choice("cell", "lstm", CELL_LABELS, "Cell", choices=CELL_CHOICES),
         Setting("D", "int", 1, 1, 8, widget="number", label="Input size D", step=1),
-        Setting("H", "int", 2, 1, 32, widget="slider", label="Hidden size H"),
+        Setting("H", "int", 2, 1, 32, label="Hidden size H"),
         Setting("L", "int", 1, 1, 3, widget="number", label="Layers L", step=1),
-        Setting("scale", "float", 1.0, 0.0, 5.0, widget="slider", label="Weight scale", step=0.1),
-        Setting(
-            "preset",
-            "choice",
-            "random",
-            choices=tuple(PRESETS),
-            widget="select",
-            label="Lesson preset",
-            labels=PRESET_LABELS,
-        ),
+        Setting("scale", "float", 1.0, 0.0, 5.0, label="Weight scale", step=0.1),
+        _choice("preset", "random", PRESET_LABELS, "Lesson preset", choices=PRESETS),
         Setting("view", "choice", "heatmaps", choices=GATES_VIEWS),  # the Gates page's open tab
-        Setting(
-            "level",
-            "choice",
-            "cell",
-            choices=("cell", "operations"),
-            widget="radio",
-            label="Level of detail",
-            labels={"cell": "cells", "operations": "operations"},
-        ),
-        Setting("values", "bool", True, widget="toggle", label="Show values"),
-        Setting("grads", "bool", False, widget="toggle", label="Show gradients"),
-        Setting("shared", "bool", True, widget="toggle", label="Show weight sharing"),
-        Setting("hl", "int", 0, 0, 100, widget="slider", label="Highlighted step (0 = none)"),
+        _choice("level", "cell", {"cell": "cells", "operations": "operations"}, "Level of detail", "radio"),
+        Setting("values", "bool", True, label="Show values"),
+        Setting("grads", "bool", False, label="Show gradients"),
+        Setting("shared", "bool", True, label="Show weight sharing"),
+        Setting("hl", "int", 0, 0, 100, label="Highlighted step (0 = none)"),
         # backprop through time
-        Setting(
-            "loss",
-            "choice",
-            "last",
-            choices=("last", "every"),
-            widget="radio",
-            label="Loss",
-            labels={"last": "on the last step", "every": "on every step"},
-        ),
-        Setting("radius", "float", 1.0, 0.0, 3.0, widget="slider", label="Spectral radius ρ of W_hh", step=0.05),
-        Setting(
-            "clip",
-            "float",
-            0.0,
-            0.0,
-            100.0,
-            widget="slider",
-            label="Clip the gradient's global norm at (0 = off)",
-            step=0.5,
-        ),
-        Setting("trunc", "int", 0, 0, 100, widget="slider", label="Truncated BPTT: chunk length k (0 = off)"),
+        _choice("loss", "last", {"last": "on the last step", "every": "on every step"}, "Loss", "radio"),
+        Setting("radius", "float", 1.0, 0.0, 3.0, label="Spectral radius ρ of W_hh", step=0.05),
+        Setting("clip", "float", 0.0, 0.0, 100.0, label="Clip the gradient's global norm at (0 = off)", step=0.5),
+        Setting("trunc", "int", 0, 0, 100, label="Truncated BPTT: chunk length k (0 = off)"),
         Setting("bview", "choice", "norms", choices=BPTT_VIEWS),  # the BPTT page's open tab
         # training (the Train page); epochs and lr default to the sine task's budget
         Setting("task", "choice", "sine", choices=TASKS),
