@@ -4,6 +4,7 @@ presets that show one behaviour each, and the same input through RNN, LSTM and G
 import streamlit as st
 
 from rnnviz.engine import presets
+from rnnviz.engine.cells import cell_kind
 from ui import charts, compute, controls, state, text
 
 PAGE = "gates"
@@ -52,21 +53,21 @@ def preset_changed() -> None:
     if preset == "random":
         return
     state.set_value(PAGE, "view", "heatmaps")
-    if presets.cell_kind(state.settings()["cell"])[0] != presets.PRESET_CELL[preset]:
+    if cell_kind(state.settings()["cell"])[0] != presets.PRESET_CELL[preset]:
         state.set_value(PAGE, "cell", presets.PRESET_CELL[preset])
 
 
 def cell_changed() -> None:
     """A cell the preset does not fit turns the preset off."""
     preset = state.settings()["preset"]
-    cell = presets.cell_kind(st.session_state[f"{PAGE}:cell"])[0]
+    cell = cell_kind(st.session_state[f"{PAGE}:cell"])[0]
     if preset != "random" and presets.PRESET_CELL[preset] != cell:
         state.set_value(PAGE, "preset", "random")
 
 
 state.load_url(PAGE)
 s = state.settings()
-if s["preset"] != "random" and presets.cell_kind(s["cell"])[0] != presets.PRESET_CELL[s["preset"]]:
+if s["preset"] != "random" and cell_kind(s["cell"])[0] != presets.PRESET_CELL[s["preset"]]:
     # a link with a preset and another cell: the preset wins, as when it is chosen by hand
     st.info(f"The {s['preset']!r} preset needs the {presets.PRESET_CELL[s['preset']].upper()}; switched to it.")
     state.set_value(PAGE, "cell", presets.PRESET_CELL[s["preset"]])

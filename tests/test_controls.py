@@ -3,7 +3,7 @@
 import pytest
 from conftest import assert_clean, run_page
 
-from rnnviz.engine import presets, signals
+from rnnviz.engine import cells, presets, signals
 from ui import share
 
 PAGES = ["neuron", "unfolded", "gates", "bptt"]
@@ -35,7 +35,7 @@ def test_widgets_cover_exactly_the_settings_range(page):
 
 
 def test_choice_labels_name_exactly_the_cores_choices():
-    assert list(share.CELL_LABELS) == list(presets.CELL_CHOICES)
+    assert list(share.CELL_LABELS) == list(cells.CELL_CHOICES)
     assert list(share.PRESET_LABELS) == list(share.PRESET_NAMES) == list(presets.PRESETS)
     assert list(share.SIGNAL_LABELS) == list(signals.SIGNALS)
     for name, setting in share.SETTINGS.items():

@@ -10,8 +10,8 @@ import streamlit as st
 
 from rnnviz import drawing as rgraph
 from rnnviz.drawing import figures
+from rnnviz.engine.cells import CELL_LABELS
 from ui.compute import gradients, run
-from ui.share import CELL_LABELS
 
 FIGURE_TTL = 3600  # s
 COMPARED = {"RNN": "rnn_tanh", "LSTM": "lstm", "GRU": "gru"}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from rnnviz.engine.cells import CELL_CHOICES
+from rnnviz.engine.cells import CELL_CHOICES, CELL_LABELS
 from rnnviz.engine.presets import PRESETS
 from rnnviz.engine.signals import SIGNALS
 from rnnviz.learning.architectures import FEEDS, MAX_STEPS, WIRINGS
@@ -57,7 +57,6 @@ def _choice(
 GATES_VIEWS = ("heatmaps", "units", "compare")  # the tabs of the Gates and states page
 BPTT_VIEWS = ("norms", "graph", "cells", "jacobian")  # the tabs of the Backprop through time page
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
-CELL_LABELS = {"rnn_tanh": "RNN (tanh)", "rnn_relu": "RNN (ReLU)", "lstm": "LSTM", "gru": "GRU"}
 SIGNAL_LABELS = {
     "impulse": "impulse (1, 0, 0, ...)",
     "step": "step (1, 1, 1, ...)",
