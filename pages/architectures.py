@@ -298,7 +298,6 @@ line = f"**Input:** {literal(E.input_text(info, wtrace.x))}  \n**Output:** {lite
 if target is not None and example != "wave":
     line += f"  \n**Target:** {literal(E.target_text(info, target))} ({archfigures.agreement(info, wtrace, target)})"
 st.markdown(line)
-st.session_state[f"{PAGE}_dot"] = g.source
 show.graph(g, min_scale=0.6)
 notes = ["Hover over a node for its full vector."]
 if grads and target is None:
