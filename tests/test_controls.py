@@ -6,7 +6,14 @@ from conftest import assert_clean, run_page
 from rnnviz.engine import cells, presets, signals
 from ui import share
 
-PAGES = ["neuron", "unfolded", "gates", "bptt"]
+SIGNAL = {"T", "signal", "custom"}
+PAGES = {  # page: settings it must show (a link with signal=custom shows the values too)
+    "neuron": SIGNAL,
+    "unfolded": SIGNAL | {"hl", "level"},
+    "gates": SIGNAL | {"preset"},
+    "bptt": SIGNAL | {"loss", "radius"},
+    "train": {"task", "sine_freq", "lr", "opt", "patience"},
+}
 
 
 def shared_widgets(at):
@@ -31,7 +38,7 @@ def test_widgets_cover_exactly_the_settings_range(page):
             assert len(w.options) == len(setting.choices), name  # each choice a link can name is offered
         else:
             assert setting.kind == ("bool" if kind == "toggle" else "text"), name
-    assert {"T", "signal", "custom"} <= seen
+    assert PAGES[page] <= seen
 
 
 def test_choice_labels_name_exactly_the_cores_choices():

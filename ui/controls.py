@@ -30,6 +30,8 @@ def options(setting: share.Setting) -> dict[str, object]:
         out = {"min_value": setting.low, "max_value": setting.high}
         if setting.step is not None:
             out["step"] = setting.step
+        if setting.format is not None:
+            out["format"] = setting.format
     elif setting.control in ("select", "radio"):
         out = {"options": list(setting.choices)}
         if setting.labels:

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from rnnviz.engine.cells import CELL_CHOICES, CELL_LABELS
 from rnnviz.engine.presets import PRESETS
 from rnnviz.engine.signals import SIGNALS
-from rnnviz.learning.architectures import FEEDS, MAX_STEPS, WIRINGS
-from rnnviz.learning.examples import EXAMPLES
+from rnnviz.learning.architectures import FEEDS, MAX_STEPS, WIRING_LABELS, WIRINGS
+from rnnviz.learning.examples import EXAMPLE_LABELS, EXAMPLES
 from rnnviz.learning.tasks import TASKS, task_options
 
 MAX_TEXT = 500  # characters kept from a text parameter
@@ -36,6 +36,7 @@ class Setting:
     label: str = ""
     step: float | None = None  # None: Streamlit's default step
     help: str | None = None
+    format: str | None = None  # a number's printf format; None: Streamlit's
     labels: dict[str, str] = field(default_factory=dict, hash=False)  # choice -> what the widget shows
 
     def label_of(self, choice: str) -> str:
@@ -78,6 +79,14 @@ PRESET_LABELS = {  # the Gates page's lesson presets
     "shut": "input gate held shut (LSTM)",
     "leaky": "leaky integrator (GRU)",
 }
+TASK_LABELS = {
+    "sine": "sine: next value of a signal",
+    "stock": "stock: tomorrow's price move",
+    "chars": "chars: next character of a text",
+    "adding": "adding: remember a number over a long lag",
+}
+FEED_LABELS = {"every": "at every step", "first": "at step 1 only"}
+PATIENCE_HELP = "Stop after this many epochs without a better validation loss, and keep the best epoch."
 # the Train page's task options, named "<task>_<option>" in the URL, with the task's own ranges
 TASK_CONTROLS = {
     "sine": ("freq", "noise"),
@@ -87,12 +96,29 @@ TASK_CONTROLS = {
 }
 
 
+OPTION_LABELS = {
+    "freq": "Frequency (cycles per step)",
+    "noise": "Noise (std)",
+    "drift": "Daily drift",
+    "volatility": "Daily volatility",
+    "seasonal": "Seasonal swing (0 = none)",
+    "period": "Season length (days)",
+    "mean_reversion": "Mean reversion (0 = none)",
+    "length": "Window length (characters)",
+    "lag": "Lag (steps to remember)",
+}
+OPTION_STEPS = {"freq": 0.005, "noise": 0.01, "drift": 0.0005, "volatility": 0.001, "seasonal": 0.01}
+
+
 def _task_settings() -> list[Setting]:
     out = []
     for task, names in TASK_CONTROLS.items():
         for name in names:
             default, low, high = task_options(task)[name]
-            out.append(Setting(f"{task}_{name}", "int" if isinstance(default, int) else "float", default, low, high))
+            kind = "int" if isinstance(default, int) else "float"
+            step, fmt = (1, None) if kind == "int" else (OPTION_STEPS.get(name, 0.01), "%g")
+            label = OPTION_LABELS[name]
+            out.append(Setting(f"{task}_{name}", kind, default, low, high, label=label, step=step, format=fmt))
     return out
 
 
@@ -131,26 +157,26 @@ SETTINGS = {
         Setting("trunc", "int", 0, 0, 100, label="Truncated BPTT: chunk length k (0 = off)"),
         Setting("bview", "choice", "norms", choices=BPTT_VIEWS),  # the BPTT page's open tab
         # training (the Train page); epochs and lr default to the sine task's budget
-        Setting("task", "choice", "sine", choices=TASKS),
+        _choice("task", "sine", TASK_LABELS, "Task", choices=TASKS),
         *_task_settings(),
-        Setting("hidden", "int", 16, 1, 64),
-        Setting("layers", "int", 1, 1, 3),
-        Setting("epochs", "int", 20, 1, 100),
-        Setting("lr", "float", 0.01, 0.0001, 1.0),
-        Setting("opt", "choice", "adam", choices=("adam", "sgd")),
-        Setting("tclip", "float", 1.0, 0.0, 10.0),
-        Setting("bptt", "int", 0, 0, 200),
-        Setting("patience", "int", 0, 0, 50),
-        Setting("compare", "bool", False),
+        Setting("hidden", "int", 16, 1, 64, label="Hidden size H"),
+        Setting("layers", "int", 1, 1, 3, widget="number", label="Layers", step=1),
+        Setting("epochs", "int", 20, 1, 100, label="Epochs"),
+        Setting("lr", "float", 0.01, 0.0001, 1.0, widget="number", label="Learning rate", step=0.001, format="%.4f"),
+        Setting("opt", "choice", "adam", choices=("adam", "sgd"), widget="radio", label="Optimizer"),
+        Setting("tclip", "float", 1.0, 0.0, 10.0, label="Gradient clipping (0 = off)"),
+        Setting("bptt", "int", 0, 0, 200, label="BPTT length (0 = full sequence)"),
+        Setting("patience", "int", 0, 0, 50, label="Early stopping patience (0 = off)", help=PATIENCE_HELP),
+        Setting("compare", "bool", False, label="Compare RNN, LSTM and GRU"),
         # wirings (the Architectures page); also cell, hidden, seed, values and grads
-        Setting("wiring", "choice", "many_to_one", choices=WIRINGS),
-        Setting("example", "choice", "sentiment", choices=EXAMPLES),
-        Setting("bidir", "bool", False),
-        Setting("feed", "choice", "every", choices=FEEDS),
+        _choice("wiring", "many_to_one", WIRING_LABELS, "Wiring", choices=WIRINGS),
+        _choice("example", "sentiment", EXAMPLE_LABELS, "Application", choices=EXAMPLES),
+        Setting("bidir", "bool", False, label="Bidirectional"),
+        _choice("feed", "every", FEED_LABELS, "Feed the vector", "radio", choices=FEEDS),
         Setting("length", "int", 8, 1, MAX_STEPS),  # the example's longest sequence, clamped to its own range
         Setting("item", "int", 1, 0, 50),  # the input: a sequence of the data set, 0 = the typed text
-        Setting("text", "text", ""),
-        Setting("tsteps", "int", 600, 10, 3000),
+        Setting("text", "text", "", label="Your input"),
+        Setting("tsteps", "int", 600, 10, 3000, label="Training steps", step=10),
     ]
 }
 
