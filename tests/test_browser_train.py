@@ -6,6 +6,7 @@ The default run of each task is timed from the click to the results and printed 
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -56,7 +57,10 @@ def test_default_training_of_each_task(page, app_url, task):
     titles = page.evaluate(f"() => [...document.querySelectorAll('{PLOT} .gtitle')].map(t => t.textContent)")
     assert "training curves" in titles
     if task == "chars":
-        assert page.locator("code").first.inner_text().startswith("the ")
+        from playwright.sync_api import expect
+
+        # the generated text's code block can show after the script is done (loaded on demand): wait for it
+        expect(page.locator("code").first).to_have_text(re.compile(r"^the "), timeout=30_000)
     else:
         assert any(t.startswith("LSTM:") for t in titles), titles
     if task == "stock":
