@@ -5,7 +5,7 @@ import streamlit as st
 import rnnviz
 from rnnviz import drawing as rgraph
 from rnnviz.engine import neuron, signals
-from ui import show, use_app_navigation
+from ui import show, text, use_app_navigation
 
 use_app_navigation()
 
@@ -83,12 +83,4 @@ for k, (path, label, query) in enumerate(LESSONS):
         st.page_link(path, label=label, icon=":material/school:", query_params=query)
 
 with st.expander("How to use rnnviz"):
-    st.markdown(
-        "- Pick a page in the sidebar; its controls are in the sidebar too.\n"
-        "- Settings carry from page to page, and the address bar always holds them: copy the link to "
-        "share exactly what is on your screen.\n"
-        "- Time steps are numbered from 1 as in textbooks: inputs x_1 ... x_T, states h_1 ... h_T, "
-        "and the initial state h_0.\n"
-        "- Weights follow PyTorch's names and layout, so a trained `nn.LSTM` state_dict can be uploaded "
-        "on the Unfolded graph page."
-    )
+    text.show("home")

@@ -7,18 +7,11 @@ import rnnviz
 from rnnviz import drawing as rgraph
 from rnnviz.drawing import figures
 from rnnviz.engine import neuron, signals
-from ui import show, state
+from ui import controls, show, state
 from ui.markup import literal
 
 PAGE = "neuron"
 URL_NAMES = ("wx", "wy", "b", "act", "T", "y0", "signal", "custom", "seed", "step")
-SIGNAL_LABELS = {
-    "impulse": "impulse (1, 0, 0, ...)",
-    "step": "step (1, 1, 1, ...)",
-    "sine": "sine (period 8)",
-    "random": "seeded random",
-    "custom": "custom list",
-}
 
 state.load_url(PAGE)
 st.title("The recurrent neuron")
@@ -30,37 +23,21 @@ st.caption(
 
 with st.sidebar:
     st.header("Neuron")
-    w_x = state.widget(PAGE, "wx", st.slider, "W_x (input weight)", min_value=-5.0, max_value=5.0, step=0.1)
-    w_y = state.widget(PAGE, "wy", st.slider, "W_y (feedback weight)", min_value=-5.0, max_value=5.0, step=0.1)
-    b = state.widget(PAGE, "b", st.slider, "b (bias)", min_value=-5.0, max_value=5.0, step=0.1)
-    act = state.widget(PAGE, "act", st.selectbox, "Activation φ", options=["tanh", "sigmoid", "relu", "linear"])
-    y0 = state.widget(PAGE, "y0", st.slider, "Initial output y_0", min_value=-5.0, max_value=5.0, step=0.1)
-    st.header("Input")
-    T = state.widget(PAGE, "T", st.slider, "Sequence length", min_value=1, max_value=100)
-    kind = state.widget(
-        PAGE, "signal", st.selectbox, "Input signal x_t", options=list(SIGNAL_LABELS), format_func=SIGNAL_LABELS.get
-    )
-    custom = state.settings()["custom"]
+    w_x, w_y, b, act, y0 = (controls.widget(PAGE, name) for name in ("wx", "wy", "b", "act", "y0"))
+    T, kind, custom = controls.input_signal(PAGE)
     seed = state.settings()["seed"]
-    if kind == "custom":
-        custom = state.widget(PAGE, "custom", st.text_input, "Values of x_1, x_2, ... (comma separated)")
-        st.caption("Shorter lists are padded with zeros; longer ones are cut at the sequence length.")
     if kind == "random":
-        seed = state.widget(PAGE, "seed", st.number_input, "Random seed", min_value=0, max_value=9999, step=1)
+        seed = controls.widget(PAGE, "seed", label="Random seed")
 
 try:
     x = signals.make_signal(kind, T, 1, seed=seed, custom=custom)
-    st.session_state["neuron_last_x"] = (kind, T, x)
+    st.session_state["neuron_last_x"] = x
 except ValueError as err:
     st.error(f"The custom signal cannot be used: {literal(err)}. Showing the last signal that worked.")
-    last = st.session_state.get("neuron_last_x")
-    x = last[2][:T] if last else np.zeros((T, 1))
-    if len(x) < T:
-        x = np.vstack([x, np.zeros((T - len(x), 1))])
+    x = signals.fit_steps(st.session_state.get("neuron_last_x", np.zeros((0, 1))), T)
 
 params = neuron.neuron_params(w_x, w_y, b, act)
 trace = rnnviz.forward(params, x, h0=[[y0]])
-y = trace.output[:, 0]
 
 left, right = st.columns([2, 3])
 with left:
@@ -69,16 +46,14 @@ with left:
     st.caption("The loop is the feedback: the output y goes back in, weighted by W_y, at the next step.")
 with right:
     st.subheader("Input and output over time")
-    st.plotly_chart(figures.signal_figure(x[:, 0], y, y0=y0), width="stretch")
+    st.plotly_chart(figures.signal_figure(x[:, 0], trace.output[:, 0], y0=y0), width="stretch")
 
 st.subheader(f"Unfolded over {T} step{'s' if T > 1 else ''}")
 st.caption("The same neuron drawn once per step; every copy uses the same W_x, W_y and b. Numbers are live.")
 if state.settings()["step"] > T or st.session_state.get(f"{PAGE}:step", 1) > T:
     state.set_value(PAGE, "step", T)  # the sequence got shorter than the chosen step
-step = state.widget(PAGE, "step", st.slider, "Step to look at", min_value=1, max_value=max(T, 2), disabled=T == 1)
-step = min(step, T)
-dot = show.graph(rgraph.unfolded_graph(trace, neuron=True, values=True, highlight_step=step), min_scale=0.8)
-st.session_state["neuron_dot"] = dot
+step = min(controls.widget(PAGE, "step", max_value=max(T, 2), disabled=T == 1), T)
+show.graph(rgraph.unfolded_graph(trace, neuron=True, values=True, highlight_step=step), min_scale=0.8)
 
 st.markdown(f"**Step {step}, with the numbers:**")
 st.latex(neuron.neuron_latex(trace, step))

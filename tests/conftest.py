@@ -265,7 +265,10 @@ def plotly_array(value) -> np.ndarray:
 
 
 def node_classes(dot: str) -> list[list[str]]:
-    """The class list of every node of a DOT source (edges, "a -> b [...]", are left out)."""
+    """The class list of every node of a drawing, a DOT source or dot's SVG (edges are left out, and so is
+    the SVG's own "node" class)."""
+    if "<svg" in dot:
+        return [m.split() for m in re.findall(r'<g [^>]*class="node ([^"]*)"', dot)]
     return [m.split() for m in re.findall(r'^\t\w+ \[.*class="([^"]*)"', dot, re.M)]
 
 
@@ -292,6 +295,13 @@ def assert_ulps(actual, desired, ulps: int = 8, err_msg: str = "") -> None:
     desired = np.asarray(desired)
     atol = ulps * EPS * np.max(np.abs(desired), initial=0.0)
     np.testing.assert_allclose(actual, desired, rtol=0, atol=atol, err_msg=err_msg)
+
+
+def drawings(at) -> list[str]:
+    """The graphs the page shows, in screen order: the inline SVG dot made (ui.show.graph), or the DOT the
+    browser lays out (st.graphviz_chart) where dot is missing."""
+    svgs = [m.value for m in at.markdown if m.value.startswith('<div class="rnnviz-graph"')]
+    return svgs or [chart.proto.spec for chart in at.get("graphviz_chart")]
 
 
 def json_numbers(fig) -> np.ndarray:

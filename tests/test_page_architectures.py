@@ -8,14 +8,18 @@ import re
 
 import numpy as np
 import pytest
-from conftest import assert_clean, charts, dot_steps, node_classes, plotly_array, run_page
+from conftest import assert_clean, charts, dot_steps, drawings, node_classes, plotly_array, run_page
 from streamlit.testing.v1 import AppTest
 
 from rnnviz.learning import architectures as A
 from rnnviz.learning import examples as E
 
 PAGE = "pages/architectures.py"
-DOT = "architectures_dot"
+
+
+def drawn(at: AppTest) -> str:
+    """The explored wiring's drawing: the last graph on the page (the four schematics come first)."""
+    return drawings(at)[-1]
 
 
 def train_button(at: AppTest):
@@ -47,7 +51,7 @@ def test_defaults_draw_the_four_wirings_and_an_untrained_sentiment_model():
     assert at.selectbox(key="architectures:wiring").value == "many_to_one"
     assert at.selectbox(key="architectures:example").value == "sentiment"
     assert any("Untrained" in i.value for i in at.info)
-    dot = at.session_state[DOT]
+    dot = drawn(at)
     x, _ = E.item(E.make_example("sentiment", 256, 8, seed=1), 0)  # the first held-out sentence
     assert dot_steps(dot, "input") == list(range(1, x.shape[0] + 1))
     assert dot_steps(dot, "output") == [x.shape[0]]
@@ -68,7 +72,7 @@ def test_every_application_runs_trains_and_shows_its_outputs(example):
     assert_clean(at)
     low, default, high = E.LENGTHS[example]
     assert at.slider(key="architectures:length").value == default
-    dot = at.session_state[DOT]
+    dot = drawn(at)
     if wiring == "encoder_decoder":
         assert dot_steps(dot, "input", "encoder") and dot_steps(dot, "output", "decoder")
         assert "context" in dot and "feedback" in dot
@@ -117,7 +121,7 @@ def test_training_makes_a_model_that_works():
 def test_bidirectional_layers_draw_a_reverse_row(wiring):
     at = run_page(PAGE, {"wiring": wiring, "bidir": "1", "hidden": "4"})
     assert_clean(at)
-    dot = at.session_state[DOT]
+    dot = drawn(at)
     reverse = [c for c in node_classes(dot) if "reverse" in c and "state" in c]
     assert reverse, "a right-to-left row of states"
     assert dot_steps(dot, "state", "reverse") == dot_steps(dot, "input")
@@ -131,7 +135,7 @@ def test_bidirectional_is_off_where_a_wiring_cannot_have_it():
     at = run_page(PAGE, {"wiring": "encoder_decoder", "bidir": "1"})
     assert_clean(at)
     assert at.toggle(key="architectures:bidir").disabled
-    assert not any("reverse" in c for c in node_classes(at.session_state[DOT]))
+    assert not any("reverse" in c for c in node_classes(drawn(at)))
     assert any("Bidirectional only for" in c.value for c in at.caption)
 
 
@@ -140,8 +144,10 @@ def test_one_to_many_feeds_its_vector_every_step_or_once():
     for feed, fed in (("every", 5), ("first", 1)):
         at.radio(key="architectures:feed").set_value(feed).run()
         assert_clean(at)
-        dot = at.session_state[DOT]
-        assert len(re.findall(r"^\tx_1 -> h_0_0_\d+ \[class=\"input", dot, re.M)) == fed
+        svg = drawn(at)
+        assert len([c for c in node_classes(svg) if "input" in c]) == 1  # one vector, x_1
+        fed_steps = [int(t) for t in re.findall(r'<g class="edge input step-(\d+)"', svg)]
+        assert sorted(fed_steps) == list(range(1, fed + 1))  # x_1 -> the state of each step it feeds
 
 
 def test_typed_input_and_unknown_words():
@@ -152,15 +158,15 @@ def test_typed_input_and_unknown_words():
     assert text.value, "typing starts from the sentence that was shown"
     text.input("not a good movie").run()
     assert_clean(at)
-    dot = at.session_state[DOT]
+    dot = drawn(at)
     assert "“not”" in dot and "“movie”" in dot and dot_steps(dot, "input") == [1, 2, 3, 4]
     at.text_input(key="architectures:text").input("not a good zebra").run()
     assert not at.exception
     assert "zebra" in at.error[0].value and "vocabulary" in at.error[0].value
-    assert at.session_state[DOT] == dot, "the last input that worked stays on screen"
+    assert drawn(at) == dot, "the last input that worked stays on screen"
     at.text_input(key="architectures:text").input('<script>alert("x")</script>').run()
     assert not at.exception and at.error
-    assert "<script>" not in at.session_state[DOT]
+    assert "<script>" not in drawn(at)
 
 
 def test_typing_starts_from_the_shown_input_in_every_application():
@@ -191,11 +197,11 @@ def test_a_typed_wave_vector_draws_its_wave():
 def test_gradients_need_a_target():
     at = run_page(PAGE, {"grads": "1"})
     assert_clean(at)
-    assert "‖∇‖" in at.session_state[DOT]
+    assert "‖∇‖" in drawn(at)
     at.selectbox(key="architectures:item").set_value(0).run()
     at.text_input(key="architectures:text").input("a good movie").run()
     assert_clean(at)
-    assert "‖∇‖" not in at.session_state[DOT]
+    assert "‖∇‖" not in drawn(at)
     assert any("need a target" in c.value for c in at.caption)
 
 
@@ -211,7 +217,7 @@ def test_every_control_at_its_extremes(example):
         at.run()
         at.selectbox(key="architectures:item").set_value(item).run()
         assert_clean(at)
-        assert dot_steps(at.session_state[DOT], "output")
+        assert dot_steps(drawn(at), "output")
     for value in (False, True):
         at.toggle(key="architectures:values").set_value(value)
         at.toggle(key="architectures:grads").set_value(value).run()

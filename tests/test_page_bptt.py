@@ -10,7 +10,7 @@ import pathlib
 
 import numpy as np
 import pytest
-from conftest import assert_clean, charts, dot_steps, open_tab, plotly_array, run_page
+from conftest import assert_clean, charts, dot_steps, drawings, open_tab, plotly_array, run_page
 from streamlit.testing.v1 import AppTest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -32,7 +32,7 @@ def test_defaults():
     assert at.title[0].value == "Backprop through time"
     tabs = ["||dL/dh_t|| at every step", "On the unfolded graph", "RNN vs LSTM vs GRU", "||∂h_T/∂h_t||"]
     assert [t.label for t in at.tabs] == tabs
-    assert list(charts(at)) == ["bptt:norms"] and "bptt_dot" not in at.session_state  # the hidden tabs compute nothing
+    assert list(charts(at)) == ["bptt:norms"] and not drawings(at)  # the hidden tabs compute nothing
     assert list(series(at, "norms")) == ["layer 1"]
     assert list(series(open_tab(at, "bptt:bview", "RNN vs LSTM vs GRU"), "cells")) == ["RNN", "LSTM", "GRU"]
     assert list(charts(at)) == ["bptt:cells"] and at.query_params["bview"] == "cells"
@@ -40,7 +40,8 @@ def test_defaults():
     assert list(charts(at)) == ["bptt:jacobian"] and at.query_params["bview"] == "jacobian"
     open_tab(at, "bptt:bview", "On the unfolded graph")
     assert not charts(at) and at.query_params["bview"] == "graph"
-    assert dot_steps(at.session_state["bptt_dot"]) == [1, 2, 3, 4, 5]
+    [drawing] = drawings(at)
+    assert dot_steps(drawing) == [1, 2, 3, 4, 5]
     open_tab(at, "bptt:bview", "||dL/dh_t|| at every step")
     # the last step's gradient is the loss's own: dL/dh_T = (1, 1) for H = 2
     assert series(at, "norms")["layer 1"][-1] == pytest.approx(np.sqrt(2))  # sqrt rounding

@@ -8,7 +8,7 @@ import re
 
 import pytest
 import streamlit as st
-from conftest import assert_clean, charts, plotly_array, run_page
+from conftest import assert_clean, charts, drawings, plotly_array, run_page
 from streamlit.testing.v1 import AppTest
 
 import rnnviz
@@ -142,7 +142,7 @@ def test_the_trained_model_opens_in_the_graph_and_gates_pages(target, title):
     assert "trained on the Train page" in at.info[0].value
     assert at.session_state["trained_model"]["params"].hidden_size == 3
     if target == "unfolded":
-        assert "step-" in at.session_state["unfolded_dot"]
+        assert "step-" in drawings(at)[0]
     next(b for b in at.button if b.label == "Back to random weights").click().run()
     assert_clean(at)
     assert "trained_model" not in at.session_state

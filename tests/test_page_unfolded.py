@@ -8,11 +8,17 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-from conftest import assert_clean, dot_steps, run_page
+from conftest import assert_clean, dot_steps, drawings, run_page
+from streamlit.testing.v1 import AppTest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PAGE = "pages/unfolded.py"
-DOT = "unfolded_dot"
+
+
+def drawing(at: AppTest) -> str:
+    """The one graph the page shows."""
+    [graph] = drawings(at)
+    return graph
 
 
 def by_label(elements, label: str):
@@ -25,7 +31,7 @@ def test_defaults_render_without_exception():
     at = run_page(PAGE)
     assert_clean(at)
     assert at.title[0].value == "The unfolded graph"
-    assert dot_steps(at.session_state[DOT]) == [1, 2, 3, 4, 5]
+    assert dot_steps(drawing(at)) == [1, 2, 3, 4, 5]
 
 
 def test_largest_network_at_operation_level_collapses():
@@ -38,9 +44,9 @@ def test_largest_network_at_operation_level_collapses():
     by_label(at.toggle, "Show gradients").set_value(True)
     at.run()
     assert_clean(at)
-    drawn = dot_steps(at.session_state[DOT])
+    drawn = dot_steps(drawing(at))
     assert drawn[0] == 1 and drawn[-1] == 100 and len(drawn) < 100
-    assert "ellipsis" in at.session_state[DOT]
+    assert "ellipsis" in drawing(at)
 
 
 @pytest.mark.parametrize("cell", ["rnn_tanh", "rnn_relu", "lstm", "gru"])
@@ -52,7 +58,7 @@ def test_every_cell_and_level(cell, level):
     by_label(at.toggle, "Show gradients").set_value(True)
     at.run()
     assert_clean(at)
-    drawn = dot_steps(at.session_state[DOT])
+    drawn = dot_steps(drawing(at))
     if level == "cell":
         assert drawn == [1, 2, 3, 4, 5]
     else:  # four steps of operations fit; the rest collapse behind an ellipsis
@@ -77,9 +83,9 @@ def test_toggles_both_ways(label):
 def test_sequence_length_5_draws_steps_1_to_5():
     at = run_page(PAGE)
     by_label(at.slider, "Sequence length").set_value(9).run()
-    assert dot_steps(at.session_state[DOT]) == list(range(1, 10))
+    assert dot_steps(drawing(at)) == list(range(1, 10))
     by_label(at.slider, "Sequence length").set_value(5).run()
-    assert dot_steps(at.session_state[DOT]) == [1, 2, 3, 4, 5]
+    assert dot_steps(drawing(at)) == [1, 2, 3, 4, 5]
 
 
 def test_lesson_presets_and_a_preset_for_another_cell():
@@ -150,7 +156,7 @@ def test_bad_custom_signal_gives_an_error_and_keeps_drawing():
     by_label(at.text_input, "Values of x_1, x_2, ... (comma separated)").set_value("1, 2, oops").run()
     assert not at.exception
     assert any("oops" in e.value for e in at.error)
-    assert dot_steps(at.session_state[DOT]) == [1, 2, 3, 4, 5]
+    assert dot_steps(drawing(at)) == [1, 2, 3, 4, 5]
 
 
 def test_weight_editor_is_built_only_while_open():
@@ -161,7 +167,7 @@ def test_weight_editor_is_built_only_while_open():
     from ui import share
 
     at = run_page(PAGE)
-    dot = at.session_state[DOT]
+    dot = drawing(at)
     assert not at.dataframe
     at.session_state["unfolded:editor"] = True  # what clicking the expander sends
     at.run()
@@ -172,9 +178,9 @@ def test_weight_editor_is_built_only_while_open():
     assert len(shown) == 4  # left column W_ih, b_ih; right column W_hh, b_hh
     for frame, weights in zip(shown, (layer.W_ih, layer.b_ih[:, None], layer.W_hh, layer.b_hh[:, None]), strict=True):
         np.testing.assert_array_equal(frame, weights)  # exact: the editor holds the weights themselves
-    assert at.session_state[DOT] == dot
+    assert drawing(at) == dot
     at.session_state["unfolded:editor"] = False
     at.run()
     assert_clean(at)
     assert not at.dataframe
-    assert at.session_state[DOT] == dot
+    assert drawing(at) == dot

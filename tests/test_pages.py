@@ -3,13 +3,18 @@
 import pathlib
 
 import pytest
-from conftest import assert_clean, dot_steps, run_page
+from conftest import assert_clean, dot_steps, drawings, run_page
 from streamlit.testing.v1 import AppTest
 
 from ui import share
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PAGES = sorted(f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py"))  # every page, new ones included
+
+
+def unfolded_neuron(at: AppTest) -> str:
+    """The neuron page's unfolded drawing (the last one; the folded one comes first)."""
+    return drawings(at)[-1]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -23,9 +28,9 @@ def test_neuron_sequence_length_draws_exactly_those_steps():
     at = run_page("pages/neuron.py")
     at.slider(key="neuron:T").set_value(5).run()
     assert not at.exception
-    assert dot_steps(at.session_state["neuron_dot"]) == [1, 2, 3, 4, 5]
+    assert dot_steps(unfolded_neuron(at)) == [1, 2, 3, 4, 5]
     at.slider(key="neuron:T").set_value(2).run()
-    assert dot_steps(at.session_state["neuron_dot"]) == [1, 2]
+    assert dot_steps(unfolded_neuron(at)) == [1, 2]
 
 
 SHARED_NUMBERS = [("number_input", "D", 1, 8), ("slider", "H", 1, 32), ("number_input", "L", 1, 3)]
@@ -74,7 +79,8 @@ def test_neuron_every_signal_and_a_bad_custom_list():
     at.text_input(key="neuron:custom").input("1, 2, banana").run()
     assert not at.exception
     assert "banana" in at.error[0].value and "entry 3" in at.error[0].value
-    assert at.session_state["neuron_dot"], "the page still draws with the last good signal"
+    assert len(drawings(at)) == 2, "the page still draws with the last good signal"
+    assert dot_steps(unfolded_neuron(at)) == [1, 2, 3, 4, 5]
 
 
 def test_neuron_url_round_trip_and_bad_parameters():
@@ -83,7 +89,7 @@ def test_neuron_url_round_trip_and_bad_parameters():
     assert at.slider(key="neuron:wx").value == -1.5
     assert at.slider(key="neuron:T").value == 7
     assert at.selectbox(key="neuron:act").value == "relu"
-    assert dot_steps(at.session_state["neuron_dot"]) == list(range(1, 8))
+    assert dot_steps(unfolded_neuron(at)) == list(range(1, 8))
     assert at.query_params["wx"] in ("-1.5", ["-1.5"]) and at.query_params["T"] in ("7", ["7"])
 
     at = run_page("pages/neuron.py", {"T": "100000", "wx": "banana", "act": "<script>"})
@@ -117,4 +123,5 @@ def test_unfolded_page_reports_overflow_in_words():
     at.run()
     assert not at.exception
     assert any("largest number" in w.value for w in at.warning), [w.value for w in at.warning]
-    assert "nan" not in at.session_state["unfolded_dot"].lower()
+    [drawing] = drawings(at)
+    assert "nan" not in drawing.lower()

@@ -97,6 +97,13 @@ def test_signals_have_the_right_shape_and_values():
     assert r.shape == (5, 3)
 
 
+def test_fit_steps_cuts_or_pads_with_zeros():
+    x = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    np.testing.assert_array_equal(signals.fit_steps(x, 2), [[1, 2], [3, 4]])
+    np.testing.assert_array_equal(signals.fit_steps(x, 5), [[1, 2], [3, 4], [5, 6], [0, 0], [0, 0]])
+    np.testing.assert_array_equal(signals.fit_steps(x, 3), x)
+
+
 def test_presets_saturate_the_named_gate():
     x = signals.make_signal("impulse", 10)
     latch = rnnviz.forward(presets.network_params("lstm", 1, 3, preset="latch"), x)

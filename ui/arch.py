@@ -1,4 +1,5 @@
-"""Drawings side by side at one scale, for the Architectures page."""
+"""The Architectures page's data and model caches, callbacks, training run, drawings side by side at one scale,
+and training scores. Here, imported once, rather than in pages/architectures.py, which runs on every rerun."""
 
 from __future__ import annotations
 
@@ -8,7 +9,120 @@ import graphviz
 import streamlit as st
 
 from rnnviz import drawing as rgraph
-from ui import show
+from rnnviz.drawing import archfigures, scores, wirings
+from rnnviz.engine.cells import cell_kind
+from rnnviz.learning import architectures as A
+from rnnviz.learning import examples as E
+from rnnviz.learning import train_examples as TE
+from ui import show, state
+
+PAGE = "architectures"
+SIDE_BY_SIDE = (  # wiring, T_in, T_out, title, application
+    ("many_to_one", 4, None, "Many to one · sentiment", "a whole review → positive or negative"),
+    ("one_to_many", None, 4, "One to many · captioning", "one image's features → a sentence"),
+    ("many_to_many", 4, None, "Many to many · tagging", "a tag (or the next word) per word"),
+    ("encoder_decoder", 4, 3, "Encoder-decoder · translation", "read a sentence, then write another"),
+)
+ITEMS = 50  # data-set sequences offered as inputs
+TRAIN_SIZE, TEST_SIZE = 256, 256
+MAX_TRAINED = 8  # trained models kept per session
+TRAINED, GO = f"{PAGE}:trained", f"{PAGE}:go"
+
+
+@st.cache_data(max_entries=2, show_spinner=False)
+def schematic_dots() -> list[str]:
+    return [wirings.wiring_graph(w, a, b, legend=False, weight_names=False).source for w, a, b, _, _ in SIDE_BY_SIDE]
+
+
+@st.cache_resource(max_entries=16, ttl=3600, show_spinner=False)
+def data(example: str, length: int, seed: int, n: int) -> E.Example:
+    """A seeded data set; shared between sessions and never changed."""
+    return E.make_example(example, n, length, seed)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def item_labels(example: str, length: int, seed: int) -> tuple[list[str], list[str]]:
+    """The offered inputs as "input → answer", and as a user would type them."""
+    test_set = data(example, length, seed + 1, TEST_SIZE)
+    typed = [archfigures.typed_form(test_set.info, E.item(test_set, k)[0]) for k in range(ITEMS)]
+    return archfigures.item_labels(test_set, ITEMS), typed
+
+
+def fresh_model(example: str, cell: str, hidden: int, bidir: bool, feed: str, seed: int) -> A.Model:
+    info = data(example, E.LENGTHS[example][1], 0, 1).info
+    kind, nonlinearity = cell_kind(cell)
+    return A.init_model(
+        info.wiring,
+        kind,
+        info.input_size,
+        hidden,
+        info.output_size,
+        nonlinearity=nonlinearity,
+        bidirectional=bidir,
+        softmax=info.softmax,
+        feed=feed,
+        seed=seed,
+    )
+
+
+def first_example(wiring: str) -> str:
+    return next(e for e in E.EXAMPLES if E.EXAMPLE_WIRING[e] == wiring)
+
+
+def budget_steps(example: str) -> int:
+    return data(example, E.LENGTHS[example][1], 0, 1).info.budget.steps
+
+
+def example_defaults(example: str) -> None:
+    """A new application starts from its own default length and training budget, and its first sequence."""
+    state.set_value(PAGE, "length", E.LENGTHS[example][1])
+    state.set_value(PAGE, "tsteps", budget_steps(example))
+    state.set_value(PAGE, "item", 1)
+    state.set_value(PAGE, "text", "")
+
+
+def wiring_changed() -> None:
+    example = first_example(st.session_state[f"{PAGE}:wiring"])
+    state.set_value(PAGE, "example", example)
+    example_defaults(example)
+
+
+def example_changed() -> None:
+    example_defaults(st.session_state[f"{PAGE}:example"])
+
+
+def item_changed(typed: list[str]) -> None:
+    """Typing starts from the sequence that was shown."""
+    s = state.settings()
+    if st.session_state[f"{PAGE}:item"] == 0 and not s["text"] and 1 <= s["item"] <= len(typed):
+        state.set_value(PAGE, "text", typed[s["item"] - 1])
+
+
+def request_training() -> None:
+    st.session_state[GO] = True
+
+
+def keep_trained(key: tuple, result: dict) -> None:
+    store = st.session_state.setdefault(TRAINED, {})
+    store.pop(key, None)
+    store[key] = result
+    while len(store) > MAX_TRAINED:
+        store.pop(next(iter(store)))
+
+
+def train(key: tuple, model: A.Model, train_set: E.Example, test_set: E.Example, steps: int, seed: int, slot) -> None:
+    """Train with a live progress bar; the result is kept per setting in session state."""
+    bar = slot.progress(0.0, text="Starting…")
+    every = max(1, steps // 40)
+
+    def progress(step: int, loss: float) -> None:
+        if step % every == 0 or step == steps:
+            bar.progress(step / steps, text=f"step {step} of {steps} · loss {loss:.3g}")
+
+    trained, history = TE.train(model, train_set, steps=steps, seed=seed, callback=progress)
+    keep_trained(key, {"model": trained, "history": history, "metrics": TE.evaluate(trained, test_set)})
+    slot.empty()
+
 
 _WIDTH = re.compile(r'<svg width="([\d.]+)pt"')
 
@@ -41,3 +155,24 @@ def grid(panels: list[tuple[str, graphviz.Digraph, str]], per_row: int = 2, gap:
                 st.markdown(f"**{title}**")
                 show.graph(g, max_height=420, min_scale=0.3)
                 st.caption(caption)
+
+
+def training_scores(result: dict, info, wiring: str) -> None:
+    """The trained model's scores on the held-out set and its loss over the training steps."""
+    st.subheader("Training")
+    cards = scores.score_cards(info, result["metrics"])
+    for column, card in zip(st.columns(len(cards)), cards, strict=True):
+        column.metric(
+            card.label,
+            card.value,
+            card.delta,
+            delta_color="inverse" if card.better_when_lower else "normal",
+            help=card.help or None,
+        )
+    free = (
+        " The decoder writes freely, reading its own outputs (it trained on the targets)."
+        if wiring == "encoder_decoder"
+        else ""
+    )
+    st.caption(f"Scored on {TEST_SIZE} held-out sequences.{free}")
+    st.plotly_chart(archfigures.training_figure(result["history"]), width="stretch", key=f"{PAGE}:loss")

@@ -1,24 +1,27 @@
 """Page settings <-> URL query parameters, so that a copied link reproduces the view.
 
 Every setting the app can put in a URL is declared once in ``SETTINGS`` with its type,
-default and range. ``parse_query`` turns untrusted query strings into valid settings:
-an out-of-range number is clamped, anything malformed is ignored, and each such change
-is reported as a notice the page shows. Nothing here raises on user input.
+default and range, and, where a page shows it as a widget, the widget's kind, label, step,
+help and the labels of its choices (ui/controls.py builds the widgets from them).
+``parse_query`` turns untrusted query strings into valid settings: an out-of-range number
+is clamped, anything malformed is ignored, and each such change is reported as a notice
+the page shows. Nothing here raises on user input.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from rnnviz.engine.cells import CELL_CHOICES
+from rnnviz.engine.cells import CELL_CHOICES, CELL_LABELS
 from rnnviz.engine.presets import PRESETS
 from rnnviz.engine.signals import SIGNALS
-from rnnviz.learning.architectures import FEEDS, MAX_STEPS, WIRINGS
-from rnnviz.learning.examples import EXAMPLES
+from rnnviz.learning.architectures import FEEDS, MAX_STEPS, WIRING_LABELS, WIRINGS
+from rnnviz.learning.examples import EXAMPLE_LABELS, EXAMPLES
 from rnnviz.learning.tasks import TASKS, task_options
 
 MAX_TEXT = 500  # characters kept from a text parameter
+USUAL_WIDGET = {"int": "slider", "float": "slider", "choice": "select", "bool": "toggle", "text": "text"}
 
 
 @dataclass(frozen=True)
@@ -29,11 +32,61 @@ class Setting:
     low: float | None = None
     high: float | None = None
     choices: tuple[str, ...] = ()
+    widget: str = ""  # "slider" | "number" | "select" | "radio" | "toggle" | "text"; "": the kind's usual one
+    label: str = ""
+    step: float | None = None  # None: Streamlit's default step
+    help: str | None = None
+    format: str | None = None  # a number's printf format; None: Streamlit's
+    labels: dict[str, str] = field(default_factory=dict, hash=False)  # choice -> what the widget shows
+
+    def label_of(self, choice: str) -> str:
+        return self.labels.get(choice, choice)
+
+    @property
+    def control(self) -> str:
+        """The widget's kind: a slider for a number, a select box, a toggle or a text input unless told."""
+        return self.widget or USUAL_WIDGET[self.kind]
+
+
+def _choice(
+    name: str, default: str, labels: dict[str, str], label: str, widget: str = "select", choices=None
+) -> Setting:
+    """A choice among ``choices`` (the core's names; the keys of ``labels`` if None), each shown as its label."""
+    return Setting(name, "choice", default, choices=tuple(choices or labels), widget=widget, label=label, labels=labels)
 
 
 GATES_VIEWS = ("heatmaps", "units", "compare")  # the tabs of the Gates and states page
 BPTT_VIEWS = ("norms", "graph", "cells", "jacobian")  # the tabs of the Backprop through time page
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
+SIGNAL_LABELS = {
+    "impulse": "impulse (1, 0, 0, ...)",
+    "step": "step (1, 1, 1, ...)",
+    "sine": "sine (period 8)",
+    "random": "seeded random",
+    "custom": "custom list",
+}
+PRESET_NAMES = {  # the presets as the Unfolded page names them
+    "random": "seeded random",
+    "latch": "LSTM: memory latch",
+    "reset": "LSTM: forget every step",
+    "shut": "LSTM: input gate shut",
+    "leaky": "GRU: leaky integrator",
+}
+PRESET_LABELS = {  # the Gates page's lesson presets
+    "random": "none (seeded random weights)",
+    "latch": "memory latch (LSTM)",
+    "reset": "reset every step (LSTM)",
+    "shut": "input gate held shut (LSTM)",
+    "leaky": "leaky integrator (GRU)",
+}
+TASK_LABELS = {
+    "sine": "sine: next value of a signal",
+    "stock": "stock: tomorrow's price move",
+    "chars": "chars: next character of a text",
+    "adding": "adding: remember a number over a long lag",
+}
+FEED_LABELS = {"every": "at every step", "first": "at step 1 only"}
+PATIENCE_HELP = "Stop after this many epochs without a better validation loss, and keep the best epoch."
 # the Train page's task options, named "<task>_<option>" in the URL, with the task's own ranges
 TASK_CONTROLS = {
     "sine": ("freq", "noise"),
@@ -43,12 +96,29 @@ TASK_CONTROLS = {
 }
 
 
+OPTION_LABELS = {
+    "freq": "Frequency (cycles per step)",
+    "noise": "Noise (std)",
+    "drift": "Daily drift",
+    "volatility": "Daily volatility",
+    "seasonal": "Seasonal swing (0 = none)",
+    "period": "Season length (days)",
+    "mean_reversion": "Mean reversion (0 = none)",
+    "length": "Window length (characters)",
+    "lag": "Lag (steps to remember)",
+}
+OPTION_STEPS = {"freq": 0.005, "noise": 0.01, "drift": 0.0005, "volatility": 0.001, "seasonal": 0.01}
+
+
 def _task_settings() -> list[Setting]:
     out = []
     for task, names in TASK_CONTROLS.items():
         for name in names:
             default, low, high = task_options(task)[name]
-            out.append(Setting(f"{task}_{name}", "int" if isinstance(default, int) else "float", default, low, high))
+            kind = "int" if isinstance(default, int) else "float"
+            step, fmt = (1, None) if kind == "int" else (OPTION_STEPS.get(name, 0.01), "%g")
+            label = OPTION_LABELS[name]
+            out.append(Setting(f"{task}_{name}", kind, default, low, high, label=label, step=step, format=fmt))
     return out
 
 
@@ -56,57 +126,57 @@ SETTINGS = {
     s.name: s
     for s in [
         # the single recurrent neuron
-        Setting("wx", "float", 1.0, -5.0, 5.0),
-        Setting("wy", "float", 0.5, -5.0, 5.0),
-        Setting("b", "float", 0.0, -5.0, 5.0),
-        Setting("act", "choice", "tanh", choices=ACTIVATIONS),
-        Setting("y0", "float", 0.0, -5.0, 5.0),
-        Setting("step", "int", 1, 1, 100),
+        Setting("wx", "float", 1.0, -5.0, 5.0, label="W_x (input weight)", step=0.1),
+        Setting("wy", "float", 0.5, -5.0, 5.0, label="W_y (feedback weight)", step=0.1),
+        Setting("b", "float", 0.0, -5.0, 5.0, label="b (bias)", step=0.1),
+        Setting("act", "choice", "tanh", choices=ACTIVATIONS, label="Activation φ"),
+        Setting("y0", "float", 0.0, -5.0, 5.0, label="Initial output y_0", step=0.1),
+        Setting("step", "int", 1, 1, 100, label="Step to look at"),
         # shared by every page
-        Setting("T", "int", 5, 1, 100),
-        Setting("signal", "choice", "impulse", choices=SIGNALS),
-        Setting("custom", "text", "1, 0, 0, 2"),
-        Setting("seed", "int", 0, 0, 9999),
+        Setting("T", "int", 5, 1, 100, label="Sequence length"),
+        _choice("signal", "impulse", SIGNAL_LABELS, "Input signal x_t", choices=SIGNALS),
+        Setting("custom", "text", "1, 0, 0, 2", label="Values of x_1, x_2, ... (comma separated)"),
+        Setting("seed", "int", 0, 0, 9999, widget="number", label="Seed", step=1),
         # networks
-        Setting("cell", "choice", "lstm", choices=tuple(CELL_CHOICES)),
-        Setting("D", "int", 1, 1, 8),
-        Setting("H", "int", 2, 1, 32),
-        Setting("L", "int", 1, 1, 3),
-        Setting("scale", "float", 1.0, 0.0, 5.0),
-        Setting("preset", "choice", "random", choices=tuple(PRESETS)),
+        _choice("cell", "lstm", CELL_LABELS, "Cell", choices=CELL_CHOICES),
+        Setting("D", "int", 1, 1, 8, widget="number", label="Input size D", step=1),
+        Setting("H", "int", 2, 1, 32, label="Hidden size H"),
+        Setting("L", "int", 1, 1, 3, widget="number", label="Layers L", step=1),
+        Setting("scale", "float", 1.0, 0.0, 5.0, label="Weight scale", step=0.1),
+        _choice("preset", "random", PRESET_LABELS, "Lesson preset", choices=PRESETS),
         Setting("view", "choice", "heatmaps", choices=GATES_VIEWS),  # the Gates page's open tab
-        Setting("level", "choice", "cell", choices=("cell", "operations")),
-        Setting("values", "bool", True),
-        Setting("grads", "bool", False),
-        Setting("shared", "bool", True),
-        Setting("hl", "int", 0, 0, 100),
+        _choice("level", "cell", {"cell": "cells", "operations": "operations"}, "Level of detail", "radio"),
+        Setting("values", "bool", True, label="Show values"),
+        Setting("grads", "bool", False, label="Show gradients"),
+        Setting("shared", "bool", True, label="Show weight sharing"),
+        Setting("hl", "int", 0, 0, 100, label="Highlighted step (0 = none)"),
         # backprop through time
-        Setting("loss", "choice", "last", choices=("last", "every")),
-        Setting("radius", "float", 1.0, 0.0, 3.0),
-        Setting("clip", "float", 0.0, 0.0, 100.0),
-        Setting("trunc", "int", 0, 0, 100),
+        _choice("loss", "last", {"last": "on the last step", "every": "on every step"}, "Loss", "radio"),
+        Setting("radius", "float", 1.0, 0.0, 3.0, label="Spectral radius ρ of W_hh", step=0.05),
+        Setting("clip", "float", 0.0, 0.0, 100.0, label="Clip the gradient's global norm at (0 = off)", step=0.5),
+        Setting("trunc", "int", 0, 0, 100, label="Truncated BPTT: chunk length k (0 = off)"),
         Setting("bview", "choice", "norms", choices=BPTT_VIEWS),  # the BPTT page's open tab
         # training (the Train page); epochs and lr default to the sine task's budget
-        Setting("task", "choice", "sine", choices=TASKS),
+        _choice("task", "sine", TASK_LABELS, "Task", choices=TASKS),
         *_task_settings(),
-        Setting("hidden", "int", 16, 1, 64),
-        Setting("layers", "int", 1, 1, 3),
-        Setting("epochs", "int", 20, 1, 100),
-        Setting("lr", "float", 0.01, 0.0001, 1.0),
-        Setting("opt", "choice", "adam", choices=("adam", "sgd")),
-        Setting("tclip", "float", 1.0, 0.0, 10.0),
-        Setting("bptt", "int", 0, 0, 200),
-        Setting("patience", "int", 0, 0, 50),
-        Setting("compare", "bool", False),
+        Setting("hidden", "int", 16, 1, 64, label="Hidden size H"),
+        Setting("layers", "int", 1, 1, 3, widget="number", label="Layers", step=1),
+        Setting("epochs", "int", 20, 1, 100, label="Epochs"),
+        Setting("lr", "float", 0.01, 0.0001, 1.0, widget="number", label="Learning rate", step=0.001, format="%.4f"),
+        Setting("opt", "choice", "adam", choices=("adam", "sgd"), widget="radio", label="Optimizer"),
+        Setting("tclip", "float", 1.0, 0.0, 10.0, label="Gradient clipping (0 = off)"),
+        Setting("bptt", "int", 0, 0, 200, label="BPTT length (0 = full sequence)"),
+        Setting("patience", "int", 0, 0, 50, label="Early stopping patience (0 = off)", help=PATIENCE_HELP),
+        Setting("compare", "bool", False, label="Compare RNN, LSTM and GRU"),
         # wirings (the Architectures page); also cell, hidden, seed, values and grads
-        Setting("wiring", "choice", "many_to_one", choices=WIRINGS),
-        Setting("example", "choice", "sentiment", choices=EXAMPLES),
-        Setting("bidir", "bool", False),
-        Setting("feed", "choice", "every", choices=FEEDS),
+        _choice("wiring", "many_to_one", WIRING_LABELS, "Wiring", choices=WIRINGS),
+        _choice("example", "sentiment", EXAMPLE_LABELS, "Application", choices=EXAMPLES),
+        Setting("bidir", "bool", False, label="Bidirectional"),
+        _choice("feed", "every", FEED_LABELS, "Feed the vector", "radio", choices=FEEDS),
         Setting("length", "int", 8, 1, MAX_STEPS),  # the example's longest sequence, clamped to its own range
         Setting("item", "int", 1, 0, 50),  # the input: a sequence of the data set, 0 = the typed text
-        Setting("text", "text", ""),
-        Setting("tsteps", "int", 600, 10, 3000),
+        Setting("text", "text", "", label="Your input"),
+        Setting("tsteps", "int", 600, 10, 3000, label="Training steps", step=10),
     ]
 }
 

@@ -1,4 +1,4 @@
-"""The Unfolded graph page's cached computations, trace table and matrix editor.
+"""The Unfolded graph page's cached computations, weights file, matrix editor, trace table and exports.
 
 They live here, imported once, rather than in pages/unfolded.py, which Streamlit runs on every
 rerun: the page's script then wraps nothing in st.cache_data each time (each wrap reads the
@@ -9,6 +9,7 @@ is kept (AppTest). The button callbacks stay in the page, with the keys they cha
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -16,16 +17,23 @@ import streamlit as st
 
 import rnnviz
 from rnnviz import drawing as rgraph
-from rnnviz.engine import bptt, numerics, presets
+from rnnviz.engine import bptt, numerics
+from ui import show
+from ui.markup import literal
 
 PAGE = "unfolded"
 LOSS = "last"  # the toy loss of rnnviz.bptt: L = sum of the units of h_T, top layer
 EDITS = f"{PAGE}:edits"  # the matrix editor's data and values, kept while its expander is closed
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def seeded_params(cell: str, D: int, H: int, L: int, seed: int, scale: float, preset: str) -> rnnviz.Params:
-    return presets.network_params(cell, D, H, L, seed=seed, scale=scale, preset=preset)
+# the page runs it in a same-origin component iframe: scroll the graph box (not the page) to the step's cell
+SCROLL_TO_STEP = """<script>
+setTimeout(() => {
+  const box = window.parent.document.querySelector(".rnnviz-graph");
+  const cell = box && box.querySelector("svg .node.step-STEP");
+  if (!cell) return;
+  const b = box.getBoundingClientRect(), c = cell.getBoundingClientRect();
+  box.scrollLeft += c.left + c.width / 2 - (b.left + b.width / 2);
+}, 300);
+</script>"""
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -51,6 +59,69 @@ def trace_csv(params: rnnviz.Params, x: np.ndarray, grads: bool) -> bytes:
 @st.cache_data(max_entries=16, show_spinner=False)
 def weights_file(params: rnnviz.Params, fmt: str) -> bytes:
     return rnnviz.dump_weights(params, fmt)
+
+
+def weights_from_file(alerts) -> tuple[str, rnnviz.Params] | None:
+    """The expander that loads weights from a file; returns (file name, weights) while a usable file is loaded.
+
+    A file that cannot be used is reported in ``alerts`` and the previous file's weights are kept.
+    """
+    with st.expander("Load weights from a file"):
+        st.caption(
+            "A `.npz` or `.json` file with a PyTorch `state_dict` (`weight_ih_l0`, `weight_hh_l0`, ...). "
+            "Loaded weights replace the seeded ones and set the cell and sizes; they are not in the link."
+        )
+        upload = st.file_uploader("Load weights", type=["npz", "json"], key=f"{PAGE}:upload")
+    if upload is None:
+        st.session_state.pop(f"{PAGE}:file_params", None)
+    else:
+        try:
+            st.session_state[f"{PAGE}:file_params"] = (upload.name, uploaded_params(upload.getvalue(), upload.name))
+        except ValueError as err:
+            alerts.error(f"This file cannot be used: {literal(err)}. Keeping the previous weights.")
+    return st.session_state.get(f"{PAGE}:file_params")
+
+
+def notes(level: str, shared: bool, grads: bool, T: int, fit: bool) -> str:
+    """What the drawing shows, under it."""
+    out = []
+    if level == "operations":
+        out.append(
+            "Inside each step: the matrix products, the sum with the bias, the gates and the pointwise products."
+        )
+    if shared:
+        out.append("Edges named and coloured by their weight: every step uses the same W_ih, W_hh and b.")
+    if grads:
+        out.append(f"Gradients of {bptt.LOSSES[LOSS]}: ||∇|| on the nodes, darker and thicker edges carry more.")
+    if T > rgraph.DEFAULT_MAX_STEPS[level]:
+        out.append("The middle of a long sequence is collapsed into one ⋯ node.")
+    hint = "" if fit else " Scroll sideways for the later steps, or fit the drawing to the page (sidebar)."
+    return " ".join(out) + " Hover over a node to see its full vector." + hint
+
+
+def export(dot_source: str, params: rnnviz.Params, x: np.ndarray, grads: bool) -> None:
+    """Download buttons for the drawing, the trace and the weights.
+
+    The drawing and the trace follow every change: their files are made only when clicked (data=callable).
+    """
+    cols = st.columns(5)
+    cols[0].download_button(
+        "Graph (DOT)", lambda: dot_source, "unfolded.dot", "text/vnd.graphviz", width="stretch", on_click="ignore"
+    )
+    if rgraph.graphviz_available():
+        svg = partial(show.svg_document, dot_source)  # laid out once, for the drawing above and this file
+        cols[1].download_button("Graph (SVG)", svg, "unfolded.svg", "image/svg+xml", width="stretch", on_click="ignore")
+    else:
+        cols[1].caption("SVG needs Graphviz's `dot` program.")
+    csv = partial(trace_csv, params, x, grads)
+    cols[2].download_button("Trace (CSV)", csv, "trace.csv", "text/csv", width="stretch", on_click="ignore")
+    for col, fmt in zip(cols[3:], ("npz", "json"), strict=True):
+        try:  # made now (cached: the weights do not follow the sequence length), to show why one cannot be
+            data = weights_file(params, fmt)
+            col.download_button(f"Weights (.{fmt})", data, f"weights.{fmt}", width="stretch", on_click="ignore")
+        except ValueError as err:
+            col.caption(f"Weights as .{fmt}: {literal(err)}")
+    st.caption("The CSV has one row per step t, layer, quantity (x, gates, c, h, gradients) and unit.")
 
 
 def trace_table(params: rnnviz.Params, x: np.ndarray, grads: bool) -> pd.DataFrame:

@@ -70,3 +70,11 @@ def make_signal(kind: str, steps: int, features: int = 1, *, seed: int = 0, cust
         raise ValueError(f"unknown signal {kind!r}; expected impulse, step, sine, random or custom")
     weights = 1.0 / (1.0 + np.arange(features))  # (D,): feature k carries the signal at 1/(k+1)
     return base[:, None] * weights[None, :]  # (T, D)
+
+
+def fit_steps(x: np.ndarray, steps: int) -> np.ndarray:
+    """``x`` (T, D) cut to ``steps`` rows, or padded with rows of zeros up to them: (steps, D)."""
+    out = np.zeros((steps, x.shape[1]))
+    n = min(steps, len(x))
+    out[:n] = x[:n]
+    return out

@@ -1,0 +1,89 @@
+"""Widgets built from the settings table (ui/share.py), and the sidebar sections several pages share.
+
+A setting's range, step, label, help and choice labels are written once, in ``share.SETTINGS``;
+``widget`` turns them into the Streamlit call, and a page passes only what is its own (a callback,
+``disabled``, a bound that follows another widget, a label of its own).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from rnnviz.engine.presets import PRESETS
+from ui import share, state
+
+WIDGETS = {
+    "slider": st.slider,
+    "number": st.number_input,
+    "select": st.selectbox,
+    "radio": st.radio,
+    "toggle": st.toggle,
+    "text": st.text_input,
+}
+CUSTOM_NOTE = "Shorter lists are padded with zeros; longer ones are cut at the sequence length."
+
+
+def options(setting: share.Setting) -> dict[str, object]:
+    """The keyword arguments the settings table gives the setting's widget."""
+    out: dict[str, object] = {}
+    if setting.control in ("slider", "number"):
+        out = {"min_value": setting.low, "max_value": setting.high}
+        if setting.step is not None:
+            out["step"] = setting.step
+        if setting.format is not None:
+            out["format"] = setting.format
+    elif setting.control in ("select", "radio"):
+        out = {"options": list(setting.choices)}
+        if setting.labels:
+            out["format_func"] = setting.label_of
+    if setting.help:
+        out["help"] = setting.help
+    return out
+
+
+def widget(page: str, name: str, *, label: str | None = None, **kwargs):
+    """The widget of the shared setting ``name`` on ``page``; returns its value.
+
+    ``kwargs`` go to the Streamlit call and override the table's (``max_value=T``, ``disabled=...``).
+    """
+    setting = share.SETTINGS[name]
+    return state.widget(page, name, WIDGETS[setting.control], label or setting.label, **(options(setting) | kwargs))
+
+
+def network(page: str, *, disabled: bool = False, note: str = "", on_cell_change=None) -> tuple[str, int, int, int]:
+    """The Network section: cell, input size, hidden size and layers; ``note`` says what set them when disabled."""
+    st.header("Network")
+    if note:
+        st.caption(note)
+    cell = widget(page, "cell", on_change=on_cell_change, disabled=disabled)
+    D = widget(page, "D", disabled=disabled)
+    H = widget(page, "H", disabled=disabled)
+    L = widget(page, "L", disabled=disabled)
+    return cell, D, H, L
+
+
+def weights(page: str, *, disabled: bool = False, preset: dict | None = None, describe: bool = False):
+    """The Weights section: a preset when ``preset`` (its widget's own arguments) is given, the seed and the
+    scale; ``describe`` shows what the chosen preset does under it. Returns (preset, seed, scale)."""
+    st.header("Weights")
+    chosen = "random"
+    if preset is not None:
+        chosen = widget(page, "preset", disabled=disabled, **preset)
+        if describe:
+            st.caption(PRESETS[chosen])
+    seed = widget(page, "seed", disabled=disabled)
+    scale = widget(page, "scale", disabled=disabled)
+    return chosen, seed, scale
+
+
+def input_signal(page: str, *, disabled: bool = False, note: str = CUSTOM_NOTE) -> tuple[int, str, str]:
+    """The Input section: sequence length, signal and, for a custom signal, its values (with ``note`` under
+    them). The sequence length stays free when the rest is ``disabled``. Returns (T, signal, custom)."""
+    st.header("Input")
+    T = widget(page, "T")
+    kind = widget(page, "signal", disabled=disabled)
+    custom = state.settings()["custom"]
+    if kind == "custom":
+        custom = widget(page, "custom", disabled=disabled)
+        st.caption(note)
+    return T, kind, custom

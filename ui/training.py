@@ -1,0 +1,222 @@
+"""The Train page's task cache, training run with a Stop that keeps the model so far, and result views.
+
+Here, imported once, rather than in pages/train.py, which Streamlit runs on every rerun.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+import rnnviz
+from rnnviz.drawing import figures, scores
+from rnnviz.learning import train as rtrain
+from ui import state
+from ui.markup import literal
+
+PAGE = "train"
+COMPARED = {"RNN": "rnn_tanh", "LSTM": "lstm", "GRU": "gru"}
+MAX_RESULTS = 8  # trained settings kept per session
+RESULTS, RUNNING, SHOWN_STOP = f"{PAGE}:results", f"{PAGE}:running", f"{PAGE}:stopped"
+GO, GOTO = f"{PAGE}:go", f"{PAGE}:goto"
+TRAINED = "trained_model"  # read by the Unfolded graph and Gates pages: the model to show there
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def make_task(name: str, seed: int, options: tuple) -> rnnviz.Task:
+    return rnnviz.make_task(name, seed=seed, **dict(options))
+
+
+def task_changed() -> None:
+    """A new task (or optimizer) starts from that task's own budget of epochs and learning rate."""
+    budget = make_task(st.session_state[f"{PAGE}:task"], 0, ()).budget
+    sgd = st.session_state.get(f"{PAGE}:opt", state.settings()["opt"]) == "sgd"
+    state.set_value(PAGE, "epochs", budget.epochs)
+    state.set_value(PAGE, "lr", budget.sgd_lr if sgd else budget.lr)
+
+
+def open_model(model: dict, page: str, steps: int) -> None:
+    """Hand the model to another page (it reads session state) and go there."""
+    st.session_state[TRAINED] = model
+    state.set_value(page, "T", steps)
+    st.session_state[GOTO] = f"pages/{page}.py"
+
+
+def request_training() -> None:
+    st.session_state[GO] = True
+
+
+def partial_result(run: dict, label: str) -> rnnviz.FitResult | None:
+    """The model as it was after the last finished epoch of an interrupted run."""
+    if label not in run["partial"]:
+        return None
+    return rtrain.stopped_result(run["partial"][label], make_task(*run["task"]))
+
+
+def keep(key: tuple, results: dict) -> None:
+    store = st.session_state.setdefault(RESULTS, {})
+    store.pop(key, None)
+    store[key] = results
+    while len(store) > MAX_RESULTS:
+        store.pop(next(iter(store)))
+
+
+def finish_interrupted() -> None:
+    """A run stopped by the Stop button (or any click) mid-training: keep what it had."""
+    run = st.session_state.pop(RUNNING, None)
+    if run is None:
+        return
+    results = dict(run["done"])
+    for label in run["labels"]:
+        if label not in results:
+            result = partial_result(run, label)
+            if result is not None:
+                results[label] = result
+    if results:
+        keep(run["key"], results)
+        st.session_state[SHOWN_STOP] = run["key"]
+
+
+def train(key: tuple, task_key: tuple, cells: dict[str, str], fit_args: dict, live) -> None:
+    """Fit every cell in turn, drawing progress and the loss curves after each epoch.
+
+    The model after each epoch goes into session state *before* anything is drawn: a click on
+    Stop makes Streamlit end this run at the next drawing call, and the next run keeps it.
+    """
+    task = make_task(*task_key)
+    run = {"key": key, "task": task_key, "labels": list(cells), "done": {}, "partial": {}}
+    st.session_state[RUNNING] = run
+    box = live.container()
+    bar = box.progress(0.0, text="Starting…")
+    chart = box.empty()
+    epochs, n = fit_args["epochs"], len(cells)
+    start = time.perf_counter()
+    for k, (label, cell) in enumerate(cells.items()):
+
+        def progress(info: rnnviz.EpochInfo, label=label, k=k) -> None:
+            run["partial"][label] = info
+            history = info.history
+            done = k * epochs + info.epoch
+            left = (time.perf_counter() - start) / done * (n * epochs - done)
+            who = f"{label}: " if n > 1 else ""
+            bar.progress(
+                done / (n * epochs),
+                text=f"{who}epoch {info.epoch} of {epochs} · training loss {info.train_loss:.4g} · "
+                f"validation loss {info.val_loss:.4g} · about {left:.0f} s left",
+            )
+            curves = {f"{lab} validation": r.history["val_loss"] for lab, r in run["done"].items()}
+            if n > 1:
+                curves[f"{label} validation"] = history["val_loss"]
+            else:
+                curves = history
+            chart.plotly_chart(figures.loss_figure(curves), width="stretch", key=f"{PAGE}:live:{label}:{info.epoch}")
+
+        run["done"][label] = rnnviz.fit(task, cell, callback=progress, **fit_args)
+    st.session_state.pop(RUNNING, None)
+    keep(key, run["done"])
+    live.empty()
+
+
+def metric_row(result: rnnviz.FitResult, task: rnnviz.Task) -> None:
+    for column, card in zip(st.columns(4), scores.task_cards(result.metrics, task), strict=False):
+        delta_color = "inverse" if card.better_when_lower else "normal"
+        column.metric(card.label, card.value, card.delta, delta_color=delta_color, help=card.help or None)
+
+
+def show_predictions(result: rnnviz.FitResult, task: rnnviz.Task, label: str) -> None:
+    prediction = rnnviz.predict(result, task)
+    if task.loss == "xent":
+        temperature = st.slider(
+            "Temperature",
+            0.0,
+            2.0,
+            0.7,
+            0.1,
+            key=f"{PAGE}:temperature",
+            help="0: always the most likely character; 1: as the model says; above 1: wilder.",
+        )
+        prompt = st.text_input("Start the text with", "the ", key=f"{PAGE}:prompt", max_chars=60)
+        try:
+            text = rnnviz.sample(result, task, 300, temperature, seed=0, prompt=prompt)
+        except ValueError as err:
+            st.error(f"This prompt cannot be used: {literal(err)}.")
+            return
+        st.code(text, language=None, wrap_lines=True)
+        st.caption("300 characters generated one at a time, each fed back as the next input.")
+        return
+    if task.loss == "last_mse":
+        series = prediction.series()
+        n = 40
+        fig = figures.prediction_figure(
+            series["target"][:n], series["prediction"][:n], title=f"{label}: answers for the first {n} sequences"
+        )
+        fig.update_xaxes(title="validation sequence")
+        fig.update_yaxes(title="sum of the two marked numbers")
+        fig.update_traces(mode="markers")
+        st.plotly_chart(fig, width="stretch", key=f"{PAGE}:prediction")
+        st.caption("One answer per sequence, given after its last step. Right answers sit on the target.")
+        return
+    n = task.x_val.shape[1]
+    index = st.number_input("Validation sequence", 1, n, 1, key=f"{PAGE}:sequence") - 1
+    series = prediction.series(index)
+    title = f"{label}: {'next value' if task.name == 'sine' else 'tomorrow’s return (typical daily moves)'}"
+    fig = figures.prediction_figure(series["target"], series["prediction"], baseline=series["baseline"], title=title)
+    if task.warmup:
+        fig.add_vrect(x0=0.5, x1=task.warmup + 0.5, fillcolor="#888888", opacity=0.12, line_width=0)
+    st.plotly_chart(fig, width="stretch", key=f"{PAGE}:prediction")
+    naive = "the current value" if task.name == "sine" else "a return of 0 (tomorrow's price = today's)"
+    st.caption(f"Dotted: the naive forecast, {naive}. The grey band is the first {task.warmup} steps, not scored.")
+
+
+def open_buttons(result: rnnviz.FitResult, task: rnnviz.Task, label: str) -> None:
+    words = f"{label}, H = {result.config.hidden_size}, trained on {task.name} for {result.epochs_run} epochs"
+    model = {"params": result.params, "x": task.x_val[:, 0], "label": words}
+    cols = st.columns(3)
+    for col, page, words, icon, steps in [
+        (cols[0], "unfolded", "Open in the unfolded graph", ":material/account_tree:", 8),
+        (cols[1], "gates", "Open in gates and states", ":material/tune:", 100),
+    ]:
+        args = (model, page, min(task.length, steps))
+        col.button(words, icon=icon, width="stretch", on_click=open_model, args=args)
+    cols[2].download_button(
+        "Download the weights (.npz)",
+        rnnviz.dump_weights(result.params, "npz"),
+        f"{task.name}-{label.lower().split()[0]}.npz",
+        icon=":material/download:",
+        width="stretch",
+        on_click="ignore",
+    )
+    st.caption(
+        "The graph and gates pages show this model on the first validation sequence. The file holds the "
+        "recurrent weights with PyTorch's names (load it into `nn.LSTM` etc.); the linear readout is not in it."
+    )
+
+
+def comparison(results: dict[str, rnnviz.FitResult], task: rnnviz.Task, lag: int | None) -> str:
+    """The cells' validation curves and scores side by side; returns the cell chosen to look closer at."""
+    st.subheader("RNN vs LSTM vs GRU: validation loss")
+    curves = {f"{lab}": r.history["val_loss"] for lab, r in results.items()}
+    fig = figures.loss_figure(curves, log_y=True)
+    fig.update_layout(title_text="validation loss, same task and budget")
+    st.plotly_chart(fig, width="stretch", key=f"{PAGE}:curves")
+    main = "val_bits_per_char" if task.loss == "xent" else "val_mse"
+    table = [
+        {
+            "cell": lab,
+            main.replace("val_", "validation "): r.metrics[main],
+            **({"answers within 0.04": r.metrics["val_accuracy"]} if task.name == "adding" else {}),
+            "epochs": r.epochs_run,
+            "seconds": round(r.seconds, 1),
+        }
+        for lab, r in results.items()
+    ]
+    st.dataframe(table, hide_index=True, width="stretch")
+    if task.name == "adding":
+        st.caption(
+            f"Always answering 1 scores an MSE of {task.baselines['baseline_val_mse']:.4g} on these validation "
+            "sequences: a cell near it has not carried the first number "
+            f"across the lag of {lag} steps."
+        )
+    best = min(results, key=lambda lab: results[lab].metrics[main])
+    return st.radio("Look closer at", list(results), index=list(results).index(best), horizontal=True)
