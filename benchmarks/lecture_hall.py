@@ -108,7 +108,7 @@ async def http_get(url: str, cookie: str, timeout: float) -> tuple[int, str]:
     return status, found.group(1) if found else cookie
 
 
-# ----- what a browser keeps of a page
+# what a browser keeps of a page
 
 
 def _user_key(widget_id: str) -> str:
@@ -271,7 +271,7 @@ class Page:
         return View(url, widgets, steps, traces, problems)
 
 
-# ----- a student
+# a student
 
 
 @dataclass
@@ -537,7 +537,7 @@ class Session:
         self.s.recovered.append(time.monotonic() - closed_at)
 
 
-# ----- a class
+# a class
 
 
 @dataclass
@@ -684,7 +684,7 @@ async def simulate(
     )
 
 
-# ----- figures
+# figures
 
 
 def summary(r: Result) -> dict[str, float]:

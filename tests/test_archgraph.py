@@ -59,7 +59,7 @@ def case_id(case) -> str:
     return f"{w}-{a}-{b}-" + "-".join(f"{k}={v}" for k, v in kw.items())
 
 
-# ----- reading the DOT text back
+# reading the DOT text back
 
 
 _ATTR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|<.*?>(?=\s\w+=|\]$)|[^\s\]]+)')
@@ -111,7 +111,7 @@ def build(case):
     return ag.wiring_graph(w, a, b, **kw)
 
 
-# ----- structure of every case
+# structure of every case
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
@@ -272,7 +272,7 @@ def test_bad_arguments_raise_value_errors():
         ag.wiring_graph("many_to_many", 4, grads=A.backprop(model, wt, target))
 
 
-# ----- the numbers on the nodes
+# the numbers on the nodes
 
 
 @functools.cache
@@ -408,7 +408,7 @@ def test_hostile_names_stay_text():
     assert "<script" not in svg and "&lt;script&gt;" in svg
 
 
-# ----- real renders and the layout
+# real renders and the layout
 
 
 def dot_batch(sources: list[str]) -> tuple[str, str]:

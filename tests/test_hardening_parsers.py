@@ -41,7 +41,7 @@ def refused(call, *args, **kwargs):
     return value
 
 
-# ----- the custom signal text
+# the custom signal text
 
 NUMBER_TEXT = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
@@ -87,7 +87,7 @@ def test_make_signal_gives_a_sequence_or_value_error(kind, steps, features, seed
         assert x.shape == (steps, features) and np.all(np.isfinite(x))
 
 
-# ----- URL query parameters
+# URL query parameters
 
 
 def value_text_for(spec: share.Setting) -> st.SearchStrategy:
@@ -155,7 +155,7 @@ def test_each_setting_accepts_or_reports(pair):
     assert share.parse_value(share.SETTINGS[name], share.format_value(value)) == (value, None)
 
 
-# ----- uploaded weights files
+# uploaded weights files
 
 DTYPES = ["<f8", ">f8", "<f4", "<f2", "<i4", ">i8", "<u1", "|b1", "<c16", "<U3", "|S2"]
 
@@ -322,7 +322,7 @@ def test_random_file_names(name):
     refused(rnnviz.load_weights, b'{"state_dict": {}}', name)
 
 
-# ----- weights files of other frameworks (rnnviz/engine/formats/)
+# weights files of other frameworks (rnnviz/engine/formats/)
 
 FORMATS = Path(__file__).resolve().parent / "fixtures" / "formats"
 SAFETENSORS_DTYPES = ["<f8", "<f4", "<f2", "<i4", "<u1", "|b1"]  # what safetensors.numpy saves
@@ -497,7 +497,7 @@ def test_random_keras_configs(layers, model_class):
     check_params(refused(rnnviz.load_weights, buffer.getvalue(), "w.keras"))
 
 
-# ----- training task options
+# training task options
 
 SIZE_OPTIONS = {"length", "train_size", "val_size", "stride", "lag"}
 
