@@ -373,21 +373,8 @@ def jacobian_norms(lp: LayerParams, lt: LayerTrace, trace: Trace) -> np.ndarray:
     h = _batch(lt.h, batched)
     T, B, H = h.shape
 
-    def rep(a):  # (T, B, .) -> (T, B*H, .): every sample repeated once per seed
-        return None if a is None else np.repeat(_batch(a, batched), H, axis=1)
-
-    seeded = LayerTrace(
-        x=rep(lt.x),
-        h_prev=rep(lt.h_prev),
-        c_prev=rep(lt.c_prev),
-        pre={k: rep(v) for k, v in lt.pre.items()},
-        gates={k: rep(v) for k, v in lt.gates.items()},
-        h=rep(lt.h),
-        c=rep(lt.c),
-        hn=rep(lt.hn),
-        act=rep(lt.act),
-        tanh_c=rep(lt.tanh_c),
-    )
+    # (T, B, .) -> (T, B*H, .): every sample repeated once per seed
+    seeded = lt.map(lambda a: np.repeat(_batch(a, batched), H, axis=1))
     seeds = np.tile(np.eye(H), (B, 1))  # (B*H, H): seed j of sample b is row b*H + j
     cell = trace.params.cell
     d_above = np.zeros((T, B * H, H))

@@ -40,6 +40,25 @@ class LayerTrace:
     act: np.ndarray | None = None  # (T, [B,] 4H) LSTM: i, f, g, o side by side (``gates`` are views of it)
     tanh_c: np.ndarray | None = None  # (T, [B,] H) tanh(c_t), LSTM only: kept for the backward pass
 
+    def map(self, fn) -> LayerTrace:
+        """The same trace with ``fn`` applied to every array (the missing ones stay None)."""
+
+        def f(a):
+            return None if a is None else fn(a)
+
+        return LayerTrace(
+            x=f(self.x),
+            h_prev=f(self.h_prev),
+            c_prev=f(self.c_prev),
+            pre={k: f(v) for k, v in self.pre.items()},
+            gates={k: f(v) for k, v in self.gates.items()},
+            h=f(self.h),
+            c=f(self.c),
+            hn=f(self.hn),
+            act=f(self.act),
+            tanh_c=f(self.tanh_c),
+        )
+
 
 @dataclass(frozen=True, eq=False)
 class Trace:
@@ -175,21 +194,7 @@ def forward(params: Params, x, h0=None, c0=None) -> Trace:
 
 
 def _unbatch(lt: LayerTrace) -> LayerTrace:
-    def sq(a):
-        return None if a is None else a[:, 0]
-
-    return LayerTrace(
-        x=sq(lt.x),
-        h_prev=sq(lt.h_prev),
-        c_prev=sq(lt.c_prev),
-        pre={k: sq(v) for k, v in lt.pre.items()},
-        gates={k: sq(v) for k, v in lt.gates.items()},
-        h=sq(lt.h),
-        c=sq(lt.c),
-        hn=sq(lt.hn),
-        act=sq(lt.act),
-        tanh_c=sq(lt.tanh_c),
-    )
+    return lt.map(lambda a: a[:, 0])
 
 
 def _states(h0: np.ndarray, T: int) -> tuple[np.ndarray, np.ndarray]:
