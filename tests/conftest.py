@@ -173,15 +173,16 @@ def wait_for_app(pg, timeout: float = WAIT) -> None:
     pg.wait_for_function(IDLE, timeout=timeout, polling="raf")
 
 
-def open_page(pg, app_url: str, path: str, query: str = "", *, selector: str = "h1") -> None:
+def open_page(pg, app_url: str, path: str, query: str = "", *, selector: str = "h1", timeout: float = WAIT) -> None:
     """Open /path?query and wait for its first run: until ``selector`` (the page's title) shows, then to the end.
 
     On a fresh server the first run of a link reruns at once (ui.use_app_navigation), so the
-    end of a run is only worth waiting for once the page has drawn something.
+    end of a run is only worth waiting for once the page has drawn something. ``timeout`` (ms)
+    for each wait: a fresh server's first run also imports the app.
     """
     pg.goto(f"{app_url}/{path}{query}")
-    pg.wait_for_selector(selector)
-    wait_for_app(pg)
+    pg.wait_for_selector(selector, timeout=timeout)
+    wait_for_app(pg, timeout)
 
 
 def wait_until(pg, condition, what: str, timeout: float = WAIT) -> None:

@@ -167,7 +167,10 @@ def test_a_browser_keeps_its_view_when_its_process_dies(hall, browser):
     try:
         page.goto(f"{hall.url}/neuron?T=9&wx=1.3&wy=-0.7&signal=step")
         url_has(page, act="tanh", T="9")  # the app wrote the whole view into the URL
-        page.get_by_role("slider", name="Sequence length").press("ArrowRight")
+        slider = page.get_by_role("slider", name="Sequence length")
+        # the slider's code loads after the URL is written; on a machine at load 20 that took over 30 s
+        slider.wait_for(timeout=120_000)
+        slider.press("ArrowRight")
         url_has(page, T="10")
         # the URL is written before the browser draws the run: wait for the drawing, then for the run's end
         page.wait_for_function("() => document.querySelectorAll('.rnnviz-graph svg .step-10').length > 0")
@@ -185,7 +188,8 @@ def test_a_browser_keeps_its_view_when_its_process_dies(hall, browser):
 
         # the next change is the new process's first run of this page: it must keep every setting
         ended = len(runs_ended)
-        page.get_by_role("slider", name="Sequence length").press("ArrowRight")
+        slider.wait_for(timeout=120_000)
+        slider.press("ArrowRight")
         url_has(page, T="11")
         page.wait_for_function("() => document.querySelectorAll('.rnnviz-graph svg .step-11').length > 0")
         after = _snapshot(page)
