@@ -20,6 +20,9 @@ AT = f"{PAGE}:at"  # the lesson whose free settings were last set to its start
 def current() -> tuple[Lesson, int]:
     """The lesson and question (1-based, clamped to the lesson's questions) the settings point at."""
     s = state.settings()
+    chosen = st.session_state.get(f"{PAGE}:lesson", s["lesson"])  # the sidebar's choice, before its widget runs
+    if chosen != s["lesson"]:
+        s["lesson"], s["q"] = chosen, 1
     lesson = LESSONS[s["lesson"]]
     s["q"] = min(max(int(s["q"]), 1), len(lesson.questions))
     return lesson, s["q"]
