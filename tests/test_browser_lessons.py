@@ -149,3 +149,27 @@ def test_screenshots(browser, app_url, size):
         assert width <= size[0], f"the page is {width} px wide in a {size[0]} px window"
     finally:
         context.close()
+
+
+def test_a_lesson_in_presentation_mode_with_the_keyboard(small, app_url):
+    """A teacher's projector link (present=1, issue 14's presentation mode): the sidebar collapsed, the
+    question on screen, the keyboard's next and previous."""
+    from playwright.sync_api import expect
+
+    presentation = pytest.importorskip("ui.presentation", reason="presentation mode (issue 14) is not merged here")
+    pg = small
+    open_page(pg, app_url, "lessons", f"?lesson=gradients&q=1&{presentation.NAME}=1")
+    expect(pg.locator('[data-testid="stSidebar"]')).to_have_attribute("data-collapsed", "true")
+    expect(pg.get_by_role("heading", name="Question 1 of 2")).to_be_visible()
+    screenshot(pg, "lessons-1024-present-question")
+    right, options = right_option("gradients", 1)
+    predict(pg, options[right])
+    expect(pg.locator('[data-testid="stPlotlyChart"]')).to_be_visible()
+    screenshot(pg, "lessons-1024-present-revealed", height=1300)
+    pg.locator("h1").click()
+    pg.keyboard.press("ArrowRight")
+    expect(pg.get_by_role("heading", name="Question 2 of 2")).to_be_visible()
+    expect(pg).to_have_url(re.compile(rf"[?&]{presentation.NAME}=1\b"))
+    pg.locator("h1").click()
+    pg.keyboard.press("ArrowLeft")
+    expect(pg.get_by_role("heading", name="Question 1 of 2")).to_be_visible()
