@@ -38,7 +38,7 @@ with right:
 
 st.header("The pages")
 PAGES = [
-    ("pages/lessons.py", "Lessons", "the chapter step by step: predict, then see the live figure and its numbers."),
+    ("pages/lessons.py", "Lessons", "the chapter step by step: predict, then reveal."),
     ("pages/neuron.py", "Recurrent neuron", "one neuron: set W_x, W_y, b and the input; see y_t step by step."),
     (
         "pages/unfolded.py",
@@ -59,12 +59,10 @@ for path, label, what in PAGES:
 
 st.header("Lessons in one click")
 st.caption("The chapter as nine short lessons: predict first, then see the live figure and the model's numbers.")
-columns = st.columns(3)
-for k, (key, lesson) in enumerate(LESSONS.items()):
-    with columns[k % 3]:
-        st.page_link(
-            "pages/lessons.py", label=f"{k + 1}. {lesson.title}", icon=":material/school:", query_params={"lesson": key}
-        )
+for k, (key, lesson) in enumerate(LESSONS.items()):  # one column: a long title is not cut at 1024 px
+    st.page_link(
+        "pages/lessons.py", label=f"{k + 1}. {lesson.title}", icon=":material/school:", query_params={"lesson": key}
+    )
 
 with st.expander("How to use rnnviz"):
     text.show("home")

@@ -39,7 +39,7 @@ st.title(f"{number} · {lesson.title}")
 text.show(f"lessons/{lesson.key}")
 
 settings = ul.free_controls(lesson)
-items = ul._items(settings)
+items = ul.items(settings)
 try:
     asked = ul.asked(lesson.key, q, items)
 except ValueError as err:

@@ -173,3 +173,19 @@ def test_a_lesson_in_presentation_mode_with_the_keyboard(small, app_url):
     pg.locator("h1").click()
     pg.keyboard.press("ArrowLeft")
     expect(pg.get_by_role("heading", name="Question 1 of 2")).to_be_visible()
+
+
+def test_home_links_every_lesson_whole_at_1024(small, app_url):
+    from playwright.sync_api import expect
+
+    pg = small
+    open_page(pg, app_url, "")
+    links = pg.locator('[data-testid="stPageLink"] a[href*="lessons?lesson="]')
+    expect(links).to_have_count(len(LESSONS))
+    texts = pg.evaluate(
+        """() => [...document.querySelectorAll('[data-testid="stPageLink"] a[href*="lessons?lesson="] p')]
+                 .map(p => [p.textContent, p.scrollWidth <= p.clientWidth + 1])"""
+    )
+    assert len(texts) == len(LESSONS) and all(whole for _, whole in texts), f"lesson links cut short: {texts}"
+    links.nth(6).click()
+    expect(pg.locator("h1")).to_contain_text(LESSONS["gru"].title)

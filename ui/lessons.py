@@ -54,7 +54,8 @@ def free_controls(lesson: Lesson) -> dict:
     return lesson.with_free(state.settings())
 
 
-def _items(settings: dict) -> tuple:
+def items(settings: dict) -> tuple:
+    """The settings as a cache key."""
     return tuple(sorted(settings.items()))
 
 
