@@ -53,7 +53,7 @@ pick = st.radio(
     "Your prediction",
     range(len(asked.options)),
     format_func=asked.options.__getitem__,
-    index=done[0] if done else None,
+    index=done[0] if done and done[0] < len(asked.options) else None,
     key=ul.pick_key(lesson.key, q),
     disabled=done is not None,
     horizontal=True,
@@ -64,7 +64,7 @@ if done is None:
         type="primary",
         disabled=pick is None,
         on_click=ul.reveal,
-        args=(lesson.key, q, asked.right),
+        args=(lesson.key, q),
         key=f"{PAGE}:reveal",
         shortcut="Enter",
     )
@@ -72,9 +72,9 @@ if done is None:
 else:
     chosen, ok = done
     if ok:
-        st.success(f"Right: **{asked.options[chosen]}**.", icon=":material/check_circle:")
+        st.success(f"Right: **{ul.shown(asked, chosen)}**.", icon=":material/check_circle:")
     else:
-        st.error(f"Not this time: you said {asked.options[chosen]}.", icon=":material/cancel:")
+        st.error(f"Not this time: you said {ul.shown(asked, chosen)}.", icon=":material/cancel:")
     st.markdown(f"With the settings above the answer is **{asked.options[asked.right]}**. {asked.why}")
     fig = ul.figure(lesson.key, items)
     if isinstance(fig, graphviz.Digraph):

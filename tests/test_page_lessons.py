@@ -66,3 +66,27 @@ def test_a_lesson_outside_a_range_it_allows_returns_to_its_start():
     assert_clean(at)
     assert at.selectbox(key="lessons:cell").value == "rnn_tanh"  # the LSTM is not this lesson's
     assert at.slider(key="lessons:radius").value == 2.0
+
+
+def test_an_answer_the_settings_no_longer_offer_shows_without_a_traceback():
+    at = run_page(PAGE, {"lesson": "unfold", "T": "5", "ans": "unfold1w9"})  # option 9 of a link: there are 4
+    assert not at.exception
+    assert "do not offer" in at.error[0].value and at.radio(key="lessons:pick:unfold:1").value is None
+    at = run_page(PAGE, {"lesson": "unfold", "T": "5"})
+    at.radio(key="lessons:pick:unfold:1").set_value(3).run()  # "10", the last of 4 options
+    at.button(key="lessons:reveal").click().run()
+    at.slider(key="lessons:T").set_value(1).run()  # 3 options now
+    assert not at.exception
+    assert "do not offer" in at.error[0].value
+
+
+def test_reveal_judges_the_controls_as_they_are_at_the_click():
+    """W_y moved and Reveal clicked in one go (a number typed, then Enter): judged with the new W_y."""
+    at = run_page(PAGE, {"lesson": "neuron"})
+    right_now = core_answer("neuron", 1, wy=0.5)
+    assert right_now != core_answer("neuron", 1, wy=-0.9)
+    at.radio(key="lessons:pick:neuron:1").set_value(right_now).run()
+    at.slider(key="lessons:wy").set_value(0.5)
+    at.button(key="lessons:reveal").click().run()
+    assert not at.exception
+    assert parse_answers(at.query_params["ans"]) == {("neuron", 1): (right_now, True)}

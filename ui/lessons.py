@@ -79,13 +79,26 @@ def answers() -> dict[tuple[str, int], tuple[int, bool]]:
     return parse_answers(state.settings()["ans"])
 
 
-def reveal(key: str, question: int, right: int) -> None:
-    """Record the prediction in the radio (a callback of the Reveal button); the first answer counts."""
+def reveal(key: str, question: int) -> None:
+    """Record the prediction in the radio (a callback of the Reveal button); the first answer counts.
+
+    It is judged against the free controls as they are now: a control changed together with the click
+    (a number typed, then Enter) has reached the session state but not yet the settings.
+    """
     pick = st.session_state.get(pick_key(key, question))
     given = answers()
-    if pick is not None and (key, question) not in given:
-        given[(key, question)] = (int(pick), int(pick) == right)
-        state.settings()["ans"] = format_answers(given)
+    if pick is None or (key, question) in given:
+        return
+    lesson = LESSONS[key]
+    now = {name: st.session_state.get(f"{PAGE}:{name}", state.settings()[name]) for name in lesson.free}
+    right = asked(key, question, items(lesson.with_free(state.settings() | now))).right
+    given[(key, question)] = (int(pick), int(pick) == right)
+    state.settings()["ans"] = format_answers(given)
+
+
+def shown(asked: Asked, option: int) -> str:
+    """An answer given as it reads now; the settings may since offer fewer options (or a link made it up)."""
+    return asked.options[option] if option < len(asked.options) else "an option these settings do not offer"
 
 
 def pick_key(key: str, question: int) -> str:
