@@ -9,6 +9,7 @@ st.set_page_config(page_title="rnnviz: recurrent networks, unfolded", page_icon=
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/lessons.py", title="Lessons", icon=":material/school:", url_path="lessons"),
     st.Page("pages/neuron.py", title="Recurrent neuron", icon=":material/loop:", url_path="neuron"),
     st.Page("pages/unfolded.py", title="Unfolded graph", icon=":material/account_tree:", url_path="unfolded"),
     st.Page("pages/gates.py", title="Gates and states", icon=":material/tune:", url_path="gates"),

@@ -5,6 +5,7 @@ import streamlit as st
 import rnnviz
 from rnnviz import drawing as rgraph
 from rnnviz.engine import neuron, signals
+from rnnviz.lessons import LESSONS
 from ui import show, text, use_app_navigation
 
 use_app_navigation()
@@ -37,6 +38,7 @@ with right:
 
 st.header("The pages")
 PAGES = [
+    ("pages/lessons.py", "Lessons", "the chapter step by step: predict, then reveal."),
     ("pages/neuron.py", "Recurrent neuron", "one neuron: set W_x, W_y, b and the input; see y_t step by step."),
     (
         "pages/unfolded.py",
@@ -56,31 +58,11 @@ for path, label, what in PAGES:
     st.page_link(path, label=f"**{label}**: {what}")
 
 st.header("Lessons in one click")
-LESSONS = [
-    ("pages/neuron.py", "A neuron that remembers", {"wx": "1", "wy": "0.9", "T": "12", "signal": "impulse"}),
-    ("pages/neuron.py", "A neuron that oscillates", {"wx": "1", "wy": "-0.9", "T": "12", "signal": "impulse"}),
-    ("pages/unfolded.py", "Inside an LSTM step", {"cell": "lstm", "T": "2", "H": "1", "level": "operations"}),
-    (
-        "pages/gates.py",
-        "An LSTM memory latch",
-        {"cell": "lstm", "preset": "latch", "T": "20", "signal": "impulse", "view": "heatmaps"},
-    ),
-    (
-        "pages/bptt.py",
-        "Vanishing gradients",
-        {"cell": "rnn_tanh", "T": "40", "radius": "0.5", "H": "8", "bview": "norms"},
-    ),
-    (
-        "pages/bptt.py",
-        "Exploding gradients",
-        {"cell": "rnn_relu", "T": "40", "radius": "2", "H": "8", "signal": "sine", "bview": "norms"},
-    ),
-    ("pages/train.py", "LSTM vs RNN on a long lag", {"task": "adding", "adding_lag": "30", "compare": "1"}),
-]
-columns = st.columns(3)
-for k, (path, label, query) in enumerate(LESSONS):
-    with columns[k % 3]:
-        st.page_link(path, label=label, icon=":material/school:", query_params=query)
+st.caption("The chapter as nine short lessons: predict first, then see the live figure and the model's numbers.")
+for k, (key, lesson) in enumerate(LESSONS.items()):  # one column: a long title is not cut at 1024 px
+    st.page_link(
+        "pages/lessons.py", label=f"{k + 1}. {lesson.title}", icon=":material/school:", query_params={"lesson": key}
+    )
 
 with st.expander("How to use rnnviz"):
     text.show("home")

@@ -19,6 +19,7 @@ from rnnviz.engine.signals import SIGNALS
 from rnnviz.learning.architectures import FEEDS, MAX_STEPS, WIRING_LABELS, WIRINGS
 from rnnviz.learning.examples import EXAMPLE_LABELS, EXAMPLES
 from rnnviz.learning.tasks import TASKS, task_options
+from rnnviz.lessons import APPLICATION_LABELS, LESSONS
 
 MAX_TEXT = 500  # characters kept from a text parameter
 USUAL_WIDGET = {"int": "slider", "float": "slider", "choice": "select", "bool": "toggle", "text": "text"}
@@ -177,6 +178,11 @@ SETTINGS = {
         Setting("item", "int", 1, 0, 50),  # the input: a sequence of the data set, 0 = the typed text
         Setting("text", "text", "", label="Your input"),
         Setting("tsteps", "int", 600, 10, 3000, label="Training steps", step=10),
+        # the Lessons page: where the student is, the answers given (rnnviz.lessons.parse_answers), the application
+        _choice("lesson", "neuron", {k: L.title for k, L in LESSONS.items()}, "Lesson", "radio"),
+        Setting("q", "int", 1, 1, 9),  # the question within the lesson, clamped to its questions on the page
+        Setting("ans", "text", ""),
+        _choice("app", "classification", APPLICATION_LABELS, "Application"),
     ]
 }
 
