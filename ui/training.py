@@ -12,7 +12,7 @@ import streamlit as st
 import rnnviz
 from rnnviz.drawing import figures, scores
 from rnnviz.learning import train as rtrain
-from ui import state
+from ui import controls, state
 from ui.markup import literal
 
 PAGE = "train"
@@ -172,24 +172,18 @@ def show_predictions(result: rnnviz.FitResult, task: rnnviz.Task, label: str) ->
 def open_buttons(result: rnnviz.FitResult, task: rnnviz.Task, label: str) -> None:
     words = f"{label}, H = {result.config.hidden_size}, trained on {task.name} for {result.epochs_run} epochs"
     model = {"params": result.params, "x": task.x_val[:, 0], "label": words}
-    cols = st.columns(3)
+    cols = st.columns(2)
     for col, page, words, icon, steps in [
         (cols[0], "unfolded", "Open in the unfolded graph", ":material/account_tree:", 8),
         (cols[1], "gates", "Open in gates and states", ":material/tune:", 100),
     ]:
         args = (model, page, min(task.length, steps))
         col.button(words, icon=icon, width="stretch", on_click=open_model, args=args)
-    cols[2].download_button(
-        "Download the weights (.npz)",
-        rnnviz.dump_weights(result.params, "npz"),
-        f"{task.name}-{label.lower().split()[0]}.npz",
-        icon=":material/download:",
-        width="stretch",
-        on_click="ignore",
-    )
+    st.caption("The graph and gates pages show this model on the first validation sequence.")
+    controls.weights_downloads(result.params, f"{task.name}-{label.lower().split()[0]}")
     st.caption(
-        "The graph and gates pages show this model on the first validation sequence. The file holds the "
-        "recurrent weights with PyTorch's names (load it into `nn.LSTM` etc.); the linear readout is not in it."
+        "The recurrent weights with PyTorch's names: `safetensors.torch.load_file` into `nn.LSTM` etc., the "
+        ".onnx in onnxruntime, any of them back into every page's upload box. The linear readout is not in them."
     )
 
 
