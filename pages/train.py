@@ -3,6 +3,7 @@ a stop that keeps the model so far, predictions against the targets, and RNN vs 
 
 import streamlit as st
 
+import rnnviz
 from rnnviz.drawing import figures
 from rnnviz.engine.cells import CELL_LABELS
 from ui import controls, share, state
@@ -16,6 +17,7 @@ from ui.training import (
     RUNNING,
     SHOWN_STOP,
     comparison,
+    csv_choice,
     finish_interrupted,
     make_task,
     metric_row,
@@ -35,7 +37,7 @@ from_link = bool(query) and query != st.session_state.get("_written_query")
 state.load_url(PAGE)
 s = state.settings()
 if from_link and "task" in query:  # a link that names a task but not its budget gets the task's own
-    budget = make_task(s["task"], 0, ()).budget
+    budget = rnnviz.task_budget(s["task"])
     if "epochs" not in query:
         state.set_value(PAGE, "epochs", budget.epochs)
     if "lr" not in query:
@@ -55,6 +57,9 @@ with st.sidebar:
     st.header("Task")
     task_name = controls.widget(PAGE, "task", on_change=task_changed)
     options = {name: controls.widget(PAGE, f"{task_name}_{name}") for name in share.TASK_CONTROLS[task_name]}
+    if task_name == "csv":
+        picked, csv_problem, csv_kind = csv_choice()
+        options |= picked
     seed = controls.widget(PAGE, "seed", label="Seed (data and weights)")
     st.header("Network")
     compare = controls.widget(PAGE, "compare")
@@ -69,6 +74,10 @@ with st.sidebar:
     bptt = controls.widget(PAGE, "bptt")
     patience = controls.widget(PAGE, "patience")
 
+if task_name == "csv" and csv_problem:  # no file yet, a file that cannot be used, or no column chosen
+    (st.error if csv_kind == "error" else st.info)(literal(csv_problem), icon=":material/upload_file:")
+    state.write_url(URL_NAMES)
+    st.stop()
 task_key = (task_name, seed, tuple(sorted(options.items())))
 try:
     task = make_task(*task_key)

@@ -5,12 +5,14 @@ Here, imported once, rather than in pages/train.py, which Streamlit runs on ever
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 import streamlit as st
 
 import rnnviz
 from rnnviz.drawing import figures, scores
+from rnnviz.learning import tabular, tasks
 from rnnviz.learning import train as rtrain
 from ui import controls, state
 from ui.markup import literal
@@ -23,14 +25,79 @@ GO, GOTO = f"{PAGE}:go", f"{PAGE}:goto"
 TRAINED = "trained_model"  # read by the Unfolded graph and Gates pages: the model to show there
 
 
+CSV_FILES = f"{PAGE}:csv-files"  # digest -> (file name, bytes): the CSVs this session uploaded, the last two
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
-def make_task(name: str, seed: int, options: tuple) -> rnnviz.Task:
+def built_task(name: str, seed: int, options: tuple) -> rnnviz.Task:
     return rnnviz.make_task(name, seed=seed, **dict(options))
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def csv_task(data: bytes, columns: tuple, length: int, seed: int, filename: str) -> rnnviz.Task:
+    return rnnviz.make_csv_task(data, list(columns), length, seed, filename)
+
+
+def make_task(name: str, seed: int, options: tuple) -> rnnviz.Task:
+    """The task of a task key; a CSV's options name the uploaded file by its digest."""
+    if name != "csv":
+        return built_task(name, seed, options)
+    opts = dict(options)
+    if opts.get("file") not in st.session_state.get(CSV_FILES, {}):
+        raise ValueError("upload a CSV file first (sidebar, under Task)")
+    filename, data = st.session_state[CSV_FILES][opts["file"]]
+    return csv_task(data, opts["columns"], opts["length"], seed, filename)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def csv_columns(data: bytes) -> tuple[list[str], list[str]]:
+    numeric, other = tabular.parse_csv(data)
+    return list(numeric), other
+
+
+def csv_choice() -> tuple[dict, str, str]:
+    """The CSV upload and its columns, in the sidebar: (the task options naming them, what is missing or
+    wrong, and whether that is an "info" or an "error"; "" while the file and its columns can be used)."""
+    upload = st.file_uploader(
+        "Your CSV (up to 2 MB)",
+        type=["csv", "tsv", "txt"],
+        key=f"{PAGE}:csv",
+        help="A header row naming the columns, then one row per time step, oldest first. Columns of numbers can "
+        "be chosen; text columns (dates, names) are left out.",
+    )
+    if upload is None:
+        return {}, "Upload a CSV file (sidebar, under Task): a header row, then one row per step, oldest first.", "info"
+    data = upload.getvalue()
+    try:
+        numeric, other = csv_columns(data)
+    except ValueError as err:
+        return {}, f"{upload.name} cannot be used: {err}", "error"
+    if not numeric:
+        return {}, f"{upload.name} has no column of numbers only (its columns: {', '.join(other[:8])})", "error"
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    files = st.session_state.setdefault(CSV_FILES, {})
+    files.pop(digest, None)
+    files[digest] = (upload.name, data)
+    while len(files) > 2:
+        files.pop(next(iter(files)))
+    columns = st.multiselect(
+        "Columns (the sequence)",
+        numeric,
+        default=numeric[:1],
+        max_selections=tasks.MAX_CSV_COLUMNS,
+        key=f"{PAGE}:csv-columns:{digest}",
+        help="Each row of these columns is one step's input; the network predicts the next row of all of them.",
+    )
+    if other:
+        st.caption(f"Not numbers, left out: {', '.join(other[:6])}{' …' if len(other) > 6 else ''}")
+    if not columns:
+        return {}, "Choose at least one column of numbers (sidebar).", "info"
+    return {"columns": tuple(columns), "file": digest}, "", ""
 
 
 def task_changed() -> None:
     """A new task (or optimizer) starts from that task's own budget of epochs and learning rate."""
-    budget = make_task(st.session_state[f"{PAGE}:task"], 0, ()).budget
+    budget = rnnviz.task_budget(st.session_state[f"{PAGE}:task"])
     sgd = st.session_state.get(f"{PAGE}:opt", state.settings()["opt"]) == "sgd"
     state.set_value(PAGE, "epochs", budget.epochs)
     state.set_value(PAGE, "lr", budget.sgd_lr if sgd else budget.lr)
@@ -160,12 +227,16 @@ def show_predictions(result: rnnviz.FitResult, task: rnnviz.Task, label: str) ->
     n = task.x_val.shape[1]
     index = st.number_input("Validation sequence", 1, n, 1, key=f"{PAGE}:sequence") - 1
     series = prediction.series(index)
-    title = f"{label}: {'next value' if task.name == 'sine' else 'tomorrow’s return (typical daily moves)'}"
+    what = {"sine": "next value", "csv": "next value (standardised)"}
+    what["stock"] = "tomorrow’s return (typical daily moves)"
+    title = f"{label}: {what.get(task.name, 'next week’s return (typical weekly moves)')}"
     fig = figures.prediction_figure(series["target"], series["prediction"], baseline=series["baseline"], title=title)
     if task.warmup:
         fig.add_vrect(x0=0.5, x1=task.warmup + 0.5, fillcolor="#888888", opacity=0.12, line_width=0)
     st.plotly_chart(fig, width="stretch", key=f"{PAGE}:prediction")
-    naive = "the current value" if task.name == "sine" else "a return of 0 (tomorrow's price = today's)"
+    naive = {"sine": "the current value", "csv": "the current row"}
+    naive["stock"] = "a return of 0 (tomorrow's price = today's)"
+    naive = naive.get(task.name, "a return of 0 (next week's price = this week's)")
     st.caption(f"Dotted: the naive forecast, {naive}. The grey band is the first {task.warmup} steps, not scored.")
 
 
