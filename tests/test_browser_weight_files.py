@@ -115,3 +115,39 @@ def test_unfolded_export_loads_back_in_every_format(page, app_url):
     wait_for_app(page)
     check_loads_back(downloads(page, FILES), presets.network_params("gru", 2, 3, 2, seed=5, scale=1.0))
     screenshot(page, "unfolded-export-every-format")
+
+
+def test_a_csv_trains_in_the_page_and_its_model_downloads_in_every_format(page, app_url, tmp_path):
+    rows = ["week,visitors,temperature"] + [f"{k},{np.sin(k / 5):.6f},{np.cos(k / 8):.6f}" for k in range(240)]
+    table = tmp_path / "shop.csv"
+    table.write_text("\n".join(rows))
+    open_page(page, app_url, "train", "?task=csv&epochs=3&hidden=4")
+    expect(page.get_by_text("Upload a CSV file")).to_be_visible()
+    page.locator('[data-testid="stSidebar"] ' + FILE_INPUT).set_input_files(str(table))
+    expect(page.get_by_role("button", name="Train the LSTM")).to_be_visible()
+    wait_for_app(page)
+    page.get_by_role("button", name="Train the LSTM").click()
+    page.get_by_text("how well it does").wait_for(timeout=300_000)  # 3 epochs; minutes only on a loaded machine
+    wait_for_app(page)
+    assert page.locator(EXCEPTION).count() == 0
+    expect(page.get_by_text("Naive: next row = this row")).to_be_visible()
+    screenshot(page, "train-csv", height=2400)
+    page.get_by_role("button", name="Weights (.onnx)").scroll_into_view_if_needed()
+    files = downloads(page, FILES)
+    expect(page.get_by_text("Next row of shop.csv: visitors")).to_be_visible()  # the first column not a counter
+    task = rnnviz.make_csv_task(table.read_bytes(), ["visitors"], 30, 0, "shop.csv")
+    params = rnnviz.load_weights(files["Weights (.safetensors)"], "w.safetensors")
+    assert params.input_size == task.input_size == 1 and params.hidden_size == 4
+    check_loads_back(files, params)
+
+
+def test_a_bad_csv_gets_a_message(page, app_url, tmp_path):
+    table = tmp_path / "ragged.csv"
+    table.write_text("a,b\n1,2\n3\n")
+    page.set_viewport_size({"width": 1024, "height": 768})
+    open_page(page, app_url, "train", "?task=csv")
+    page.locator('[data-testid="stSidebar"] ' + FILE_INPUT).set_input_files(str(table))
+    expect(page.locator(ERROR).first).to_contain_text("row 3 has 1 fields but the header 2")
+    wait_for_app(page)
+    assert page.locator(EXCEPTION).count() == 0
+    screenshot(page, "train-csv-refused-1024")

@@ -214,7 +214,7 @@ def test_your_own_csv_trains_and_opens_in_the_graph_page():
     at.file_uploader(key="train:csv").set_value(("wave.csv", wave_csv(), "text/csv")).run()
     assert_clean(at)
     columns = next(m for m in at.multiselect if m.label.startswith("Columns"))
-    assert columns.options == ["day", "level", "flow"] and columns.value == ["day"]
+    assert columns.options == ["day", "level", "flow"] and columns.value == ["level"]  # not the row number
     columns.set_value(["level", "flow"]).run()
     at.slider(key="train:epochs").set_value(4).run()
     train_button(at).click().run()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import time
 
+import numpy as np
 import streamlit as st
 
 import rnnviz
@@ -50,9 +51,12 @@ def make_task(name: str, seed: int, options: tuple) -> rnnviz.Task:
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def csv_columns(data: bytes) -> tuple[list[str], list[str]]:
+def csv_columns(data: bytes) -> tuple[list[str], list[str], list[str]]:
+    """The CSV's numeric columns, its other columns, and the numeric ones that do not only rise (not a row
+    number or a time stamp: the first of them is offered first)."""
     numeric, other = tabular.parse_csv(data)
-    return list(numeric), other
+    moving = [name for name, v in numeric.items() if not np.all(np.diff(v) > 0)]
+    return list(numeric), other, moving
 
 
 def csv_choice() -> tuple[dict, str, str]:
@@ -69,7 +73,7 @@ def csv_choice() -> tuple[dict, str, str]:
         return {}, "Upload a CSV file (sidebar, under Task): a header row, then one row per step, oldest first.", "info"
     data = upload.getvalue()
     try:
-        numeric, other = csv_columns(data)
+        numeric, other, moving = csv_columns(data)
     except ValueError as err:
         return {}, f"{upload.name} cannot be used: {err}", "error"
     if not numeric:
@@ -83,7 +87,7 @@ def csv_choice() -> tuple[dict, str, str]:
     columns = st.multiselect(
         "Columns (the sequence)",
         numeric,
-        default=numeric[:1],
+        default=(moving or numeric)[:1],
         max_selections=tasks.MAX_CSV_COLUMNS,
         key=f"{PAGE}:csv-columns:{digest}",
         help="Each row of these columns is one step's input; the network predicts the next row of all of them.",
