@@ -10,14 +10,17 @@ from ui import controls, share, state
 from ui.markup import literal
 from ui.training import (
     COMPARED,
+    CSV_FILES,
     GO,
     GOTO,
     PAGE,
     RESULTS,
     RUNNING,
     SHOWN_STOP,
+    apply_reloaded,
     comparison,
     csv_choice,
+    experiment_box,
     finish_interrupted,
     make_task,
     metric_row,
@@ -76,6 +79,8 @@ with st.sidebar:
 
 if task_name == "csv" and csv_problem:  # no file yet, a file that cannot be used, or no column chosen
     (st.error if csv_kind == "error" else st.info)(literal(csv_problem), icon=":material/upload_file:")
+    apply_reloaded(None, None)
+    experiment_box(None, URL_NAMES, None, ())
     state.write_url(URL_NAMES)
     st.stop()
 task_key = (task_name, seed, tuple(sorted(options.items())))
@@ -98,6 +103,7 @@ fit_args = dict(
     seed=seed,
 )
 key = (task_key, tuple(cells.values()), tuple(sorted(fit_args.items())))
+apply_reloaded(key, task)
 
 st.subheader(task.title)
 st.markdown(task.description)
@@ -132,8 +138,10 @@ if clicked:
 elif results and st.session_state.get(SHOWN_STOP) != key:
     hint_slot.caption("Trained already with these settings: the results below are kept from that run.")
 
+csv = st.session_state[CSV_FILES][options["file"]] if task_name == "csv" else None
 if not results:
     st.info(f"Press **{label}** to start. The default budget trains in a few seconds.", icon=":material/school:")
+    experiment_box(None, URL_NAMES, csv, options.get("columns", ()))
     state.write_url(URL_NAMES)
     st.stop()
 
@@ -169,5 +177,6 @@ show_predictions(result, task, chosen)
 
 st.subheader("Look inside the trained model")
 open_buttons(result, task, chosen)
+experiment_box(results, URL_NAMES, csv, options.get("columns", ()))
 
 state.write_url(URL_NAMES)

@@ -615,3 +615,40 @@ def test_csv_task_gives_a_task_or_value_error(rows, columns, length, values):
     assert D == len(columns) and N >= 1 and task.x_val.shape[1] >= 1
     assert np.all(np.isfinite(task.x_train)) and np.all(np.isfinite(task.y_val))
     assert np.isfinite(task.baselines["baseline_val_mse"])
+
+
+# a Train-page experiment file (rnnviz.learning.experiment)
+
+_TASK = rnnviz.make_task("sine", train_size=16, val_size=8)
+_EXPERIMENT = None
+
+
+def _saved_experiment() -> bytes:
+    global _EXPERIMENT
+    if _EXPERIMENT is None:
+        from rnnviz.learning import experiment
+
+        result = rnnviz.fit(_TASK, "gru", hidden_size=2, epochs=1)
+        _EXPERIMENT = experiment.save_experiment({"task": "sine"}, {"GRU": result})
+    return _EXPERIMENT
+
+
+@FAST
+@given(st.data())
+def test_experiment_files_give_results_or_value_error(data):
+    from rnnviz.learning import experiment
+
+    saved = bytearray(_saved_experiment())
+    how = data.draw(st.sampled_from(["flip", "cut", "random"]))
+    if how == "flip":
+        for _ in range(data.draw(st.integers(1, 8))):
+            saved[data.draw(st.integers(0, len(saved) - 1))] = data.draw(st.integers(0, 255))
+    elif how == "cut":
+        saved = saved[: data.draw(st.integers(0, len(saved)))]
+    else:
+        saved = bytearray(data.draw(st.binary(max_size=200)))
+    found = refused(experiment.read_experiment, bytes(saved))
+    if found is not None:
+        results = refused(found.results, _TASK)
+        if results is not None:
+            assert all(np.all(np.isfinite(r.readout.W_hy)) for r in results.values())

@@ -262,3 +262,55 @@ def test_the_real_data_tasks_train_in_the_page(task):
     if task == "prices":
         assert at.metric[1].label == "Naive: next week = this week"
         assert "hard to beat" in " ".join(i.value for i in at.info)
+
+
+def saved_experiment(at: AppTest) -> bytes:
+    """What the page's Save button holds (the same call, on the session's results and settings)."""
+    from rnnviz.learning import experiment
+    from ui import share
+
+    url = at.query_params
+    settings = {k: url[k] for k in url}
+    csv = None
+    if settings.get("task") == "csv":
+        (name, data), columns = next(iter(at.session_state["train:csv-files"].values())), ["level", "flow"]
+        settings |= {"csv_file": name, "csv_columns": "\t".join(columns)}
+        csv = data
+    assert set(settings) - {"csv_file", "csv_columns"} <= set(share.SETTINGS)
+    return experiment.save_experiment(settings, results(at), csv)
+
+
+def screen(at: AppTest) -> tuple:
+    """What the results show: the score cards and every chart's data."""
+    figs = charts(at)
+    data = {k: [plotly_array(d["y"]).tolist() for d in f["data"]] for k, f in figs.items()}
+    return [(m.label, m.value) for m in at.metric], data
+
+
+@pytest.mark.parametrize("query", [{"task": "adding", "compare": "1"}, {"task": "csv"}])
+def test_a_saved_experiment_reloads_the_same_screen(query):
+    at = run_page(PAGE, query | {"epochs": "2", "hidden": "4"})
+    if query["task"] == "csv":
+        at.file_uploader(key="train:csv").set_value(("wave.csv", wave_csv(), "text/csv")).run()
+        next(m for m in at.multiselect if m.label.startswith("Columns")).set_value(["level", "flow"]).run()
+    train_button(at).click().run()
+    assert_clean(at)
+    before = screen(at)
+    saved = saved_experiment(at)
+    fresh = run_page(PAGE)  # another session: default settings, nothing trained
+    fresh.file_uploader(key="train:experiment").set_value(("exp.zip", saved, "application/zip")).run()
+    assert_clean(fresh)
+    assert any("Reloaded exp.zip" in s.value.replace("\\", "") for s in fresh.success), [s.value for s in fresh.success]
+    assert fresh.query_params["task"] == query["task"] and fresh.query_params["epochs"] == "2"
+    assert screen(fresh) == before
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [(b"not a zip", "not a zip file"), (b"PK\x05\x06" + bytes(18), "no experiment.json")],
+)
+def test_a_bad_experiment_file_gets_a_message(data, words):
+    at = run_page(PAGE)
+    at.file_uploader(key="train:experiment").set_value(("bad.zip", data, "application/zip")).run()
+    assert not at.exception
+    assert any(words in e.value.replace("\\", "") for e in at.error), [e.value for e in at.error]

@@ -84,3 +84,42 @@ def test_parse_csv_keeps_the_numeric_columns():
 def test_parse_csv_refuses_with_a_message(data, match):
     with pytest.raises(ValueError, match=match):
         tabular.parse_csv(data)
+
+
+def test_an_experiment_file_round_trips_and_refuses_damage():
+    import io
+    import json
+    import zipfile
+
+    from rnnviz.learning import experiment
+
+    task = rnnviz.make_task("sine", train_size=16, val_size=8)
+    result = rnnviz.fit(task, "rnn_relu", hidden_size=3, epochs=2)
+    saved = experiment.save_experiment({"task": "sine"}, {"RNN": result})
+    again = experiment.read_experiment(saved).results(task)["RNN"]
+    assert again.params == result.params and again.metrics == result.metrics and again.history == result.history
+    np.testing.assert_array_equal(rnnviz.predict(again, task).outputs, rnnviz.predict(result, task).outputs)
+    with pytest.raises(ValueError, match="not on the 'adding' task"):
+        experiment.read_experiment(saved).results(rnnviz.make_task("adding", train_size=16, val_size=8))
+
+    def edited(change) -> bytes:
+        source = zipfile.ZipFile(io.BytesIO(saved))
+        doc = json.loads(source.read("experiment.json"))
+        change(doc)
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as z:
+            z.writestr("experiment.json", json.dumps(doc))
+            z.writestr("weights/0.safetensors", source.read("weights/0.safetensors"))
+        return out.getvalue()
+
+    damaged = {
+        "readout": lambda d: d["results"][0]["readout"].update(W_hy=[[1.0, 2.0]]),
+        "best epoch": lambda d: d["results"][0].update(best_epoch=9),
+        "history": lambda d: d["results"][0]["history"].update(val_loss=[1.0]),
+        "hidden_size": lambda d: d["results"][0]["config"].update(hidden_size=10**9),
+        "version": lambda d: d.update(version=99),
+        "weights are not the network": lambda d: d["results"][0]["config"].update(hidden_size=4),
+    }
+    for words, change in damaged.items():
+        with pytest.raises(ValueError, match=words):
+            experiment.read_experiment(edited(change)).results(task)

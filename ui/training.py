@@ -13,9 +13,9 @@ import streamlit as st
 
 import rnnviz
 from rnnviz.drawing import figures, scores
-from rnnviz.learning import tabular, tasks
+from rnnviz.learning import experiment, tabular, tasks
 from rnnviz.learning import train as rtrain
-from ui import controls, state
+from ui import controls, share, state
 from ui.markup import literal
 
 PAGE = "train"
@@ -26,6 +26,7 @@ GO, GOTO = f"{PAGE}:go", f"{PAGE}:goto"
 TRAINED = "trained_model"  # read by the Unfolded graph and Gates pages: the model to show there
 
 
+RELOADED, CSV_RELOADED = f"{PAGE}:reloaded", f"{PAGE}:csv-reloaded"  # an experiment file's results; its CSV
 CSV_FILES = f"{PAGE}:csv-files"  # digest -> (file name, bytes): the CSVs this session uploaded, the last two
 
 
@@ -69,19 +70,25 @@ def csv_choice() -> tuple[dict, str, str]:
         help="A header row naming the columns, then one row per time step, oldest first. Columns of numbers can "
         "be chosen; text columns (dates, names) are left out.",
     )
-    if upload is None:
+    reloaded = st.session_state.get(CSV_RELOADED)  # the CSV of a reloaded experiment
+    if upload is None and reloaded not in st.session_state.get(CSV_FILES, {}):
         return {}, "Upload a CSV file (sidebar, under Task): a header row, then one row per step, oldest first.", "info"
-    data = upload.getvalue()
+    if upload is None:
+        name, data = st.session_state[CSV_FILES][reloaded]
+        st.caption(f"{name}, from the reloaded experiment.")
+    else:
+        st.session_state.pop(CSV_RELOADED, None)
+        name, data = upload.name, upload.getvalue()
     try:
         numeric, other, moving = csv_columns(data)
     except ValueError as err:
-        return {}, f"{upload.name} cannot be used: {err}", "error"
+        return {}, f"{name} cannot be used: {err}", "error"
     if not numeric:
-        return {}, f"{upload.name} has no column of numbers only (its columns: {', '.join(other[:8])})", "error"
+        return {}, f"{name} has no column of numbers only (its columns: {', '.join(other[:8])})", "error"
     digest = hashlib.sha256(data).hexdigest()[:16]
     files = st.session_state.setdefault(CSV_FILES, {})
     files.pop(digest, None)
-    files[digest] = (upload.name, data)
+    files[digest] = (name, data)
     while len(files) > 2:
         files.pop(next(iter(files)))
     columns = st.multiselect(
@@ -289,3 +296,73 @@ def comparison(results: dict[str, rnnviz.FitResult], task: rnnviz.Task, lag: int
         )
     best = min(results, key=lambda lab: results[lab].metrics[main])
     return st.radio("Look closer at", list(results), index=list(results).index(best), horizontal=True)
+
+
+def reload_experiment(names: tuple[str, ...]) -> None:
+    """The experiment uploader's callback: its settings set the widgets (before they are drawn), and its
+    results wait in RELOADED for the run that makes their task; a bad file's message waits there too."""
+    upload = st.session_state.get(f"{PAGE}:experiment")
+    if upload is None:
+        return
+    try:
+        found = experiment.read_experiment(upload.getvalue())
+    except ValueError as err:
+        st.session_state[RELOADED] = f"{upload.name} cannot be reloaded: {err}"
+        return
+    values, _ = share.parse_query({k: v for k, v in found.settings.items() if k in names})  # checked as a link is
+    for name, value in values.items():
+        state.set_value(PAGE, name, value)
+    if found.data is not None:
+        digest = hashlib.sha256(found.data).hexdigest()[:16]
+        st.session_state.setdefault(CSV_FILES, {})[digest] = (found.settings.get("csv_file", "data.csv"), found.data)
+        st.session_state[CSV_RELOADED] = digest
+        columns = tuple(c for c in found.settings.get("csv_columns", "").split("\t") if c)
+        st.session_state[f"{PAGE}:csv-columns:{digest}"] = list(columns)
+    st.session_state[RELOADED] = (upload.name, found)
+
+
+def apply_reloaded(key: tuple | None, task: rnnviz.Task | None) -> None:
+    """Keep a reloaded experiment's results under this run's key, or show why they cannot be (with no key and
+    task, only why a file cannot be)."""
+    pending = st.session_state.get(RELOADED)
+    if isinstance(pending, str):
+        st.session_state.pop(RELOADED)
+        st.error(literal(pending))
+        return
+    if pending is not None and key is not None:
+        st.session_state.pop(RELOADED)
+        name, found = pending
+        try:
+            keep(key, found.results(task))
+            st.success(f"Reloaded {literal(name)}: the settings and the trained models, without training again.")
+        except ValueError as err:
+            st.error(f"{literal(name)} cannot be reloaded: {literal(err)}.")
+
+
+def experiment_box(results: dict | None, names: tuple[str, ...], csv: tuple[str, bytes] | None, columns) -> None:
+    """Save the experiment (settings and trained models) as one file, or reload one."""
+    with st.expander("Save or reload the whole experiment"):
+        if results:
+            settings = share.to_query(state.settings(), names)
+            if csv is not None:
+                settings |= {"csv_file": csv[0], "csv_columns": "\t".join(columns)}
+            data = experiment.save_experiment(settings, results, csv[1] if csv else None)
+            st.download_button(
+                "Save the experiment (.zip)",
+                data,
+                f"rnnviz-{state.settings()['task']}-experiment.zip",
+                icon=":material/save:",
+                on_click="ignore",
+            )
+            st.caption(
+                "The settings, and each trained model's weights (.safetensors), readout, loss history and scores"
+                + (", and your CSV" if csv else "")
+                + ". Reloaded, the page shows these results again without training."
+            )
+        st.file_uploader(
+            "Reload an experiment (.zip)",
+            type=["zip"],
+            key=f"{PAGE}:experiment",
+            on_change=reload_experiment,
+            args=(names,),
+        )
