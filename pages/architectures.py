@@ -158,7 +158,8 @@ if loaded is not None:
         key = (*key[:1], "file", weights_digest(loaded[1]), feed, length, seed, tsteps)
         alerts.info(
             f"The recurrent network is **{literal(loaded[0])}**'s ({model.cell.upper()}, H = {model.hidden_size}, "
-            f"L = {model.encoder.num_layers}); the output layer is not in the file: seeded, until you train."
+            f"L = {model.encoder.num_layers}{', bidirectional' if model.encoder.bidirectional else ''}); the output "
+            "layer is not in the file: seeded, until you train."
         )
     except ValueError as err:
         alerts.error(f"{literal(loaded[0])} cannot be used here: {literal(err)}.")

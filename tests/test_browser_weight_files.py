@@ -151,3 +151,17 @@ def test_a_bad_csv_gets_a_message(page, app_url, tmp_path):
     wait_for_app(page)
     assert page.locator(EXCEPTION).count() == 0
     screenshot(page, "train-csv-refused-1024")
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (1024, 768)])
+def test_real_prices_train_with_a_progress_bar_beside_the_naive_forecast(page, app_url, size):
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    open_page(page, app_url, "train", "?task=prices")
+    expect(page.get_by_text("hard to beat")).to_be_visible()
+    page.get_by_role("button", name="Train the LSTM").click()
+    page.wait_for_selector('[data-testid="stProgress"]')
+    page.get_by_text("how well it does").wait_for(timeout=300_000)  # 30 epochs: seconds, minutes on a loaded machine
+    wait_for_app(page)
+    assert page.locator(EXCEPTION).count() == 0
+    expect(page.locator('[data-testid="stMetric"]').filter(has_text="Naive: next week = this week")).to_have_count(1)
+    screenshot(page, f"train-prices-{size[0]}", height=2400 if size[0] == 1280 else None)

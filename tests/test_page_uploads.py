@@ -97,7 +97,7 @@ def test_architectures_reads_a_bidirectional_file_of_the_applications_input_size
     params = rnnviz.init_params("lstm", 25, 6, 1, bidirectional=True, seed=4)  # sentiment: 25 words in
     at = upload(run_page("pages/architectures.py"), "architectures", "bi.onnx", rnnviz.dump_weights(params, "onnx"))
     assert_clean(at)
-    assert f"**{literal('bi.onnx')}**'s (LSTM, H = 6, L = 1)" in infos(at)
+    assert f"**{literal('bi.onnx')}**'s (LSTM, H = 6, L = 1, bidirectional)" in infos(at)
     assert at.toggle(key="architectures:bidir").disabled and at.selectbox(key="architectures:cell").disabled
 
 
@@ -107,3 +107,15 @@ def test_architectures_says_why_a_file_of_another_input_size_cannot_be_used():
     errors = " ".join(e.value for e in at.error)
     assert "reads D = 5 inputs, but sentiment feeds 25" in errors
     assert at.info, "the untrained seeded model is still shown"
+
+
+def test_architectures_trains_from_the_files_weights_and_offers_every_format():
+    params = rnnviz.init_params("gru", 25, 4, 1, seed=2)
+    at = run_page("pages/architectures.py", {"tsteps": "10"})
+    at = upload(at, "architectures", "g.npz", rnnviz.dump_weights(params, "npz"))
+    next(b for b in at.button if b.label == "Train").click().run()
+    assert_clean(at)
+    trained = next(iter(at.session_state["architectures:trained"].values()))["model"]
+    assert trained.encoder.hidden_size == 4 and trained.encoder != params, "trained on, from the file's weights"
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == [f"Weights (.{fmt})" for fmt in controls.WEIGHT_FORMATS]

@@ -83,7 +83,7 @@ PRESET_LABELS = {  # the Gates page's lesson presets
 TASK_LABELS = {
     "sine": "sine: next value of a signal",
     "stock": "stock: tomorrow's price move",
-    "prices": "prices: real stock prices, next week's move",
+    "prices": "prices: real weekly stock prices",
     "chars": "chars: next character of a text",
     "pydocs": "pydocs: next character of Python's own docs",
     "adding": "adding: remember a number over a long lag",
