@@ -19,6 +19,7 @@ from ui.arch import (
     budget_steps,
     data,
     example_changed,
+    file_model,
     first_example,
     fresh_model,
     item_changed,
@@ -27,6 +28,7 @@ from ui.arch import (
     schematic_dots,
     train,
     training_scores,
+    weights_digest,
     wiring_changed,
 )
 from ui.markup import literal
@@ -85,10 +87,13 @@ with st.sidebar:
     applications = [e for e in E.EXAMPLES if E.EXAMPLE_WIRING[e] == wiring]
     example = controls.widget(PAGE, "example", options=applications, on_change=example_changed)
     st.header("Network")
-    cell = controls.widget(PAGE, "cell")
-    hidden = controls.widget(PAGE, "hidden")
+    from_file = st.session_state.get(f"{PAGE}:upload") is not None  # a loaded file sets the recurrent network
+    if from_file:
+        st.caption("Set by the loaded weights file.")
+    cell = controls.widget(PAGE, "cell", disabled=from_file)
+    hidden = controls.widget(PAGE, "hidden", disabled=from_file)
     can_bidir = wiring in A.BIDIRECTIONAL_WIRINGS
-    bidir = controls.widget(PAGE, "bidir", disabled=not can_bidir)
+    bidir = controls.widget(PAGE, "bidir", disabled=from_file or not can_bidir)
     st.caption(BIDIR_NOTE[can_bidir])
     bidir = bidir and can_bidir
     feed = controls.widget(PAGE, "feed") if wiring == "one_to_many" else s["feed"]
@@ -142,9 +147,22 @@ if item == 0:
 if x is None:  # a data-set sequence, or the first one while nothing typed works
     x, target = E.item(test_set, max(item, 1) - 1)
 
-# the model: trained for exactly these settings, else fresh from the seed
+# the model: trained for exactly these settings, else fresh from the seed or the loaded file's weights
 key = (example, cell, hidden, bidir, feed, length, seed, tsteps)
 model = fresh_model(example, cell, hidden, bidir, feed, seed)
+alerts = st.container()
+loaded = controls.weights_upload(PAGE, alerts, label="Load the recurrent weights from a file")
+if loaded is not None:
+    try:
+        model = file_model(loaded[1], example, feed, seed)
+        key = (*key[:1], "file", weights_digest(loaded[1]), feed, length, seed, tsteps)
+        alerts.info(
+            f"The recurrent network is **{literal(loaded[0])}**'s ({model.cell.upper()}, H = {model.hidden_size}, "
+            f"L = {model.encoder.num_layers}{', bidirectional' if model.encoder.bidirectional else ''}); the output "
+            "layer is not in the file: seeded, until you train."
+        )
+    except ValueError as err:
+        alerts.error(f"{literal(loaded[0])} cannot be used here: {literal(err)}.")
 buttons = st.columns([2, 5], vertical_alignment="center")
 buttons[0].button("Train", type="primary", icon=":material/model_training:", width="stretch", on_click=request_training)
 status = buttons[1].empty()
@@ -198,5 +216,8 @@ else:
 
 if result is not None:
     training_scores(result, info, wiring)
+    st.markdown("**The trained recurrent weights**")
+    controls.weights_downloads(model.encoder, f"{example}-{model.cell}")
+    st.caption("The recurrent stack with PyTorch's names; the output layer and a decoder are not in these files.")
 
 state.write_url(URL_NAMES)

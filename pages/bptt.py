@@ -64,9 +64,14 @@ st.caption(
     "every step in between: one Jacobian ∂h_(k)/∂h_(k−1) per step, multiplied together."
 )
 
+alerts = st.container()
+loaded = controls.weights_upload(PAGE, alerts, where="the Backprop through time page")
+if loaded is not None:
+    alerts.info(controls.loaded_note(*loaded) + " Its W_hh is used as it is: ρ does not rescale it.")
 with st.sidebar:
-    cell, D, H, L = controls.network(PAGE)
-    _, seed, scale = controls.weights(PAGE)
+    note = "Set by the loaded weights file." if loaded is not None else ""
+    cell, D, H, L = controls.network(PAGE, disabled=loaded is not None, note=note)
+    _, seed, scale = controls.weights(PAGE, disabled=loaded is not None)
     T, kind, custom = controls.input_signal(PAGE)
 
 left, right = st.columns(2)
@@ -75,7 +80,7 @@ with left:
     st.latex(LOSS_LATEX[loss])
     st.caption("The sum of the top layer's hidden units, so dL/dh_t = (1, ..., 1) where the loss looks.")
 with right:
-    radius = controls.widget(PAGE, "radius")
+    radius = controls.widget(PAGE, "radius", disabled=loaded is not None)
     st.caption(
         "W_hh is rescaled so its largest |eigenvalue| is ρ (for LSTM and GRU, each gate's block). "
         "Below 1 the gradient shrinks step by step; above 1 it can grow, until tanh saturates "
@@ -83,7 +88,10 @@ with right:
     )
 
 args = dict(cell=cell, D=D, H=H, L=L, T=T, seed=seed, scale=scale, signal=kind, custom=custom, radius=radius)
+if loaded is not None:
+    args = compute.file_args(args, loaded[1]) | {"radius": None}  # the file's own W_hh
 args = compute.usable(PAGE, args)
+L = args["L"]  # a file brings its own layers
 
 with st.sidebar:
     st.header("Training tricks")

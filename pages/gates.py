@@ -80,25 +80,32 @@ st.caption(
     "mixes old h and the new candidate n."
 )
 
-trained = st.session_state.get(TRAINED)
-if trained is not None:
+alerts = st.container()
+loaded = controls.weights_upload(PAGE, alerts, where="the Gates page")
+trained = None if loaded else st.session_state.get(TRAINED)  # a loaded file wins over a trained model
+if loaded is not None:
+    alerts.info(controls.loaded_note(*loaded))
+elif trained is not None:
     st.info(f"Showing the model trained on the Train page ({trained['label']}) on its first validation sequence.")
     st.button("Back to random weights", on_click=forget_trained, icon=":material/undo:")
 
-off = trained is not None  # the trained model sets the network, the weights and the input
+off = trained is not None or loaded is not None  # a trained model or a file sets the network and the weights
 with st.sidebar:
-    note = "Set by the model trained on the Train page." if off else ""
+    note = "Set by the model trained on the Train page." if trained is not None else ""
+    note = "Set by the loaded weights file." if loaded is not None else note
     cell, D, H, L = controls.network(PAGE, disabled=off, note=note, on_cell_change=cell_changed)
     preset, seed, scale = controls.weights(PAGE, disabled=off, preset={"on_change": preset_changed})
-    T, kind, custom = controls.input_signal(PAGE, disabled=off)
+    T, kind, custom = controls.input_signal(PAGE, disabled=trained is not None)
 
 args = dict(cell=cell, D=D, H=H, L=L, T=T, seed=seed, scale=scale, preset=preset, signal=kind, custom=custom)
 if trained is not None:
     p = trained["params"]
     args |= dict(D=p.input_size, H=p.hidden_size, L=p.num_layers, preset="random", trained=(p, trained["x"]))
+elif loaded is not None:
+    args = compute.file_args(args, loaded[1])
 args = compute.usable(PAGE, args)
 
-if preset != "random" and trained is None:
+if preset != "random" and not off:
     st.info(f"**{presets.PRESETS[preset]}.** {LOOK_FOR[preset]}")
 
 layer = 0

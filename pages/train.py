@@ -3,19 +3,24 @@ a stop that keeps the model so far, predictions against the targets, and RNN vs 
 
 import streamlit as st
 
+import rnnviz
 from rnnviz.drawing import figures
 from rnnviz.engine.cells import CELL_LABELS
 from ui import controls, share, state
 from ui.markup import literal
 from ui.training import (
     COMPARED,
+    CSV_FILES,
     GO,
     GOTO,
     PAGE,
     RESULTS,
     RUNNING,
     SHOWN_STOP,
+    apply_reloaded,
     comparison,
+    csv_choice,
+    experiment_box,
     finish_interrupted,
     make_task,
     metric_row,
@@ -35,7 +40,7 @@ from_link = bool(query) and query != st.session_state.get("_written_query")
 state.load_url(PAGE)
 s = state.settings()
 if from_link and "task" in query:  # a link that names a task but not its budget gets the task's own
-    budget = make_task(s["task"], 0, ()).budget
+    budget = rnnviz.task_budget(s["task"])
     if "epochs" not in query:
         state.set_value(PAGE, "epochs", budget.epochs)
     if "lr" not in query:
@@ -55,6 +60,9 @@ with st.sidebar:
     st.header("Task")
     task_name = controls.widget(PAGE, "task", on_change=task_changed)
     options = {name: controls.widget(PAGE, f"{task_name}_{name}") for name in share.TASK_CONTROLS[task_name]}
+    if task_name == "csv":
+        picked, csv_problem, csv_kind = csv_choice()
+        options |= picked
     seed = controls.widget(PAGE, "seed", label="Seed (data and weights)")
     st.header("Network")
     compare = controls.widget(PAGE, "compare")
@@ -69,6 +77,12 @@ with st.sidebar:
     bptt = controls.widget(PAGE, "bptt")
     patience = controls.widget(PAGE, "patience")
 
+if task_name == "csv" and csv_problem:  # no file yet, a file that cannot be used, or no column chosen
+    (st.error if csv_kind == "error" else st.info)(literal(csv_problem), icon=":material/upload_file:")
+    apply_reloaded(None, None)
+    experiment_box(None, URL_NAMES, None, ())
+    state.write_url(URL_NAMES)
+    st.stop()
 task_key = (task_name, seed, tuple(sorted(options.items())))
 try:
     task = make_task(*task_key)
@@ -89,6 +103,7 @@ fit_args = dict(
     seed=seed,
 )
 key = (task_key, tuple(cells.values()), tuple(sorted(fit_args.items())))
+apply_reloaded(key, task)
 
 st.subheader(task.title)
 st.markdown(task.description)
@@ -123,8 +138,10 @@ if clicked:
 elif results and st.session_state.get(SHOWN_STOP) != key:
     hint_slot.caption("Trained already with these settings: the results below are kept from that run.")
 
+csv = st.session_state[CSV_FILES][options["file"]] if task_name == "csv" else None
 if not results:
     st.info(f"Press **{label}** to start. The default budget trains in a few seconds.", icon=":material/school:")
+    experiment_box(None, URL_NAMES, csv, options.get("columns", ()))
     state.write_url(URL_NAMES)
     st.stop()
 
@@ -160,5 +177,6 @@ show_predictions(result, task, chosen)
 
 st.subheader("Look inside the trained model")
 open_buttons(result, task, chosen)
+experiment_box(results, URL_NAMES, csv, options.get("columns", ()))
 
 state.write_url(URL_NAMES)

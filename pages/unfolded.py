@@ -8,7 +8,7 @@ from rnnviz.engine import signals
 from ui import compute, controls, show, state, text
 from ui.markup import literal
 from ui.share import PRESET_NAMES
-from ui.unfolded import EDITS, PAGE, SCROLL_TO_STEP, edit_first_layer, export, notes, unfolded_dot, weights_from_file
+from ui.unfolded import EDITS, PAGE, SCROLL_TO_STEP, edit_first_layer, export, notes, unfolded_dot
 
 URL_NAMES = ("cell", "D", "H", "L", "T", "seed", "scale", "preset", "signal", "custom", "level", "values", "grads")
 URL_NAMES += ("shared", "hl")
@@ -78,13 +78,10 @@ except ValueError as err:
     params = st.session_state.get(f"{PAGE}:good_params") or compute.network_params(cell, D, H, L, seed, scale)
     alerts.error(f"These weights cannot be made: {literal(err)}. Showing the last weights that worked.")
 
-loaded = weights_from_file(alerts)
+loaded = controls.weights_upload(PAGE, alerts, where="the Unfolded page")
 if loaded is not None:
     name, params = loaded
-    alerts.info(
-        f"Using the weights from **{name}**: {params.cell.upper()}, D = {params.input_size}, "
-        f"H = {params.hidden_size}, L = {params.num_layers}. Remove the file to go back to seeded weights."
-    )
+    alerts.info(controls.loaded_note(name, params))
 elif trained is not None:
     params = trained["params"]
     alerts.info(f"Showing the model trained on the Train page ({trained['label']}) on its first validation sequence.")

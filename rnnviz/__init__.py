@@ -41,7 +41,7 @@ from .learning.architectures import WiringGrads, WiringTrace
 from .learning.examples import EXAMPLES, make_example
 from .learning.fit import Budget, EpochInfo, FitConfig, FitResult, StopTraining
 from .learning.models import WIRING_LABELS, WIRINGS, Model, OutputLayer, Readout
-from .learning.tasks import TASKS, Task, make_task
+from .learning.tasks import TASKS, Task, make_csv_task, make_task, task_budget
 from .learning.train import Prediction, fit, predict, sample
 
 __all__ = [
@@ -90,7 +90,9 @@ __all__ = [
     "init_params",
     "load_weights",
     "lstm_step",
+    "make_csv_task",
     "make_task",
+    "task_budget",
     "predict",
     "require_unidirectional",
     "rnn_step",

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 import rnnviz
 from rnnviz.engine import signals
 from rnnviz.engine.cells import GATE_COUNT, NONLINEARITIES
+from rnnviz.learning import tabular
 from rnnviz.learning.tasks import TASKS, task_options
 from ui import share
 
@@ -551,3 +552,103 @@ def test_task_options_give_a_task_or_value_error(request):
     else:
         assert task.y_train.shape == (N, task.output_size)
     assert 0 <= task.warmup < T
+
+
+# a user's own CSV (rnnviz.learning.tabular.parse_csv, rnnviz.make_csv_task)
+
+CSV_FIELD = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True, width=64).map(repr),
+    st.integers(-(10**20), 10**20).map(str),
+    st.sampled_from(["", " ", "1_0", "0x1F", "١", "1e999", "-0", '"1,5"', '"a""b"', "nan", "2024-01-01", "€"]),
+    st.text(alphabet=string.printable, max_size=8),
+)
+
+
+@st.composite
+def csv_files(draw) -> bytes:
+    """Tables of number-like and text fields, with ragged rows, odd separators, quotes, BOMs and damaged bytes."""
+    columns = draw(st.integers(0, 6))
+    separator = draw(st.sampled_from([",", ";", "\t", " ", ",,"]))
+    name = st.text(alphabet=string.ascii_letters + ' "', max_size=5)
+    header = draw(st.lists(name, min_size=columns, max_size=columns))
+    rows = draw(st.lists(st.lists(CSV_FIELD, min_size=max(columns - 1, 0), max_size=columns + 1), max_size=40))
+    text = "\n".join(separator.join(row) for row in [header, *rows])
+    data = (draw(st.sampled_from(["", "\ufeff"])) + text).encode("utf-8", "surrogatepass")
+    if draw(st.integers(0, 5)) == 0 and data:  # a damaged byte
+        k = draw(st.integers(0, len(data) - 1))
+        data = data[:k] + bytes([draw(st.integers(0, 255))]) + data[k + 1 :]
+    return data
+
+
+@FAST
+@given(csv_files())
+@example(b"a\n" + b"1\n" * 5)
+@example(b"a,b\n1,2\n" + b"3,4\n" * 3)
+def test_csv_gives_numeric_columns_or_value_error(data):
+    parsed = refused(tabular.parse_csv, data)
+    if parsed is None:
+        return
+    numeric, other = parsed
+    rows = {len(v) for v in numeric.values()}
+    assert len(rows) <= 1 and set(numeric).isdisjoint(other)
+    for values in numeric.values():
+        assert values.dtype == np.float64 and np.all(np.isfinite(values)) and np.all(np.abs(values) <= 1e12)
+
+
+@SLOW
+@given(
+    st.integers(0, 400),
+    st.lists(st.sampled_from(["a", "b", "c", "x", ""]), max_size=4),
+    st.one_of(st.integers(-5, 300), st.floats(allow_nan=True), st.sampled_from(["7", None])),
+    st.sampled_from(["random", "constant", "huge", "tiny"]),
+)
+def test_csv_task_gives_a_task_or_value_error(rows, columns, length, values):
+    rng = np.random.default_rng(rows)
+    a = {"random": rng.normal(size=rows), "constant": np.ones(rows), "huge": rng.normal(size=rows) * 1e11}
+    a["tiny"] = rng.normal(size=rows) * 1e-300
+    lines = ["a,b,c"] + [f"{v!r},{k},t{k}" for k, v in enumerate(a[values])]
+    task = refused(rnnviz.make_csv_task, "\n".join(lines).encode(), columns, length)
+    if task is None:
+        return
+    T, N, D = task.x_train.shape
+    assert T == task.options["length"] == float(length)  # "7" is read as 7, as make_task reads its options
+    assert D == len(columns) and N >= 1 and task.x_val.shape[1] >= 1
+    assert np.all(np.isfinite(task.x_train)) and np.all(np.isfinite(task.y_val))
+    assert np.isfinite(task.baselines["baseline_val_mse"])
+
+
+# a Train-page experiment file (rnnviz.learning.experiment)
+
+_TASK = rnnviz.make_task("sine", train_size=16, val_size=8)
+_EXPERIMENT = None
+
+
+def _saved_experiment() -> bytes:
+    global _EXPERIMENT
+    if _EXPERIMENT is None:
+        from rnnviz.learning import experiment
+
+        result = rnnviz.fit(_TASK, "gru", hidden_size=2, epochs=1)
+        _EXPERIMENT = experiment.save_experiment({"task": "sine"}, {"GRU": result})
+    return _EXPERIMENT
+
+
+@FAST
+@given(st.data())
+def test_experiment_files_give_results_or_value_error(data):
+    from rnnviz.learning import experiment
+
+    saved = bytearray(_saved_experiment())
+    how = data.draw(st.sampled_from(["flip", "cut", "random"]))
+    if how == "flip":
+        for _ in range(data.draw(st.integers(1, 8))):
+            saved[data.draw(st.integers(0, len(saved) - 1))] = data.draw(st.integers(0, 255))
+    elif how == "cut":
+        saved = saved[: data.draw(st.integers(0, len(saved)))]
+    else:
+        saved = bytearray(data.draw(st.binary(max_size=200)))
+    found = refused(experiment.read_experiment, bytes(saved))
+    if found is not None:
+        results = refused(found.results, _TASK)
+        if results is not None:
+            assert all(np.all(np.isfinite(r.readout.W_hy)) for r in results.values())

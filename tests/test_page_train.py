@@ -197,3 +197,120 @@ def test_task_options_at_their_extremes(task):
         for value in (slider.min, slider.max):
             slider.set_value(value).run()
             assert_clean(at)
+
+
+def wave_csv(rows: int = 300) -> bytes:
+    import numpy as np
+
+    t = np.arange(rows)
+    lines = ["day,level,flow,weekday"] + [f"{k},{np.sin(k / 6):.6f},{np.cos(k / 9):.6f},d{k % 7}" for k in t]
+    return "\n".join(lines).encode()
+
+
+def test_your_own_csv_trains_and_opens_in_the_graph_page():
+    at = run_page(PAGE, {"task": "csv"})
+    assert_clean(at)
+    assert any("Upload a CSV" in i.value for i in at.info)
+    at.file_uploader(key="train:csv").set_value(("wave.csv", wave_csv(), "text/csv")).run()
+    assert_clean(at)
+    columns = next(m for m in at.multiselect if m.label.startswith("Columns"))
+    assert columns.options == ["day", "level", "flow"] and columns.value == ["level"]  # not the row number
+    columns.set_value(["level", "flow"]).run()
+    at.slider(key="train:epochs").set_value(4).run()
+    train_button(at).click().run()
+    assert_clean(at)
+    result = results(at)["LSTM"]
+    task = rnnviz.make_csv_task(wave_csv(), ["level", "flow"], 30, 0, "wave.csv")
+    assert result.params.input_size == 2 and result.epochs_run == 4
+    assert at.metric[1].label == "Naive: next row = this row"
+    assert float(at.metric[1].value) == pytest.approx(task.baselines["baseline_val_mse"], rel=1e-3)  # 4 digits shown
+    assert {d["name"] for d in charts(at)["train:prediction"]["data"]} == {"target", "prediction", "baseline"}
+    next(b for b in at.button if b.label == "Open in the unfolded graph").click().run()
+    assert_clean(at)
+    assert at.session_state["trained_model"]["params"].input_size == 2
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"a,b\n1,2\n3\n", "row 3 has 1 fields"),
+        (b"name,city\nann,rome\n", "no column of numbers"),
+        (b"\xff\xfe\x00garbage", "not UTF-8"),
+    ],
+)
+def test_a_bad_csv_gets_a_message(data, words):
+    at = run_page(PAGE, {"task": "csv"})
+    at.file_uploader(key="train:csv").set_value(("bad.csv", data, "text/csv")).run()
+    assert not at.exception
+    assert any(words in e.value.replace("\\", "") for e in at.error), [e.value for e in at.error]
+
+
+def test_too_few_rows_for_the_window_is_a_message():
+    at = run_page(PAGE, {"task": "csv", "csv_length": "50"})
+    at.file_uploader(key="train:csv").set_value(("short.csv", wave_csv(100), "text/csv")).run()
+    assert not at.exception
+    assert any("shorten the window" in e.value for e in at.error), [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("task", ["prices", "pydocs"])
+def test_the_real_data_tasks_train_in_the_page(task):
+    at = run_page(PAGE, {"task": task, "epochs": "2", "hidden": "4"})
+    train_button(at).click().run()
+    assert_clean(at)
+    result = results(at)["LSTM"]
+    assert result.epochs_run == 2
+    if task == "prices":
+        assert at.metric[1].label == "Naive: next week = this week"
+        assert "hard to beat" in " ".join(i.value for i in at.info)
+
+
+def saved_experiment(at: AppTest) -> bytes:
+    """What the page's Save button holds (the same call, on the session's results and settings)."""
+    from rnnviz.learning import experiment
+    from ui import share
+
+    url = at.query_params
+    settings = {k: url[k] for k in url}
+    csv = None
+    if settings.get("task") == "csv":
+        (name, data), columns = next(iter(at.session_state["train:csv-files"].values())), ["level", "flow"]
+        settings |= {"csv_file": name, "csv_columns": "\t".join(columns)}
+        csv = data
+    assert set(settings) - {"csv_file", "csv_columns"} <= set(share.SETTINGS)
+    return experiment.save_experiment(settings, results(at), csv)
+
+
+def screen(at: AppTest) -> tuple:
+    """What the results show: the score cards and every chart's data."""
+    figs = charts(at)
+    data = {k: [plotly_array(d["y"]).tolist() for d in f["data"]] for k, f in figs.items()}
+    return [(m.label, m.value) for m in at.metric], data
+
+
+@pytest.mark.parametrize("query", [{"task": "adding", "compare": "1"}, {"task": "csv"}])
+def test_a_saved_experiment_reloads_the_same_screen(query):
+    at = run_page(PAGE, query | {"epochs": "2", "hidden": "4"})
+    if query["task"] == "csv":
+        at.file_uploader(key="train:csv").set_value(("wave.csv", wave_csv(), "text/csv")).run()
+        next(m for m in at.multiselect if m.label.startswith("Columns")).set_value(["level", "flow"]).run()
+    train_button(at).click().run()
+    assert_clean(at)
+    before = screen(at)
+    saved = saved_experiment(at)
+    fresh = run_page(PAGE)  # another session: default settings, nothing trained
+    fresh.file_uploader(key="train:experiment").set_value(("exp.zip", saved, "application/zip")).run()
+    assert_clean(fresh)
+    assert any("Reloaded exp.zip" in s.value.replace("\\", "") for s in fresh.success), [s.value for s in fresh.success]
+    assert fresh.query_params["task"] == query["task"] and fresh.query_params["epochs"] == "2"
+    assert screen(fresh) == before
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [(b"not a zip", "not a zip file"), (b"PK\x05\x06" + bytes(18), "no experiment.json")],
+)
+def test_a_bad_experiment_file_gets_a_message(data, words):
+    at = run_page(PAGE)
+    at.file_uploader(key="train:experiment").set_value(("bad.zip", data, "application/zip")).run()
+    assert not at.exception
+    assert any(words in e.value.replace("\\", "") for e in at.error), [e.value for e in at.error]

@@ -109,10 +109,10 @@ def test_tasks_are_seeded_and_shaped(name):
         assert task.y_train.shape == (T, N, task.output_size)
     elif task.loss == "xent":
         assert task.y_train.shape == (T, N) and task.output_size == len(task.vocab)
-        assert 2000 <= len(task.text) <= 4500
+        assert 2000 <= len(task.text) <= (4500 if name == "chars" else 6000)
     else:
         assert task.y_train.shape == (N, task.output_size)
-    if name != "chars":
+    if name not in ("chars", "pydocs"):  # a fixed text: the seed has nothing to draw
         assert not np.array_equal(rnnviz.make_task(name, seed=2).x_train, task.x_train)
 
 

@@ -3,11 +3,14 @@ and training scores. Here, imported once, rather than in pages/architectures.py,
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import re
 
 import graphviz
 import streamlit as st
 
+import rnnviz
 from rnnviz import drawing as rgraph
 from rnnviz.drawing import archfigures, scores, wirings
 from rnnviz.engine.cells import cell_kind
@@ -63,6 +66,42 @@ def fresh_model(example: str, cell: str, hidden: int, bidir: bool, feed: str, se
         feed=feed,
         seed=seed,
     )
+
+
+def file_model(params: rnnviz.Params, example: str, feed: str, seed: int) -> A.Model:
+    """The application's model with a loaded file's recurrent weights as its encoder; the output layer (and
+    an encoder-decoder's decoder), which the file does not hold, seeded. ValueError if the file cannot fit."""
+    info = data(example, E.LENGTHS[example][1], 0, 1).info
+    if params.input_size != info.input_size:
+        raise ValueError(
+            f"its network reads D = {params.input_size} inputs, but {example} feeds {info.input_size} at every step "
+            "(one per word of its vocabulary, or its features): train a network of that input size, or pick "
+            "another application"
+        )
+    if params.bidirectional and info.wiring not in A.BIDIRECTIONAL_WIRINGS:
+        raise ValueError("its network is bidirectional, which only many to one and many to many can read")
+    model = A.init_model(
+        info.wiring,
+        params.cell,
+        params.input_size,
+        params.hidden_size,
+        info.output_size,
+        num_layers=params.num_layers,
+        nonlinearity=params.nonlinearity,
+        bidirectional=params.bidirectional,
+        softmax=info.softmax,
+        feed=feed,
+        seed=seed,
+    )
+    return dataclasses.replace(model, encoder=params)
+
+
+def weights_digest(params: rnnviz.Params) -> str:
+    """A short fingerprint of a network's weights: trained results are kept per file content."""
+    digest = hashlib.sha256(params.cell.encode())
+    for a in rnnviz.to_state_dict(params).values():
+        digest.update(a.tobytes())
+    return digest.hexdigest()[:16]
 
 
 def first_example(wiring: str) -> str:

@@ -30,9 +30,8 @@ def unit_lines(args: dict, layer: int, units: tuple[int, ...]):
 @st.cache_resource(max_entries=32, ttl=FIGURE_TTL, show_spinner=False)
 def three_cells(args: dict, layer: int, unit: int):
     """h of one unit in an RNN, an LSTM and a GRU with the same settings and seeded random weights."""
-    traces = {
-        label: run(**{**args, "preset": "random", "cell": c, "trained": None}).trace for label, c in COMPARED.items()
-    }
+    seeded = {**args, "preset": "random", "trained": None, "loaded": None}
+    traces = {label: run(**{**seeded, "cell": c}).trace for label, c in COMPARED.items()}
     return figures.compare_figure(traces, "h", unit, layer=layer)
 
 
@@ -49,7 +48,8 @@ def cells_plot(args: dict, loss: str, trunc: int):
     """The top layer's ||dL/dh_t|| in the RNN (the chosen one, if an RNN is chosen), the LSTM and the GRU."""
     rnn = args["cell"] if args["cell"].startswith("rnn") else "rnn_tanh"
     compared = {"RNN": rnn, "LSTM": "lstm", "GRU": "gru"}
-    lines = {label: gradients({**args, "cell": c}, loss, trunc).dh_norm[-1] for label, c in compared.items()}
+    seeded = {**args, "loaded": None}  # the same sizes with seeded weights, also when a file is loaded
+    lines = {label: gradients({**seeded, "cell": c}, loss, trunc).dh_norm[-1] for label, c in compared.items()}
     return figures.grad_norm_figure(lines, title="||dL/dh_t||, three cells")
 
 

@@ -46,11 +46,16 @@ def run(
     custom: str = "",
     radius: float | None = None,
     trained: tuple[rnnviz.Params, np.ndarray] | None = None,
+    loaded: rnnviz.Params | None = None,
 ) -> Run:
     """The weights, the input and the forward trace for a page's settings; ``trained`` (params, x), a model
-    from the Train page on its own data, replaces the weights and the input."""
+    from the Train page on its own data, replaces the weights and the input; ``loaded``, the weights of an
+    uploaded file, replaces the weights (the signal is made for their input size)."""
     if trained is not None:
         params, x = trained[0], trained[1][:T]
+    elif loaded is not None:
+        params = loaded if radius is None else presets.rescale_recurrent(loaded, radius)
+        x = signals.make_signal(signal, T, loaded.input_size, seed=seed, custom=custom)
     else:
         params = network_params(cell, D, H, L, seed, scale, preset, radius)
         x = signals.make_signal(signal, T, D, seed=seed, custom=custom)  # (T, D)
@@ -81,3 +86,10 @@ def gradient_check(args: dict, key: str, index: tuple[int, ...], loss: str) -> b
     """BPTT's derivative of the loss against a central finite difference, for one weight entry."""
     params, x, _ = run(**args)
     return bptt.gradient_check(params, x, key, index, loss)
+
+
+def file_args(args: dict, params: rnnviz.Params) -> dict:
+    """A page's ``run`` arguments with the weights of a loaded file: its cell and sizes, no preset."""
+    cell = f"rnn_{params.nonlinearity}" if params.cell == "rnn" else params.cell
+    sizes = dict(cell=cell, D=params.input_size, H=params.hidden_size, L=params.num_layers)
+    return args | sizes | dict(preset="random", trained=None, loaded=params)

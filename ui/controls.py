@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+import rnnviz
 from rnnviz.engine.presets import PRESETS
-from ui import share, state
+from ui import share, state, text
+from ui.markup import literal
 
 WIDGETS = {
     "slider": st.slider,
@@ -20,6 +22,10 @@ WIDGETS = {
     "toggle": st.toggle,
     "text": st.text_input,
 }
+# every weights file rnnviz.load_weights reads, and the pickles it refuses with the line that converts them
+# (offered, so the user reads that line instead of the uploader's generic "file type not allowed")
+WEIGHT_TYPES = ("npz", "json", "safetensors", "onnx", "keras", "h5", "hdf5", "pt", "pth", "ckpt")
+WEIGHT_FORMATS = ("npz", "json", "safetensors", "onnx")  # what rnnviz.dump_weights writes
 CUSTOM_NOTE = "Shorter lists are padded with zeros; longer ones are cut at the sequence length."
 
 
@@ -87,3 +93,57 @@ def input_signal(page: str, *, disabled: bool = False, note: str = CUSTOM_NOTE) 
         custom = widget(page, "custom", disabled=disabled)
         st.caption(note)
     return T, kind, custom
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def uploaded_params(data: bytes, filename: str, where: str = "") -> rnnviz.Params:
+    """The weights in an uploaded file; ``where`` (a page that draws one direction) refuses bidirectional ones."""
+    params = rnnviz.load_weights(data, filename)
+    return rnnviz.require_unidirectional(params, where) if where else params
+
+
+def weights_upload(page: str, alerts, *, where: str = "", label: str = "Load weights from a file"):
+    """The expander that loads weights from a file, the same on every page; returns (file name, weights)
+    while a usable file is loaded. ``where`` names a page that draws one direction only.
+
+    A file that cannot be used is reported in ``alerts`` and the previous file's weights are kept.
+    """
+    with st.expander(label):
+        text.show("weights_files")
+        upload = st.file_uploader("Weights file", type=list(WEIGHT_TYPES), key=f"{page}:upload")
+    if upload is None:
+        st.session_state.pop(f"{page}:file_params", None)
+    else:
+        try:
+            params = uploaded_params(upload.getvalue(), upload.name, where)
+            st.session_state[f"{page}:file_params"] = (upload.name, params)
+        except ValueError as err:
+            alerts.error(f"This file cannot be used: {literal(err)}. Keeping the previous weights.")
+    return st.session_state.get(f"{page}:file_params")
+
+
+def loaded_note(name: str, params: rnnviz.Params) -> str:
+    """What a loaded file set, for the page's st.info."""
+    return (
+        f"Using the weights from **{literal(name)}**: {params.cell.upper()}, D = {params.input_size}, "
+        f"H = {params.hidden_size}, L = {params.num_layers}. Remove the file to go back to seeded weights."
+    )
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def weights_bytes(params: rnnviz.Params, fmt: str) -> bytes:
+    return rnnviz.dump_weights(params, fmt)
+
+
+def weights_downloads(params: rnnviz.Params, stem: str, columns=None) -> None:
+    """One download button per format rnnviz.dump_weights writes (each reads back with load_weights);
+    a format that cannot hold these weights says why instead."""
+    for col, fmt in zip(columns or st.columns(len(WEIGHT_FORMATS)), WEIGHT_FORMATS, strict=False):
+        try:
+            data = weights_bytes(params, fmt)
+        except ValueError as err:
+            col.caption(f"Weights as .{fmt}: {literal(err)}")
+            continue
+        col.download_button(
+            f"Weights (.{fmt})", data, f"{stem}.{fmt}", icon=":material/download:", width="stretch", on_click="ignore"
+        )

@@ -83,8 +83,11 @@ PRESET_LABELS = {  # the Gates page's lesson presets
 TASK_LABELS = {
     "sine": "sine: next value of a signal",
     "stock": "stock: tomorrow's price move",
+    "prices": "prices: real weekly stock prices",
     "chars": "chars: next character of a text",
+    "pydocs": "pydocs: next character of Python's own docs",
     "adding": "adding: remember a number over a long lag",
+    "csv": "csv: your own CSV file",
 }
 FEED_LABELS = {"every": "at every step", "first": "at step 1 only"}
 PATIENCE_HELP = "Stop after this many epochs without a better validation loss, and keep the best epoch."
@@ -92,8 +95,11 @@ PATIENCE_HELP = "Stop after this many epochs without a better validation loss, a
 TASK_CONTROLS = {
     "sine": ("freq", "noise"),
     "stock": ("drift", "volatility", "seasonal", "period", "mean_reversion"),
+    "prices": ("holdout", "length"),
     "chars": ("length",),
+    "pydocs": ("length",),
     "adding": ("lag",),
+    "csv": ("length",),
 }
 
 
@@ -106,6 +112,9 @@ OPTION_LABELS = {
     "period": "Season length (days)",
     "mean_reversion": "Mean reversion (0 = none)",
     "length": "Window length (characters)",
+    "holdout": "Company to validate on (1-6: GOOG AAPL AMZN FB NFLX MSFT)",
+    "prices_length": "Window length (weeks)",
+    "csv_length": "Window length (rows)",  # a task's own label for an option, where the words differ
     "lag": "Lag (steps to remember)",
 }
 OPTION_STEPS = {"freq": 0.005, "noise": 0.01, "drift": 0.0005, "volatility": 0.001, "seasonal": 0.01}
@@ -118,7 +127,7 @@ def _task_settings() -> list[Setting]:
             default, low, high = task_options(task)[name]
             kind = "int" if isinstance(default, int) else "float"
             step, fmt = (1, None) if kind == "int" else (OPTION_STEPS.get(name, 0.01), "%g")
-            label = OPTION_LABELS[name]
+            label = OPTION_LABELS.get(f"{task}_{name}", OPTION_LABELS[name])
             out.append(Setting(f"{task}_{name}", kind, default, low, high, label=label, step=step, format=fmt))
     return out
 
@@ -158,7 +167,7 @@ SETTINGS = {
         Setting("trunc", "int", 0, 0, 100, label="Truncated BPTT: chunk length k (0 = off)"),
         Setting("bview", "choice", "norms", choices=BPTT_VIEWS),  # the BPTT page's open tab
         # training (the Train page); epochs and lr default to the sine task's budget
-        _choice("task", "sine", TASK_LABELS, "Task", choices=TASKS),
+        _choice("task", "sine", TASK_LABELS, "Task", choices=(*TASKS, "csv")),
         *_task_settings(),
         Setting("hidden", "int", 16, 1, 64, label="Hidden size H"),
         Setting("layers", "int", 1, 1, 3, widget="number", label="Layers", step=1),

@@ -5,14 +5,17 @@ Here, imported once, rather than in pages/train.py, which Streamlit runs on ever
 
 from __future__ import annotations
 
+import hashlib
 import time
 
+import numpy as np
 import streamlit as st
 
 import rnnviz
 from rnnviz.drawing import figures, scores
+from rnnviz.learning import experiment, tabular, tasks
 from rnnviz.learning import train as rtrain
-from ui import state
+from ui import controls, share, state
 from ui.markup import literal
 
 PAGE = "train"
@@ -23,14 +26,89 @@ GO, GOTO = f"{PAGE}:go", f"{PAGE}:goto"
 TRAINED = "trained_model"  # read by the Unfolded graph and Gates pages: the model to show there
 
 
+RELOADED, CSV_RELOADED = f"{PAGE}:reloaded", f"{PAGE}:csv-reloaded"  # an experiment file's results; its CSV
+CSV_FILES = f"{PAGE}:csv-files"  # digest -> (file name, bytes): the CSVs this session uploaded, the last two
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
-def make_task(name: str, seed: int, options: tuple) -> rnnviz.Task:
+def built_task(name: str, seed: int, options: tuple) -> rnnviz.Task:
     return rnnviz.make_task(name, seed=seed, **dict(options))
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def csv_task(data: bytes, columns: tuple, length: int, seed: int, filename: str) -> rnnviz.Task:
+    return rnnviz.make_csv_task(data, list(columns), length, seed, filename)
+
+
+def make_task(name: str, seed: int, options: tuple) -> rnnviz.Task:
+    """The task of a task key; a CSV's options name the uploaded file by its digest."""
+    if name != "csv":
+        return built_task(name, seed, options)
+    opts = dict(options)
+    if opts.get("file") not in st.session_state.get(CSV_FILES, {}):
+        raise ValueError("upload a CSV file first (sidebar, under Task)")
+    filename, data = st.session_state[CSV_FILES][opts["file"]]
+    return csv_task(data, opts["columns"], opts["length"], seed, filename)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def csv_columns(data: bytes) -> tuple[list[str], list[str], list[str]]:
+    """The CSV's numeric columns, its other columns, and the numeric ones that do not only rise (not a row
+    number or a time stamp: the first of them is offered first)."""
+    numeric, other = tabular.parse_csv(data)
+    moving = [name for name, v in numeric.items() if not np.all(np.diff(v) > 0)]
+    return list(numeric), other, moving
+
+
+def csv_choice() -> tuple[dict, str, str]:
+    """The CSV upload and its columns, in the sidebar: (the task options naming them, what is missing or
+    wrong, and whether that is an "info" or an "error"; "" while the file and its columns can be used)."""
+    upload = st.file_uploader(
+        "Your CSV (up to 2 MB)",
+        type=["csv", "tsv", "txt"],
+        key=f"{PAGE}:csv",
+        help="A header row naming the columns, then one row per time step, oldest first. Columns of numbers can "
+        "be chosen; text columns (dates, names) are left out.",
+    )
+    reloaded = st.session_state.get(CSV_RELOADED)  # the CSV of a reloaded experiment
+    if upload is None and reloaded not in st.session_state.get(CSV_FILES, {}):
+        return {}, "Upload a CSV file (sidebar, under Task): a header row, then one row per step, oldest first.", "info"
+    if upload is None:
+        name, data = st.session_state[CSV_FILES][reloaded]
+        st.caption(f"{name}, from the reloaded experiment.")
+    else:
+        st.session_state.pop(CSV_RELOADED, None)
+        name, data = upload.name, upload.getvalue()
+    try:
+        numeric, other, moving = csv_columns(data)
+    except ValueError as err:
+        return {}, f"{name} cannot be used: {err}", "error"
+    if not numeric:
+        return {}, f"{name} has no column of numbers only (its columns: {', '.join(other[:8])})", "error"
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    files = st.session_state.setdefault(CSV_FILES, {})
+    files.pop(digest, None)
+    files[digest] = (name, data)
+    while len(files) > 2:
+        files.pop(next(iter(files)))
+    columns = st.multiselect(
+        "Columns (the sequence)",
+        numeric,
+        default=(moving or numeric)[:1],
+        max_selections=tasks.MAX_CSV_COLUMNS,
+        key=f"{PAGE}:csv-columns:{digest}",
+        help="Each row of these columns is one step's input; the network predicts the next row of all of them.",
+    )
+    if other:
+        st.caption(f"Not numbers, left out: {', '.join(other[:6])}{' …' if len(other) > 6 else ''}")
+    if not columns:
+        return {}, "Choose at least one column of numbers (sidebar).", "info"
+    return {"columns": tuple(columns), "file": digest}, "", ""
 
 
 def task_changed() -> None:
     """A new task (or optimizer) starts from that task's own budget of epochs and learning rate."""
-    budget = make_task(st.session_state[f"{PAGE}:task"], 0, ()).budget
+    budget = rnnviz.task_budget(st.session_state[f"{PAGE}:task"])
     sgd = st.session_state.get(f"{PAGE}:opt", state.settings()["opt"]) == "sgd"
     state.set_value(PAGE, "epochs", budget.epochs)
     state.set_value(PAGE, "lr", budget.sgd_lr if sgd else budget.lr)
@@ -160,36 +238,34 @@ def show_predictions(result: rnnviz.FitResult, task: rnnviz.Task, label: str) ->
     n = task.x_val.shape[1]
     index = st.number_input("Validation sequence", 1, n, 1, key=f"{PAGE}:sequence") - 1
     series = prediction.series(index)
-    title = f"{label}: {'next value' if task.name == 'sine' else 'tomorrow’s return (typical daily moves)'}"
+    what = {"sine": "next value", "csv": "next value (standardised)"}
+    what["stock"] = "tomorrow’s return (typical daily moves)"
+    title = f"{label}: {what.get(task.name, 'next week’s return (typical weekly moves)')}"
     fig = figures.prediction_figure(series["target"], series["prediction"], baseline=series["baseline"], title=title)
     if task.warmup:
         fig.add_vrect(x0=0.5, x1=task.warmup + 0.5, fillcolor="#888888", opacity=0.12, line_width=0)
     st.plotly_chart(fig, width="stretch", key=f"{PAGE}:prediction")
-    naive = "the current value" if task.name == "sine" else "a return of 0 (tomorrow's price = today's)"
+    naive = {"sine": "the current value", "csv": "the current row"}
+    naive["stock"] = "a return of 0 (tomorrow's price = today's)"
+    naive = naive.get(task.name, "a return of 0 (next week's price = this week's)")
     st.caption(f"Dotted: the naive forecast, {naive}. The grey band is the first {task.warmup} steps, not scored.")
 
 
 def open_buttons(result: rnnviz.FitResult, task: rnnviz.Task, label: str) -> None:
     words = f"{label}, H = {result.config.hidden_size}, trained on {task.name} for {result.epochs_run} epochs"
     model = {"params": result.params, "x": task.x_val[:, 0], "label": words}
-    cols = st.columns(3)
+    cols = st.columns(2)
     for col, page, words, icon, steps in [
         (cols[0], "unfolded", "Open in the unfolded graph", ":material/account_tree:", 8),
         (cols[1], "gates", "Open in gates and states", ":material/tune:", 100),
     ]:
         args = (model, page, min(task.length, steps))
         col.button(words, icon=icon, width="stretch", on_click=open_model, args=args)
-    cols[2].download_button(
-        "Download the weights (.npz)",
-        rnnviz.dump_weights(result.params, "npz"),
-        f"{task.name}-{label.lower().split()[0]}.npz",
-        icon=":material/download:",
-        width="stretch",
-        on_click="ignore",
-    )
+    st.caption("The graph and gates pages show this model on the first validation sequence.")
+    controls.weights_downloads(result.params, f"{task.name}-{label.lower().split()[0]}")
     st.caption(
-        "The graph and gates pages show this model on the first validation sequence. The file holds the "
-        "recurrent weights with PyTorch's names (load it into `nn.LSTM` etc.); the linear readout is not in it."
+        "The recurrent weights with PyTorch's names: `safetensors.torch.load_file` into `nn.LSTM` etc., the "
+        ".onnx in onnxruntime, any of them back into every page's upload box. The linear readout is not in them."
     )
 
 
@@ -220,3 +296,73 @@ def comparison(results: dict[str, rnnviz.FitResult], task: rnnviz.Task, lag: int
         )
     best = min(results, key=lambda lab: results[lab].metrics[main])
     return st.radio("Look closer at", list(results), index=list(results).index(best), horizontal=True)
+
+
+def reload_experiment(names: tuple[str, ...]) -> None:
+    """The experiment uploader's callback: its settings set the widgets (before they are drawn), and its
+    results wait in RELOADED for the run that makes their task; a bad file's message waits there too."""
+    upload = st.session_state.get(f"{PAGE}:experiment")
+    if upload is None:
+        return
+    try:
+        found = experiment.read_experiment(upload.getvalue())
+    except ValueError as err:
+        st.session_state[RELOADED] = f"{upload.name} cannot be reloaded: {err}"
+        return
+    values, _ = share.parse_query({k: v for k, v in found.settings.items() if k in names})  # checked as a link is
+    for name, value in values.items():
+        state.set_value(PAGE, name, value)
+    if found.data is not None:
+        digest = hashlib.sha256(found.data).hexdigest()[:16]
+        st.session_state.setdefault(CSV_FILES, {})[digest] = (found.settings.get("csv_file", "data.csv"), found.data)
+        st.session_state[CSV_RELOADED] = digest
+        columns = tuple(c for c in found.settings.get("csv_columns", "").split("\t") if c)
+        st.session_state[f"{PAGE}:csv-columns:{digest}"] = list(columns)
+    st.session_state[RELOADED] = (upload.name, found)
+
+
+def apply_reloaded(key: tuple | None, task: rnnviz.Task | None) -> None:
+    """Keep a reloaded experiment's results under this run's key, or show why they cannot be (with no key and
+    task, only why a file cannot be)."""
+    pending = st.session_state.get(RELOADED)
+    if isinstance(pending, str):
+        st.session_state.pop(RELOADED)
+        st.error(literal(pending))
+        return
+    if pending is not None and key is not None:
+        st.session_state.pop(RELOADED)
+        name, found = pending
+        try:
+            keep(key, found.results(task))
+            st.success(f"Reloaded {literal(name)}: the settings and the trained models, without training again.")
+        except ValueError as err:
+            st.error(f"{literal(name)} cannot be reloaded: {literal(err)}.")
+
+
+def experiment_box(results: dict | None, names: tuple[str, ...], csv: tuple[str, bytes] | None, columns) -> None:
+    """Save the experiment (settings and trained models) as one file, or reload one."""
+    with st.expander("Save or reload the whole experiment"):
+        if results:
+            settings = share.to_query(state.settings(), names)
+            if csv is not None:
+                settings |= {"csv_file": csv[0], "csv_columns": "\t".join(columns)}
+            data = experiment.save_experiment(settings, results, csv[1] if csv else None)
+            st.download_button(
+                "Save the experiment (.zip)",
+                data,
+                f"rnnviz-{state.settings()['task']}-experiment.zip",
+                icon=":material/save:",
+                on_click="ignore",
+            )
+            st.caption(
+                "The settings, and each trained model's weights (.safetensors), readout, loss history and scores"
+                + (", and your CSV" if csv else "")
+                + ". Reloaded, the page shows these results again without training."
+            )
+        st.file_uploader(
+            "Reload an experiment (.zip)",
+            type=["zip"],
+            key=f"{PAGE}:experiment",
+            on_change=reload_experiment,
+            args=(names,),
+        )

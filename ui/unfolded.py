@@ -18,8 +18,7 @@ import streamlit as st
 import rnnviz
 from rnnviz import drawing as rgraph
 from rnnviz.engine import bptt, numerics
-from ui import show
-from ui.markup import literal
+from ui import controls, show
 
 PAGE = "unfolded"
 LOSS = "last"  # the toy loss of rnnviz.bptt: L = sum of the units of h_T, top layer
@@ -36,11 +35,6 @@ setTimeout(() => {
 </script>"""
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def uploaded_params(data: bytes, filename: str) -> rnnviz.Params:
-    return rnnviz.require_unidirectional(rnnviz.load_weights(data, filename), "the Unfolded page")
-
-
 @st.cache_data(max_entries=16, show_spinner=False)
 def unfolded_dot(params: rnnviz.Params, x: np.ndarray, level: str, values: bool, grads: bool, shared: bool, hl: int):
     trace = rnnviz.forward(params, x)
@@ -54,32 +48,6 @@ def unfolded_dot(params: rnnviz.Params, x: np.ndarray, level: str, values: bool,
 @st.cache_data(max_entries=16, show_spinner=False)
 def trace_csv(params: rnnviz.Params, x: np.ndarray, grads: bool) -> bytes:
     return trace_table(params, x, grads).to_csv(index=False).encode()
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def weights_file(params: rnnviz.Params, fmt: str) -> bytes:
-    return rnnviz.dump_weights(params, fmt)
-
-
-def weights_from_file(alerts) -> tuple[str, rnnviz.Params] | None:
-    """The expander that loads weights from a file; returns (file name, weights) while a usable file is loaded.
-
-    A file that cannot be used is reported in ``alerts`` and the previous file's weights are kept.
-    """
-    with st.expander("Load weights from a file"):
-        st.caption(
-            "A `.npz` or `.json` file with a PyTorch `state_dict` (`weight_ih_l0`, `weight_hh_l0`, ...). "
-            "Loaded weights replace the seeded ones and set the cell and sizes; they are not in the link."
-        )
-        upload = st.file_uploader("Load weights", type=["npz", "json"], key=f"{PAGE}:upload")
-    if upload is None:
-        st.session_state.pop(f"{PAGE}:file_params", None)
-    else:
-        try:
-            st.session_state[f"{PAGE}:file_params"] = (upload.name, uploaded_params(upload.getvalue(), upload.name))
-        except ValueError as err:
-            alerts.error(f"This file cannot be used: {literal(err)}. Keeping the previous weights.")
-    return st.session_state.get(f"{PAGE}:file_params")
 
 
 def notes(level: str, shared: bool, grads: bool, T: int, fit: bool) -> str:
@@ -100,11 +68,11 @@ def notes(level: str, shared: bool, grads: bool, T: int, fit: bool) -> str:
 
 
 def export(dot_source: str, params: rnnviz.Params, x: np.ndarray, grads: bool) -> None:
-    """Download buttons for the drawing, the trace and the weights.
+    """Download buttons for the drawing, the trace and the weights (in every format rnnviz writes).
 
     The drawing and the trace follow every change: their files are made only when clicked (data=callable).
     """
-    cols = st.columns(5)
+    cols = st.columns(3)
     cols[0].download_button(
         "Graph (DOT)", lambda: dot_source, "unfolded.dot", "text/vnd.graphviz", width="stretch", on_click="ignore"
     )
@@ -115,13 +83,9 @@ def export(dot_source: str, params: rnnviz.Params, x: np.ndarray, grads: bool) -
         cols[1].caption("SVG needs Graphviz's `dot` program.")
     csv = partial(trace_csv, params, x, grads)
     cols[2].download_button("Trace (CSV)", csv, "trace.csv", "text/csv", width="stretch", on_click="ignore")
-    for col, fmt in zip(cols[3:], ("npz", "json"), strict=True):
-        try:  # made now (cached: the weights do not follow the sequence length), to show why one cannot be
-            data = weights_file(params, fmt)
-            col.download_button(f"Weights (.{fmt})", data, f"weights.{fmt}", width="stretch", on_click="ignore")
-        except ValueError as err:
-            col.caption(f"Weights as .{fmt}: {literal(err)}")
     st.caption("The CSV has one row per step t, layer, quantity (x, gates, c, h, gradients) and unit.")
+    controls.weights_downloads(params, "weights")  # made now (cached), to show why a format cannot hold them
+    st.caption("Every weights file opens again here and in PyTorch (the .onnx in onnxruntime too).")
 
 
 def trace_table(params: rnnviz.Params, x: np.ndarray, grads: bool) -> pd.DataFrame:

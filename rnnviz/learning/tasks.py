@@ -1,11 +1,15 @@
 """Toy sequence tasks to train a recurrent network on: generated or built in, seeded, small.
 
-Four tasks, one per classic use of a recurrent network:
+Six tasks, one per classic use of a recurrent network, two of them on real data:
 
 - ``sine``: predict the next value of a noisy sum of two sines;
 - ``stock``: predict tomorrow's return of a synthetic price (geometric Brownian motion,
   optionally with a seasonal or a mean-reverting part), beside the naive "tomorrow = today";
+- ``prices``: the same on real weekly prices of six companies (plotly's data set, 2018-2019): train on
+  five, validate on the sixth, beside the naive "next week = this week";
 - ``chars``: a character-level language model of a short built-in text, in bits per character;
+- ``pydocs``: the same on a real text, the Python Language Reference's compound statements as every
+  Python install keeps them for pydoc (read at run time, not copied here);
 - ``adding``: the adding problem of Hochreiter and Schmidhuber (1997): add the two marked
   numbers of a sequence, the first of them at least ``lag`` steps before the end.
 
@@ -26,11 +30,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import tabular
 from .fit import Budget
 
-TASKS = ("sine", "stock", "chars", "adding")
+TASKS = ("sine", "stock", "prices", "chars", "pydocs", "adding")
 LOSSES = ("mse", "xent", "last_mse")
 MAX_LAG = 100
+CSV_LENGTH = (30, 5, 200)  # a CSV task's window: default, low, high (rows)
+MAX_CSV_COLUMNS = 8  # columns read as one sequence
+MAX_CSV_WINDOWS = 2048  # training windows taken from a long file (evenly spaced)
+CSV_BUDGET = Budget(epochs=20, lr=0.01, batch_size=32, sgd_lr=0.1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,10 +103,19 @@ _OPTIONS = {
         "train_size": (256, 16, 4096),
         "val_size": (64, 8, 1024),
     },
+    "prices": {
+        "holdout": (5, 1, 6),  # the company validated on (1-based, in tabular.STOCK_COMPANIES); the others train
+        "length": (20, 5, 60),  # weeks per window
+    },
     "chars": {
         "length": (40, 8, 200),
         "stride": (7, 1, 200),  # steps between the starts of two training windows
     },
+    "pydocs": {
+        "length": (40, 8, 200),
+        "stride": (7, 1, 200),
+    },
+    "csv": {"length": CSV_LENGTH},  # make_csv_task's; make_task cannot make it (it needs a file)
     "adding": {
         "lag": (30, 2, MAX_LAG),  # the first marked number is at least this many steps before the end
         "train_size": (2048, 16, 8192),
@@ -108,7 +126,9 @@ _OPTIONS = {
 _BUDGETS = {
     "sine": Budget(epochs=20, lr=0.01, batch_size=32, sgd_lr=0.1),
     "stock": Budget(epochs=15, lr=0.005, batch_size=32, sgd_lr=0.05),
+    "prices": Budget(epochs=30, lr=0.005, batch_size=16, sgd_lr=0.05),
     "chars": Budget(epochs=15, lr=0.02, batch_size=32, sgd_lr=0.5),
+    "pydocs": Budget(epochs=10, lr=0.02, batch_size=32, sgd_lr=0.5),
     "adding": Budget(epochs=20, lr=0.01, batch_size=64, sgd_lr=0.1),
 }
 
@@ -124,11 +144,94 @@ def make_task(name: str, seed: int = 0, **options) -> Task:
     Raises:
         ValueError: for an unknown task or option, or an option outside its range.
     """
-    if name not in _OPTIONS:
-        raise ValueError(f"unknown task {name!r}; expected one of {', '.join(TASKS)}")
+    if name not in _OPTIONS or name == "csv":
+        raise ValueError(f"unknown task {name!r}; expected one of {', '.join(TASKS)} (a CSV: make_csv_task)")
     opts = _check_options(name, options)
     rng = np.random.default_rng(_seed(seed))
-    return {"sine": _sine, "stock": _stock, "chars": _chars, "adding": _adding}[name](opts, rng, int(seed))
+    makers = {"sine": _sine, "stock": _stock, "prices": _prices, "chars": _chars, "pydocs": _pydocs, "adding": _adding}
+    return makers[name](opts, rng, int(seed))
+
+
+def task_budget(name: str) -> Budget:
+    """A task's default epochs, learning rates and batch size ("csv": ``make_csv_task``'s)."""
+    if name == "csv":
+        return CSV_BUDGET
+    if name not in _BUDGETS:
+        raise ValueError(f"unknown task {name!r}; expected one of {', '.join(TASKS)}")
+    return _BUDGETS[name]
+
+
+def make_csv_task(data: bytes, columns, length: int = CSV_LENGTH[0], seed: int = 0, filename: str = "the file") -> Task:
+    """Next-step prediction on the chosen numeric columns of a CSV (rows in time order): the first 80 % of the
+    rows train, the last 20 % validate; every column standardised with the training rows' mean and std.
+
+    Raises:
+        ValueError: for a file ``tabular.parse_csv`` refuses, a column that is not numeric, a constant
+            column, or too few rows for the window.
+    """
+    seed = _seed(seed)
+    T = _check_options("csv", {"length": length})["length"]
+    numeric, other = tabular.parse_csv(data)
+    if not numeric:
+        raise ValueError(f"no column holds only numbers (columns: {', '.join(map(repr, other[:8]))})")
+    columns = list(columns) if isinstance(columns, list | tuple) else None
+    if not columns or len(columns) > MAX_CSV_COLUMNS:
+        raise ValueError(f"choose 1 to {MAX_CSV_COLUMNS} of the numeric columns: {', '.join(map(repr, numeric))}")
+    for name in columns:
+        if name not in numeric:
+            why = "holds text" if name in other else "is not in the file"
+            raise ValueError(f"column {name!r:.40} {why}; the numeric ones are {', '.join(map(repr, numeric))}")
+    series = np.stack([numeric[c] for c in columns], axis=-1)  # (R, C)
+    rows = len(series)
+    cut = int(0.8 * rows)
+    if rows - cut < T + 1:
+        raise ValueError(
+            f"the last 20 % of the rows ({rows - cut} of {rows}) validate, and a window of {T} steps needs "
+            f"{T + 1}: shorten the window or use a file with at least {5 * (T + 1)} rows"
+        )
+    mean, std = series[:cut].mean(axis=0), series[:cut].std(axis=0)
+    for name, sd in zip(columns, std, strict=True):
+        if not sd > 0:
+            raise ValueError(f"column {name!r:.40} is constant over the training rows: there is nothing to predict")
+    z = (series - mean) / std
+
+    def windows(part, most):
+        starts = np.arange(0, len(part) - T)
+        starts = starts[np.linspace(0, len(starts) - 1, min(most, len(starts))).round().astype(int)]
+        idx = starts[None, :] + np.arange(T + 1)[:, None]  # (T+1, n)
+        w = part[idx]  # (T+1, n, C)
+        return w[:-1], w[1:]
+
+    x_train, y_train = windows(z[:cut], MAX_CSV_WINDOWS)
+    order = np.random.default_rng(seed).permutation(x_train.shape[1])
+    x_val, y_val = windows(z[cut:], MAX_CSV_WINDOWS // 4)
+    warmup = min(5, T // 4)
+    names = ", ".join(columns)
+    return Task(
+        name="csv",
+        title=f"Next row of {filename}: {names}",
+        description=(
+            f"{rows:,} rows of {names}, in the file's order. The first {cut:,} rows train (windows of {T} rows), "
+            f"the last {rows - cut:,} validate. At every row the network reads the chosen columns (each "
+            "standardised: minus its training mean, over its training std) and predicts the next row's."
+        ),
+        loss="mse",
+        x_train=x_train[:, order],
+        y_train=y_train[:, order],
+        x_val=x_val,
+        y_val=y_val,
+        output_size=len(columns),
+        options={"length": T},
+        seed=seed,
+        budget=CSV_BUDGET,
+        warmup=warmup,
+        baselines={"baseline_val_mse": _naive_mse("csv", x_val, y_val, warmup)},
+        baseline_labels={"baseline_val_mse": "Naive: next row = this row"},
+        note=(
+            "The naive forecast repeats the current row. On a smooth series it is hard to beat; on noise "
+            "nothing beats the mean. Compare the model with it before believing a low loss."
+        ),
+    )
 
 
 def task_options(name: str) -> dict[str, tuple[float, float, float]]:
@@ -169,12 +272,12 @@ def _check_options(name: str, options: dict) -> dict[str, float]:
 def naive_forecast(name: str, x: np.ndarray) -> np.ndarray | None:
     """A naive predictor's answers for a task's inputs x (T, N, D), shaped like its targets.
 
-    sine: the next value is the current one; stock: a return of zero ("tomorrow = today");
+    sine and csv: the next value is the current one; stock and prices: a return of zero ("tomorrow = today");
     adding: always 1, the average sum; chars: None (its baselines are character frequencies).
     """
-    if name == "sine":
+    if name in ("sine", "csv"):
         return x.copy()
-    if name == "stock":
+    if name in ("stock", "prices"):
         return np.zeros(x.shape[:-1] + (1,))
     if name == "adding":
         return np.ones((x.shape[1], 1))
@@ -301,9 +404,26 @@ def _stock(opts, rng, seed) -> Task:
     )
 
 
-def _chars(opts, rng, seed) -> Task:
+def _pydocs(opts, rng, seed) -> Task:
+    text = tabular.python_text()
+    return _chars(
+        opts,
+        rng,
+        seed,
+        text=text,
+        name="pydocs",
+        title="A character-level language model of Python's own documentation",
+        source=(
+            f"The first {len(text):,} characters of the Python Language Reference's chapter on compound statements "
+            "(if, while, for, try, with, def, class), as every Python install keeps it for `pydoc` "
+            "(`pydoc_data.topics`), lower case"
+        ),
+    )
+
+
+def _chars(opts, rng, seed, text: str = "", name: str = "chars", title: str = "", source: str = "") -> Task:
     T, stride = opts["length"], opts["stride"]
-    text = TEXT
+    text = text or TEXT
     vocab = tuple(sorted(set(text)))
     ids = np.array([vocab.index(ch) for ch in text])
     cut = int(0.85 * len(ids))
@@ -322,15 +442,16 @@ def _chars(opts, rng, seed) -> Task:
     counts = np.bincount(train_ids, minlength=len(vocab)) + 1.0  # add-one smoothing
     freq = counts / counts.sum()
     unigram = float(-np.mean(np.log2(freq[y_val])))
+    source = source or "The text below"
     return _task(
-        "chars",
+        name,
         opts,
         seed,
         train,
         val,
-        title="A character-level language model",
+        title=title or "A character-level language model",
         description=(
-            f"The text below ({len(text)} characters, {len(vocab)} distinct) is cut into windows of {T} "
+            f"{source} ({len(text):,} characters, {len(vocab)} distinct) is cut into windows of {T} "
             "characters. At every step the network reads one character (one-hot) and gives a probability "
             f"to each of the {len(vocab)} characters coming next. The first {int(0.85 * 100)}% of the text "
             "is for training, the rest for validation. The loss is the cross-entropy in bits per character."
@@ -348,10 +469,65 @@ def _chars(opts, rng, seed) -> Task:
         note=(
             f"Guessing uniformly costs log2({len(vocab)}) = {np.log2(len(vocab)):.2f} bits per character; "
             f"knowing only how often each character occurs, {unigram:.2f}. Anything lower is context the "
-            "network has learned. The text is tiny, so the network soon memorises it: watch the validation loss."
+            "network has learned. "
+            + (
+                "The text is tiny, so the network soon memorises it: watch the validation loss."
+                if name == "chars"
+                else "The validation part is the text's last 15 %: a part of the chapter the network has not read."
+            )
         ),
         vocab=vocab,
         text=text,
+    )
+
+
+def _prices(opts, rng, seed) -> Task:
+    """Real weekly prices: log returns in units of the training companies' typical weekly move, and the log
+    price relative to the window's first week, as the synthetic stock's features; predict next week's return."""
+    prices = tabular.stock_prices()
+    T, held = opts["length"], tabular.STOCK_COMPANIES[opts["holdout"] - 1]
+    warmup = 4
+    trained = [c for c in tabular.STOCK_COMPANIES if c != held]
+    log = {c: np.log(p) for c, p in prices.items()}
+    scale = float(np.std(np.concatenate([np.diff(log[c]) for c in trained])))
+
+    def windows(company):
+        returns = np.diff(log[company])  # (W,)
+        starts = np.arange(0, len(returns) - T)  # T inputs and T next-week targets each
+        idx = starts[None, :] + np.arange(T + 1)[:, None]  # (T+1, n)
+        r = returns[idx]
+        level = log[company][idx + 1] - log[company][idx[:1] + 1]  # log price against the window's first week
+        x = np.stack([r[:-1] / scale, level[:-1] / (scale * np.sqrt(T))], axis=-1)  # (T, n, 2)
+        return x, r[1:, :, None] / scale  # (T, n, 1)
+
+    parts = [windows(c) for c in trained]
+    x_train, y_train = (np.concatenate(a, axis=1) for a in zip(*parts, strict=True))
+    order = rng.permutation(x_train.shape[1])  # the seed orders the training windows
+    x_val, y_val = val = windows(held)
+    return _task(
+        "prices",
+        opts,
+        seed,
+        (x_train[:, order], y_train[:, order]),
+        val,
+        title=f"Next week's move of real stock prices: trained on five companies, validated on {held}",
+        description=(
+            f"Weekly closing prices of {', '.join(tabular.STOCK_COMPANIES)} in 2018 and 2019 (105 weeks; plotly's "
+            f"`plotly.data.stocks()`, read from the installed package). Windows of {T} weeks from "
+            f"{', '.join(trained)} train the network; {held}'s windows validate it. At every week it reads this "
+            "week's return and the price so far (in units of a typical weekly move) and predicts next week's "
+            "return. The naive forecast 'next week = this week' predicts a return of zero."
+        ),
+        loss="mse",
+        output_size=1,
+        warmup=warmup,
+        baselines={"baseline_val_mse": _naive_mse("prices", x_val, y_val, warmup)},
+        baseline_labels={"baseline_val_mse": "Naive: next week = this week"},
+        note=(
+            "Real prices are close to a random walk: next week's move is mostly news nobody knew this week. "
+            "The naive forecast 'next week = this week' is very hard to beat, and a network that seems to beat "
+            f"it on the training companies usually loses on {held}. That is the lesson, not a failure of the network."
+        ),
     )
 
 
