@@ -198,7 +198,7 @@ line = f"**Input:** {literal(E.input_text(info, wtrace.x))}  \n**Output:** {lite
 if target is not None and example != "wave":
     line += f"  \n**Target:** {literal(E.target_text(info, target))} ({archfigures.agreement(info, wtrace, target)})"
 st.markdown(line)
-show.graph(g, min_scale=0.6)
+show.graph(g, key="architectures:graph")
 notes = ["Hover over a node for its full vector."]
 if grads and target is None:
     notes.append("Gradients need a target: a typed sentence has none here.")

@@ -23,16 +23,6 @@ from ui import controls, show
 PAGE = "unfolded"
 LOSS = "last"  # the toy loss of rnnviz.bptt: L = sum of the units of h_T, top layer
 EDITS = f"{PAGE}:edits"  # the matrix editor's data and values, kept while its expander is closed
-# the page runs it in a same-origin component iframe: scroll the graph box (not the page) to the step's cell
-SCROLL_TO_STEP = """<script>
-setTimeout(() => {
-  const box = window.parent.document.querySelector(".rnnviz-graph");
-  const cell = box && box.querySelector("svg .node.step-STEP");
-  if (!cell) return;
-  const b = box.getBoundingClientRect(), c = cell.getBoundingClientRect();
-  box.scrollLeft += c.left + c.width / 2 - (b.left + b.width / 2);
-}, 300);
-</script>"""
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

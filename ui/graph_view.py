@@ -1,0 +1,128 @@
+"""The graph view: every drawing of the app, dot's SVG made clickable, zoomable and pannable.
+
+One Streamlit component (components v2: inline, no iframe) around the server-side SVG. In the
+browser, with no round trip: hover lights a node's ancestors and descendants and dims the rest,
+zoom (buttons, Ctrl+wheel, pinch) and pan (drag, scroll bars), labels crisp at any zoom (the SVG
+is resized, never scaled as a bitmap), a step brought into view. A click on a node selects it
+(one rerun); a second click or Esc clears it; the arrow keys move it along time and layers.
+The JavaScript and CSS live in ui/static and are read once, at import.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import re
+from collections.abc import Callable
+
+import streamlit as st
+
+from rnnviz.drawing.kernel import navigation
+from ui import show, state
+from ui.markup import literal
+
+STATIC = pathlib.Path(__file__).parent / "static"
+HTML = (
+    '<div class="rnnviz-graph-view"><div class="rnnviz-graph-tools">'
+    '<button class="zoom-out" title="Zoom out" aria-label="Zoom out">−</button>'
+    '<button class="zoom-in" title="Zoom in" aria-label="Zoom in">+</button>'
+    '<button class="zoom-fit" title="Back to the first view" aria-label="Reset the view">Reset</button>'
+    '<button class="zoom-whole" title="The whole drawing in the box" aria-label="Whole drawing">Whole</button>'
+    '<span class="hint"></span></div><div class="rnnviz-graph" tabindex="0"></div></div>'
+)
+VIEW = st.components.v2.component(
+    "rnnviz_graph",
+    html=HTML,
+    css=(STATIC / "graph_view.css").read_text(encoding="utf-8"),
+    js=(STATIC / "graph_view.js").read_text(encoding="utf-8"),
+    isolate_styles=False,
+)
+_NODE = re.compile(r'<g id="([^"]+)" class="node ([^"]*)"')
+_FONT = re.compile(r'font-size="([\d.]+)"')
+READABLE_PX = 12  # the smallest type a drawing is shown with unless the page asks for the whole of it
+PX_PER_PT = 4 / 3
+
+
+def readable_scale(svg: str) -> float:
+    """The smallest zoom at which the drawing's smallest type is still ``READABLE_PX`` on screen."""
+    sizes = [float(s) for s in _FONT.findall(svg)]
+    return min(READABLE_PX / (min(sizes) * PX_PER_PT), 1.0) if sizes else 1.0
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def nodes(svg: str) -> dict[str, str]:
+    """The drawing's nodes as the SVG has them: id -> class attribute (after "node")."""
+    return dict(_NODE.findall(svg))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def arrows(svg: str) -> dict[str, dict[str, str]]:
+    """Where the arrow keys lead from each node (rnnviz.drawing.kernel.navigation)."""
+    return navigation(list(nodes(svg).items()))
+
+
+def display(
+    dot: str,
+    *,
+    key: str,
+    max_height: int = 640,
+    min_scale: float | None = None,
+    scale: float = 1.0,
+    focus: int | None = None,
+    selected: str | None = None,
+    on_select: Callable[[str | None], None] | None = None,
+) -> dict[str, str]:
+    """Show a DOT source as the graph view; returns its nodes (id -> classes), {} without Graphviz.
+
+    The drawing opens as wide as the box, shrunk at most to ``min_scale`` of its natural size
+    (default: its smallest type stays ``READABLE_PX`` on screen) and scrolled beyond; ``scale``
+    enlarges it (presentation mode: 1.5 is 50 % larger type). ``focus``: a step brought into view.
+    ``on_select``, if given, makes nodes selectable: it is called with the clicked node's id
+    (None: cleared) before the rerun; ``selected`` is the node shown selected.
+    """
+    if not show.graphviz_ready(dot):
+        return {}
+    svg = show.page_svg(dot)
+    found = nodes(svg)
+    data = {
+        "svg": svg,
+        "selected": selected if selected in found else None,
+        "selectable": on_select is not None,
+        "focus": focus,
+        "minScale": readable_scale(svg) if min_scale is None else min_scale,
+        "scale": scale,
+        "maxHeight": max_height,
+        "nav": arrows(svg) if on_select is not None else {},
+    }
+
+    def picked() -> None:
+        value = st.session_state[key].get("select")
+        if on_select is not None:
+            on_select(value if value in found else None)
+
+    VIEW(key=key, data=data, on_select_change=picked)
+    return found
+
+
+def selected_node(page: str, dot: str, *, key: str, linked: bool = False, **view) -> str | None:
+    """The page's main drawing, its nodes selectable, the selection kept in the shared setting ``sel``
+    (so in the URL). Returns the selected node's id, or None.
+
+    A selection made on another page is dropped (unless a link brought it); one that is not in
+    this drawing (say T shrank under it) falls back to no selection with a note, never an error.
+    """
+    settings = state.settings()
+    if st.session_state.get("_sel_page") != page and not linked:
+        settings["sel"] = ""
+    st.session_state["_sel_page"] = page
+
+    def pick(node: str | None) -> None:
+        settings["sel"] = node or ""
+        st.session_state["_sel_page"] = page
+
+    wanted = str(settings["sel"])
+    found = display(dot, key=key, selected=wanted or None, on_select=pick, **view)
+    if wanted and found and wanted not in found:
+        st.info(f"The selected node {literal(wanted[:60])} is not in this drawing any more, so nothing is selected.")
+        settings["sel"] = ""
+        return None
+    return wanted if wanted in found else None
