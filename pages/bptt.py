@@ -118,6 +118,8 @@ with views["graph"]:
         st.caption("Edges are coloured and thickened by the gradient they carry back; nodes show ||dL/dv||.")
         dot = charts.gradient_dot(args, loss, trunc)
         sel = graph_view.selected_node(PAGE, dot, key=f"{PAGE}:graph", linked=linked)
+        if sel:
+            graph_view.inspector(PAGE, dot, compute.run(**args).trace, sel, grads=compute.gradients(args, loss, trunc))
 with views["cells"]:
     if views["cells"].open:
         st.caption(

@@ -56,6 +56,8 @@ if state.settings()["step"] > T or st.session_state.get(f"{PAGE}:step", 1) > T:
 step = min(controls.widget(PAGE, "step", max_value=max(T, 2), disabled=T == 1), T)
 unfolded = rgraph.unfolded_graph(trace, neuron=True, values=True, highlight_step=step)
 sel = graph_view.selected_node(PAGE, unfolded.source, key=f"{PAGE}:unfolded", linked=linked, focus=step)
+if sel:
+    graph_view.inspector(PAGE, unfolded.source, trace, sel, neuron=True)
 
 st.markdown(f"**Step {step}, with the numbers:**")
 st.latex(neuron.neuron_latex(trace, step))

@@ -6,7 +6,7 @@ from rnnviz.engine import signals
 from ui import compute, controls, graph_view, state, text
 from ui.markup import literal
 from ui.share import PRESET_NAMES
-from ui.unfolded import EDITS, PAGE, edit_first_layer, export, notes, unfolded_dot
+from ui.unfolded import EDITS, PAGE, edit_first_layer, export, inspected, notes, unfolded_dot
 
 URL_NAMES = ("cell", "D", "H", "L", "T", "seed", "scale", "preset", "signal", "custom", "level", "values", "grads")
 URL_NAMES += ("shared", "hl", "sel")
@@ -151,6 +151,9 @@ with graph_area:
     # fit: the whole drawing; otherwise readable type, scrolled so that the highlighted step is in view
     view = {"min_scale": FIT_SCALE} if fit else {"focus": hl or None}
     sel = graph_view.selected_node(PAGE, dot_source, key=f"{PAGE}:graph", linked=linked, **view)
+    if sel:
+        trace, gradients = inspected(params, x, grads)
+        graph_view.inspector(PAGE, dot_source, trace, sel, grads=gradients)
     st.caption(notes(level, shared, grads, T, fit))
 
 export_files = st.expander("Export", key=f"{PAGE}:export", on_change="rerun")  # built only while open

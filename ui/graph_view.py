@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from rnnviz.drawing import inspect
 from rnnviz.drawing.kernel import navigation
 from ui import show, state
 from ui.markup import literal
@@ -126,3 +127,60 @@ def selected_node(page: str, dot: str, *, key: str, linked: bool = False, **view
         settings["sel"] = ""
         return None
     return wanted if wanted in found else None
+
+
+_EDGE = re.compile(r'<g id="([^"]+)-&gt;([^"]+)" class="edge ')
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def parents(svg: str) -> dict[str, list[str]]:
+    """What each node is computed from, as the drawing's edges say (tail -> head, in drawing order)."""
+    out: dict[str, list[str]] = {}
+    for tail, head in _EDGE.findall(svg):
+        if tail not in out.get(head, []):
+            out.setdefault(head, []).append(tail)
+    return out
+
+
+def inspector(page: str, dot: str, trace, node: str, *, grads=None, neuron: bool = False) -> None:
+    """The selected node explained (rnnviz.drawing.inspect): name, meaning, equation with the numbers,
+    value, gradient, the steps that share a weight, and its inputs, each a button that selects it."""
+    settings = state.settings()
+    unit = st.session_state.get(f"{page}:unit", 0)
+    try:
+        found = inspect.inspect(trace, node, grads=grads, unit=min(unit, trace.params.hidden_size - 1), neuron=neuron)
+    except ValueError as err:
+        st.info(f"Nothing to explain about this node: {literal(err)}.")
+        return
+
+    def pick(other: str) -> None:
+        settings["sel"] = other
+        st.session_state["_sel_page"] = page
+
+    box = st.container(border=True, key=f"{page}-inspector")
+    with box:
+        st.markdown(f"**{found.title}**: {found.meaning}")  # the inspector's own words, no user text
+        if found.units > inspect.FULL_UNITS:
+            st.number_input(
+                "Unit whose row the equation shows (0-based)", 0, found.units - 1, key=f"{page}:unit", step=1
+            )
+        st.latex(found.equation)
+        st.latex(found.numbers)
+        if found.value is not None:
+            st.markdown(f"Value: `{inspect.full_text(found.value)}`")
+        if found.grad is not None:
+            st.markdown(f"Gradient dL/d({found.title}): `{inspect.full_text(found.grad)}`")
+        if found.uses:
+            st.caption(f"The same array at every step: used at steps {found.uses[0]} to {found.uses[-1]}.")
+        inputs = parents(show.page_svg(dot)).get(node, [])
+        if inputs:
+            st.caption("Computed from (click to inspect):")
+            columns = st.columns(min(len(inputs), 4))
+            for i, other in enumerate(inputs):
+                columns[i % len(columns)].button(
+                    inspect.title_of(trace, other, neuron=neuron),
+                    key=f"{page}:input:{other}",
+                    on_click=pick,
+                    args=(other,),
+                    width="stretch",
+                )

@@ -36,6 +36,13 @@ def unfolded_dot(params: rnnviz.Params, x: np.ndarray, level: str, values: bool,
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
+def inspected(params: rnnviz.Params, x: np.ndarray, grads: bool):
+    """The trace and (if ``grads``) the gradients the drawing shows, for the inspector."""
+    trace = rnnviz.forward(params, x)
+    return trace, bptt.loss_backward(params, trace, LOSS) if grads else None
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
 def trace_csv(params: rnnviz.Params, x: np.ndarray, grads: bool) -> bytes:
     return trace_table(params, x, grads).to_csv(index=False).encode()
 
