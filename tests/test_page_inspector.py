@@ -30,6 +30,8 @@ def test_a_link_with_a_selected_output_explains_it_with_the_forwards_numbers():
     text = inspector_text(at)
     assert "y₃" in text
     np.testing.assert_allclose(numbers(text, "Value"), trace.hidden[0][2], **SIX)
+    [code] = [c.value for c in at.code if "torch.nn.RNN(" in c.value]  # Reproduce in PyTorch
+    assert "H0 = [[0.0]]" in code and "print(h_n[0].tolist())  # layer 1, step 3" in code
     [view] = [v for v in graph_views(at) if v["selectable"]]
     assert view["selected"] == "h_0_3" and view["nav"]["h_0_3"] == {"left": "h_0_2", "right": "h_0_4"}
     assert [b.key for b in at.button if b.key and b.key.startswith("neuron:input:")] == ["neuron:input:cell_0_3"]

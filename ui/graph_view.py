@@ -18,6 +18,7 @@ import streamlit as st
 
 from rnnviz.drawing import inspect
 from rnnviz.drawing.kernel import navigation
+from rnnviz.engine import snippet
 from ui import show, state
 from ui.markup import literal
 
@@ -172,6 +173,13 @@ def inspector(page: str, dot: str, trace, node: str, *, grads=None, neuron: bool
             st.markdown(f"Gradient dL/d({found.title}): `{inspect.full_text(found.grad)}`")
         if found.uses:
             st.caption(f"The same array at every step: used at steps {found.uses[0]} to {found.uses[-1]}.")
+        with st.expander("Reproduce in PyTorch"):
+            try:
+                code = snippet.torch_snippet(trace.params, trace.x, node, trace.h0)
+                st.caption("This network and input in torch.nn, in float64; it prints this node's value.")
+                st.code(code, language="python")
+            except ValueError as err:
+                st.caption(f"Not for this node: {literal(err)}.")
         inputs = parents(show.page_svg(dot)).get(node, [])
         if inputs:
             st.caption("Computed from (click to inspect):")
