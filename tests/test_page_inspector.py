@@ -71,3 +71,17 @@ def test_a_node_that_is_not_in_the_drawing_is_no_selection():
     assert at.session_state["settings"]["sel"] == ""
     assert any("not in this drawing any more" in i.value for i in at.info)
     assert not [b for b in at.button if b.key and b.key.startswith("neuron:input:")]
+
+
+def test_a_wiring_node_is_described_by_its_values_and_inputs():
+    at = run_page("pages/architectures.py", {"wiring": "many_to_one", "length": "4"})
+    [view] = [v for v in graph_views(at) if v["selectable"]]
+    state = re.search(r'<g id="([^"]+)" class="node state [^"]*step-2', view["svg"]).group(1)
+    at = run_page("pages/architectures.py", {"wiring": "many_to_one", "length": "4", "sel": state})
+    assert_clean(at)
+    [view] = [v for v in graph_views(at) if v["selectable"]]
+    assert view["selected"] == state
+    inputs = [b for b in at.button if b.key and b.key.startswith("architectures:input:")]
+    assert len(inputs) == 2  # the step's input and the state before
+    inputs[0].click().run()
+    assert at.session_state["settings"]["sel"] == inputs[0].key.split(":", 2)[2]

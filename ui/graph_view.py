@@ -10,6 +10,7 @@ The JavaScript and CSS live in ui/static and are read once, at import.
 
 from __future__ import annotations
 
+import html
 import pathlib
 import re
 from collections.abc import Callable
@@ -191,4 +192,40 @@ def inspector(page: str, dot: str, trace, node: str, *, grads=None, neuron: bool
                     on_click=pick,
                     args=(other,),
                     width="stretch",
+                )
+
+
+_TIP = re.compile(r'<g id="([^"]+)" class="node [^"]*"><a xlink:title="([^"]*)"')
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def tooltips(svg: str) -> dict[str, str]:
+    """Each node's tooltip (its name, full value and gradient, as the builder wrote them), unescaped."""
+    return {i: html.unescape(tip) for i, tip in _TIP.findall(svg)}
+
+
+def described(page: str, dot: str, node: str) -> None:
+    """A selected node of a drawing the inspector has no equations for (a wiring): what its tooltip says,
+    every entry of its value and gradient, and its inputs, each a button that selects it."""
+    svg = show.page_svg(dot)
+    tips = tooltips(svg)
+    settings = state.settings()
+
+    def pick(other: str) -> None:
+        settings["sel"] = other
+        st.session_state["_sel_page"] = page
+
+    with st.container(border=True, key=f"{page}-inspector"):
+        lines = tips.get(node, node).split("\n")
+        st.markdown(f"**{literal(lines[0])}**")
+        for line in lines[1:]:  # a wiring's labels can hold the typed input's characters: shown literally
+            st.markdown(literal(line))
+        inputs = parents(svg).get(node, [])
+        if inputs:
+            st.caption("Computed from (click to inspect):")
+            columns = st.columns(min(len(inputs), 4))
+            for i, other in enumerate(inputs):
+                label = tips.get(other, other).split("\n")[0]
+                columns[i % len(columns)].button(
+                    label, key=f"{page}:input:{other}", on_click=pick, args=(other,), width="stretch"
                 )
