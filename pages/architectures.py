@@ -201,7 +201,7 @@ st.markdown(line)
 sel = graph_view.selected_node(PAGE, g.source, key=f"{PAGE}:graph", linked=from_link)
 if sel:
     graph_view.described(PAGE, g.source, sel)
-notes = ["Hover over a node for its full vector."]
+notes = ["Hover over a node for what it depends on; click it for its full vector."]
 if grads and target is None:
     notes.append("Gradients need a target: a typed sentence has none here.")
 elif grads:

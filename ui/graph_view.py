@@ -11,6 +11,7 @@ The JavaScript and CSS live in ui/static and are read once, at import.
 from __future__ import annotations
 
 import html
+import math
 import pathlib
 import re
 from collections.abc import Callable
@@ -48,7 +49,8 @@ PX_PER_PT = 4 / 3
 def readable_scale(svg: str) -> float:
     """The smallest zoom at which the drawing's smallest type is still ``READABLE_PX`` on screen."""
     sizes = [float(s) for s in _FONT.findall(svg)]
-    return min(READABLE_PX / (min(sizes) * PX_PER_PT), 1.0) if sizes else 1.0
+    # rounded up to a thousandth: at the exact quotient a label can come out a hair under 12 px
+    return min(math.ceil(1000 * READABLE_PX / (min(sizes) * PX_PER_PT)) / 1000, 1.0) if sizes else 1.0
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -61,7 +61,7 @@ def notes(level: str, shared: bool, grads: bool, T: int, fit: bool) -> str:
     if T > rgraph.DEFAULT_MAX_STEPS[level]:
         out.append("The middle of a long sequence is collapsed into one ⋯ node.")
     hint = "" if fit else " Scroll sideways for the later steps, or fit the drawing to the page (sidebar)."
-    return " ".join(out) + " Hover over a node to see its full vector." + hint
+    return " ".join(out) + " Hover over a node for what it depends on; click it for where its number comes from." + hint
 
 
 def export(dot_source: str, params: rnnviz.Params, x: np.ndarray, grads: bool) -> None:
