@@ -218,9 +218,10 @@ export default function (component) {
   });
   root.classList.toggle("selectable", st.selectable);
   view.box.style.maxHeight = `${st.maxHeight}px`;
-  view.tools.querySelector(".hint").textContent = st.selectable
-    ? "Click a node to inspect it (Esc clears, arrow keys move) · hover: what it depends on · drag to pan · Ctrl+wheel or pinch to zoom"
-    : "Hover a node: what it depends on · drag to pan · Ctrl+wheel or pinch to zoom";
+  const hint = view.tools.querySelector(".hint");
+  hint.textContent = st.selectable ? "click: inspect · hover: dependence · drag: pan" : "hover: dependence · drag: pan";
+  hint.title = (st.selectable ? "Click a node to inspect it; a second click or Esc clears, the arrow keys move along time and layers. " : "")
+    + "Hover a node: what it depends on and what depends on it light up. Drag to pan; Ctrl+wheel or pinch to zoom.";
   const newDrawing = data.svg !== view.svgText;
   if (newDrawing) {
     const keep = [view.box.scrollLeft, view.box.scrollTop];
