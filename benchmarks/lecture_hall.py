@@ -259,9 +259,11 @@ class Page:
                 problems.append(f"exception: {w.type}: {w.message}"[:300])
             elif kind == "alert" and w.format == w.ERROR:
                 problems.append(f"st.error: {w.body}"[:300])
-            elif kind == "markdown" and "<svg" in w.body:
-                found = [int(n) for n in re.findall(r"step-(\d+)", w.body)]
-                steps.append(max(found, default=0))
+            elif kind == "bidi_component" and w.component_name == "rnnviz_graph" and w.json:
+                svg = json.loads(w.json).get("svg", "")  # a drawing, in the graph view (ui/graph_view.py)
+                found = [int(n) for n in re.findall(r"step-(\d+)", svg)]
+                if found:  # the folded drawing has no steps
+                    steps.append(max(found))
             elif kind == "plotly_chart":
                 for trace in json.loads(w.spec)["data"]:
                     values = trace.get("z", trace.get("y"))

@@ -8,7 +8,7 @@ import streamlit as st
 from rnnviz.drawing import archfigures, wirings
 from rnnviz.learning import architectures as A
 from rnnviz.learning import examples as E
-from ui import arch, controls, show, state
+from ui import arch, controls, graph_view, state
 from ui.arch import (
     GO,
     PAGE,
@@ -34,7 +34,7 @@ from ui.arch import (
 from ui.markup import literal
 
 URL_NAMES = ("wiring", "example", "cell", "hidden", "bidir", "feed", "length", "item", "text", "seed", "tsteps")
-URL_NAMES += ("values", "grads")
+URL_NAMES += ("values", "grads", "sel")
 BIDIR_NOTE = {
     True: "A second row of cells reads the sequence backwards; the output layer reads both (torch's "
     "`bidirectional=True`).",
@@ -198,8 +198,10 @@ line = f"**Input:** {literal(E.input_text(info, wtrace.x))}  \n**Output:** {lite
 if target is not None and example != "wave":
     line += f"  \n**Target:** {literal(E.target_text(info, target))} ({archfigures.agreement(info, wtrace, target)})"
 st.markdown(line)
-show.graph(g, min_scale=0.6)
-notes = ["Hover over a node for its full vector."]
+sel = graph_view.selected_node(PAGE, g.source, key=f"{PAGE}:graph", linked=from_link)
+if sel:
+    graph_view.described(PAGE, g.source, sel)
+notes = ["Hover over a node for what it depends on; click it for its full vector."]
 if grads and target is None:
     notes.append("Gradients need a target: a typed sentence has none here.")
 elif grads:

@@ -1,17 +1,16 @@
 """Backprop through time: how ||dL/dh_t|| shrinks or grows going back in time, what the spectral
 radius of W_hh, the cell kind, clipping and truncation do to it, and a finite-difference check."""
 
-import graphviz
 import streamlit as st
 
 import rnnviz
 from rnnviz.engine import bptt
 from rnnviz.learning import optim
-from ui import charts, compute, controls, show, state, text
+from ui import charts, compute, controls, graph_view, state, text
 
 PAGE = "bptt"
 URL_NAMES = ("cell", "D", "H", "L", "T", "seed", "scale", "signal", "custom", "loss", "radius", "clip", "trunc")
-URL_NAMES += ("bview",)
+URL_NAMES += ("bview", "sel")
 VIEWS = {
     "norms": "||dL/dh_t|| at every step",
     "graph": "On the unfolded graph",
@@ -56,7 +55,7 @@ def finite_difference_section(args: dict, loss: str, trunc: int) -> None:
         st.caption(f"Truncated BPTT (k = {trunc}) gives {cut:.6g} here: an approximation, by design.")
 
 
-state.load_url(PAGE)
+linked = state.load_url(PAGE)
 
 st.title("Backprop through time")
 st.caption(
@@ -117,7 +116,10 @@ with views["norms"]:
 with views["graph"]:
     if views["graph"].open:
         st.caption("Edges are coloured and thickened by the gradient they carry back; nodes show ||dL/dv||.")
-        show.graph(graphviz.Source(charts.gradient_dot(args, loss, trunc)), min_scale=0.8)
+        dot = charts.gradient_dot(args, loss, trunc)
+        sel = graph_view.selected_node(PAGE, dot, key=f"{PAGE}:graph", linked=linked)
+        if sel:
+            graph_view.inspector(PAGE, dot, compute.run(**args).trace, sel, grads=compute.gradients(args, loss, trunc))
 with views["cells"]:
     if views["cells"].open:
         st.caption(

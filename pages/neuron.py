@@ -7,13 +7,13 @@ import rnnviz
 from rnnviz import drawing as rgraph
 from rnnviz.drawing import figures
 from rnnviz.engine import neuron, signals
-from ui import controls, show, state
+from ui import controls, graph_view, show, state
 from ui.markup import literal
 
 PAGE = "neuron"
-URL_NAMES = ("wx", "wy", "b", "act", "T", "y0", "signal", "custom", "seed", "step")
+URL_NAMES = ("wx", "wy", "b", "act", "T", "y0", "signal", "custom", "seed", "step", "sel")
 
-state.load_url(PAGE)
+linked = state.load_url(PAGE)
 st.title("The recurrent neuron")
 st.latex(r"y_t = \phi\left(W_x\, x_t + W_y\, y_{t-1} + b\right)")
 st.caption(
@@ -42,7 +42,8 @@ trace = rnnviz.forward(params, x, h0=[[y0]])
 left, right = st.columns([2, 3])
 with left:
     st.subheader("Folded")
-    show.graph(rgraph.folded_graph(params, neuron=True, activation_label=act), max_height=420, min_scale=0.7)
+    folded = rgraph.folded_graph(params, neuron=True, activation_label=act)
+    show.graph(folded, key=f"{PAGE}:folded", max_height=420)
     st.caption("The loop is the feedback: the output y goes back in, weighted by W_y, at the next step.")
 with right:
     st.subheader("Input and output over time")
@@ -53,7 +54,10 @@ st.caption("The same neuron drawn once per step; every copy uses the same W_x, W
 if state.settings()["step"] > T or st.session_state.get(f"{PAGE}:step", 1) > T:
     state.set_value(PAGE, "step", T)  # the sequence got shorter than the chosen step
 step = min(controls.widget(PAGE, "step", max_value=max(T, 2), disabled=T == 1), T)
-show.graph(rgraph.unfolded_graph(trace, neuron=True, values=True, highlight_step=step), min_scale=0.8)
+unfolded = rgraph.unfolded_graph(trace, neuron=True, values=True, highlight_step=step)
+sel = graph_view.selected_node(PAGE, unfolded.source, key=f"{PAGE}:unfolded", linked=linked, focus=step)
+if sel:
+    graph_view.inspector(PAGE, unfolded.source, trace, sel, neuron=True)
 
 st.markdown(f"**Step {step}, with the numbers:**")
 st.latex(neuron.neuron_latex(trace, step))

@@ -1,21 +1,19 @@
 """Unfolded graph: an RNN, LSTM or GRU stack drawn over T steps, with its numbers and gradients."""
 
-import graphviz
 import streamlit as st
-import streamlit.components.v1 as components
 
 from rnnviz.engine import signals
-from ui import compute, controls, show, state, text
+from ui import compute, controls, graph_view, state, text
 from ui.markup import literal
 from ui.share import PRESET_NAMES
-from ui.unfolded import EDITS, PAGE, SCROLL_TO_STEP, edit_first_layer, export, notes, unfolded_dot
+from ui.unfolded import EDITS, PAGE, edit_first_layer, export, inspected, notes, unfolded_dot
 
 URL_NAMES = ("cell", "D", "H", "L", "T", "seed", "scale", "preset", "signal", "custom", "level", "values", "grads")
-URL_NAMES += ("shared", "hl")
+URL_NAMES += ("shared", "hl", "sel")
 CUSTOM_NOTE = "Padded with zeros or cut to the sequence length; input unit k gets the values / k."
 MAX_EDIT = 4  # the matrix editor is offered up to this input and hidden size
 PLAY_SECONDS = 1.0
-READABLE_SCALE = 0.8  # a wide drawing shrinks to at most this: 12 pt labels stay >= 12 px on screen
+FIT_SCALE = 0.1  # "Fit the drawing to the page": the whole drawing, down to a tenth of its size
 HL_KEY = f"{PAGE}:hl"
 EDITOR = f"{PAGE}:editor"  # the matrix editor's expander
 TRAINED = "trained_model"  # set by the Train page: {"params", "x", "label"}
@@ -43,7 +41,7 @@ def stop_play() -> None:
     st.session_state[f"{PAGE}:playing"] = False
 
 
-state.load_url(PAGE)
+linked = state.load_url(PAGE)
 if EDITOR not in st.session_state:  # the last run was on another page: the editors' state has gone, so do the edits
     st.session_state.pop(EDITS, None)
 st.title("The unfolded graph")
@@ -150,9 +148,12 @@ dot_source, overflow = unfolded_dot(params, x, level, values, grads, shared, hl)
 if overflow:
     alerts.warning(overflow)  # uploaded or edited weights can make the states grow past float64
 with graph_area:
-    show.graph(graphviz.Source(dot_source), min_scale=0.1 if fit else READABLE_SCALE)
-    if hl and not fit:  # bring the highlighted step into view inside the scrolling box
-        components.html(SCROLL_TO_STEP.replace("STEP", str(hl)), height=0)
+    # fit: the whole drawing; otherwise readable type, scrolled so that the highlighted step is in view
+    view = {"min_scale": FIT_SCALE} if fit else {"focus": hl or None}
+    sel = graph_view.selected_node(PAGE, dot_source, key=f"{PAGE}:graph", linked=linked, **view)
+    if sel:
+        trace, gradients = inspected(params, x, grads)
+        graph_view.inspector(PAGE, dot_source, trace, sel, grads=gradients)
     st.caption(notes(level, shared, grads, T, fit))
 
 export_files = st.expander("Export", key=f"{PAGE}:export", on_change="rerun")  # built only while open

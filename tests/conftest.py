@@ -298,10 +298,16 @@ def assert_ulps(actual, desired, ulps: int = 8, err_msg: str = "") -> None:
     np.testing.assert_allclose(actual, desired, rtol=0, atol=atol, err_msg=err_msg)
 
 
+def graph_views(at) -> list[dict]:
+    """What the page gave its graph views (ui.graph_view: svg, selected, focus, nav, ...), in screen order."""
+    views = [json.loads(c.proto.json) for c in at.get("bidi_component") if c.proto.component_name == "rnnviz_graph"]
+    return [v for v in views if "svg" in v]
+
+
 def drawings(at) -> list[str]:
-    """The graphs the page shows, in screen order: the inline SVG dot made (ui.show.graph), or the DOT the
-    browser lays out (st.graphviz_chart) where dot is missing."""
-    svgs = [m.value for m in at.markdown if m.value.startswith('<div class="rnnviz-graph"')]
+    """The graphs the page shows, in screen order: the inline SVG dot made (ui.show.graph, in its graph
+    view), or the DOT the browser lays out (st.graphviz_chart) where dot is missing."""
+    svgs = [view["svg"] for view in graph_views(at)]
     return svgs or [chart.proto.spec for chart in at.get("graphviz_chart")]
 
 

@@ -445,7 +445,7 @@ def test_dot_renders_every_case_without_warnings_and_the_classes_reach_the_svg()
 def positions(svg: str) -> dict[str, tuple[float, float]]:
     """Node id -> (x, y) of its first text line, in the SVG's coordinates (y grows downwards)."""
     out = {}
-    for m in re.finditer(r'<g id="node\d+" class="node[^"]*">\s*<title>(\w+)</title>(.*?)</g>', svg, re.S):
+    for m in re.finditer(r'<g id="[^"]+" class="node[^"]*">\s*<title>(\w+)</title>(.*?)</g>', svg, re.S):
         text = re.search(r'<text [^>]*x="([-\d.]+)" y="([-\d.]+)"', m.group(2))
         if text:
             out[m.group(1)] = (float(text.group(1)), float(text.group(2)))

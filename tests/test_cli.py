@@ -69,12 +69,12 @@ def test_the_neuron_takes_its_weights_and_input_from_the_command_line():
     args = ["--wx", "0.5", "--wy", "-0.9", "--bias", "0.1", "--y0", "0.2", "--input", "1, 0, 2", "--steps", "3"]
     proc = cli("graph", "--neuron", *args)
     assert proc.returncode == 0, proc.stderr
-    labels = re.findall(r'h_0_(\d) \[label="y.\\n([-\d.e]+)"', proc.stdout)
+    labels = re.findall(r'h_0_([1-9]) \[label="y.\\n([-\d.e]+)"', proc.stdout)  # h_0_0 is y_0, the initial output
     assert [int(t) for t, _ in labels] == [1, 2, 3]
     for (_, shown), exact in zip(labels, ys, strict=True):
         assert float(shown) == pytest.approx(exact, abs=5e-4)  # labels round to 3 significant digits
     impulse = cli("graph", "--neuron", "--wx", "1", "--wy", "0", "--bias", "0", "--signal", "impulse", "--steps", "2")
-    assert re.findall(r'h_0_\d \[label="y.\\n([-\d.e]+)"', impulse.stdout) == ["0.762", "0"]  # tanh(1), tanh(0)
+    assert re.findall(r'h_0_[1-9] \[label="y.\\n([-\d.e]+)"', impulse.stdout) == ["0.762", "0"]  # tanh(1), tanh(0)
 
 
 def test_neuron_options_and_inputs_that_do_not_fit_exit_with_a_message():

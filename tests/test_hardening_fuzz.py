@@ -10,6 +10,7 @@ on the page. ``RNNVIZ_FUZZ_SCALE=10`` makes every sequence ten times longer.
 import os
 import pathlib
 import random
+import re
 
 import pytest
 from conftest import drawings, run_page
@@ -207,3 +208,27 @@ def test_random_links(page):
             at.run()
             STATS["changes"] += 1
             assert_draws(at, page, f"{query} then {what}")
+
+
+SELECTING = {
+    "pages/neuron.py": {"T": "6"},
+    "pages/unfolded.py": {"T": "6"},
+    "pages/bptt.py": {"T": "6", "bview": "graph"},
+}
+
+
+@pytest.mark.parametrize("page", sorted(SELECTING))
+def test_selections_of_nodes_that_no_longer_exist(page):
+    """A node selected (by a link, or a click: the setting sel) and then taken away as T shrinks: a note, no error."""
+    rng = random.Random(f"{page}:selection")
+    at = run_page(page, SELECTING[page])
+    nodes = re.findall(r'<g id="([^"]+)" class="node [^"]*step-(\d+)', drawings(at)[-1])
+    late = [n for n, t in nodes if int(t) >= 4]
+    for node in rng.sample(late, min(3, len(late))):
+        at = run_page(page, SELECTING[page] | {"sel": node})
+        assert_draws(at, page, f"selecting {node}")
+        assert at.session_state["settings"]["sel"] == node and not at.info
+        at.slider(key=f"{page[6:-3]}:T").set_value(3).run()
+        assert_draws(at, page, f"selecting {node}, then T = 3")
+        assert at.session_state["settings"]["sel"] == ""
+        assert any("not in this drawing any more" in i.value for i in at.info), [i.value for i in at.info]

@@ -2,8 +2,9 @@
 
 - nothing a user sends is evaluated or unpickled: no eval/exec/compile, no pickle-like
   modules, every np.load has allow_pickle=False;
-- raw HTML reaches the browser only where reviewed: ui/show.py's SVG (from dot) and the
-  unfolded page's constant scroll script; DOT labels escape any text a user could set;
+- raw HTML reaches the browser only where reviewed: ui/graph_view.py's component, which puts
+  the SVG dot rendered into the page (its script and styles are constant files in ui/static,
+  no eval, nothing fetched); DOT labels escape any text a user could set;
 - uploads are capped in .streamlit/config.toml and in rnnviz.weights;
 - nothing is written to the server's disk per user (only the command-line tool writes files);
 - every Streamlit cache is bounded (max_entries), so no user can grow server memory forever.
@@ -28,9 +29,9 @@ SOURCES = sorted(
 APP_SOURCES = [p for p in SOURCES if p.relative_to(ROOT).parts[0] in ("app.py", "pages", "ui", "rnnviz")]
 CLI = {"rnnviz/cli.py"}  # writes the files its user names on the command line
 HTML_SINKS = {  # (file, call): reviewed places where raw HTML reaches the browser
-    ("ui/show.py", "markdown"),  # the SVG that dot rendered from our own DOT (labels escaped)
-    ("pages/unfolded.py", "components.html"),  # a constant script with the step number (an int) put in
+    ("ui/graph_view.py", "components.v2.component"),  # the SVG dot rendered from our own DOT (labels escaped)
 }
+RAW = ("st.html", "components.html", "html", "st.components.v1.html", "components.iframe", "st.components.v2.component")
 
 
 def rel(path: pathlib.Path) -> str:
@@ -75,17 +76,21 @@ def test_raw_html_only_where_reviewed():
                 k.arg == "unsafe_allow_html" and not (isinstance(k.value, ast.Constant) and k.value.value is False)
                 for k in node.keywords
             )
-            if unsafe or name in ("st.html", "components.html", "html", "st.components.v1.html", "components.iframe"):
+            if unsafe or name in RAW:
                 found.add((rel(path), name.removeprefix("st.")))
     assert found <= HTML_SINKS, f"new raw-HTML output needs a review: {found - HTML_SINKS}"
-    assert ("ui/show.py", "markdown") in found
+    assert ("ui/graph_view.py", "components.v2.component") in found
 
 
-def test_the_scroll_script_only_gets_an_integer():
-    source = (ROOT / "pages/unfolded.py").read_text()
-    uses = re.findall(r"components\.html\((.*?)\)\s*$", source, re.M)
-    assert uses and all(re.fullmatch(r'SCROLL_TO_STEP\.replace\("STEP", str\(\w+\)\), height=0', u) for u in uses)
-    assert re.search(r"^HL_KEY = ", source, re.M), "the step comes from the integer highlight slider"
+def test_the_graph_view_script_evaluates_and_fetches_nothing():
+    """Its script and styles are files read at import; it puts only dot's SVG into the page as HTML."""
+    script = (ROOT / "ui/static/graph_view.js").read_text()
+    styles = (ROOT / "ui/static/graph_view.css").read_text()
+    assert not re.search(r"\beval\(|new Function|setTimeout\(\s*['\"`]|fetch\(|XMLHttpRequest|import\(", script)
+    assert "http" not in script and "http" not in styles and "@import" not in styles and "url(" not in styles
+    assert re.findall(r"\.innerHTML\s*=\s*([^;]+);", script) == ["data.svg"]
+    source = (ROOT / "ui/graph_view.py").read_text()
+    assert re.search(r'js=\(STATIC / "graph_view.js"\)\.read_text', source)
 
 
 HOSTILE = [

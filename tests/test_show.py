@@ -68,7 +68,12 @@ def test_inline_svg_draws_the_same_with_fewer_nodes(index):
     full = rgraph.render_svg(graphviz.Source(sources()[index]))
     light = show.inline_svg(full)
     assert drawn(light) == drawn(re.sub(r"^.*?(?=<svg)", "", full, flags=re.S))
-    assert "<title>" not in light and "<!--" not in light and ' id="' not in light and "\n<" not in light
+    assert "<title>" not in light and "<!--" not in light and "\n<" not in light
+    # the only ids left are the kernel's: every drawn node's and edge's (dot's node1, a_node1, ... are gone)
+    kept = re.findall(r'<g id="([^"]+)" class="(node|edge) ', light)
+    assert len(kept) == light.count(' id="')
+    dot_nodes = re.findall(r'^\t+(\w+) \[.*class="', sources()[index], re.M)  # a cluster's nodes are indented more
+    assert sorted(i for i, what in kept if what == "node") == sorted(dot_nodes)
     assert len(light) < 0.8 * len(full)
     tooltips = [e.get(XLINK_TITLE) for e in ET.fromstring(light).iter() if e.get(XLINK_TITLE)]
     assert tooltips == [e.get(XLINK_TITLE) for e in ET.fromstring(full.split("?>", 1)[1]).iter() if e.get(XLINK_TITLE)]

@@ -192,7 +192,7 @@ def grid(panels: list[tuple[str, graphviz.Digraph, str]], per_row: int = 2, gap:
         for column, (title, g, caption) in zip(columns[::2], row, strict=False):
             with column:
                 st.markdown(f"**{title}**")
-                show.graph(g, max_height=420, min_scale=0.3)
+                show.graph(g, key=f"architectures:overview:{title}", max_height=420, min_scale=0.3)
                 st.caption(caption)
 
 

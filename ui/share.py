@@ -160,6 +160,7 @@ SETTINGS = {
         Setting("grads", "bool", False, label="Show gradients"),
         Setting("shared", "bool", True, label="Show weight sharing"),
         Setting("hl", "int", 0, 0, 100, label="Highlighted step (0 = none)"),
+        Setting("sel", "text", ""),  # the node selected in the page's drawing (its id); checked against the drawing
         # backprop through time
         _choice("loss", "last", {"last": "on the last step", "every": "on every step"}, "Loss", "radio"),
         Setting("radius", "float", 1.0, 0.0, 3.0, label="Spectral radius ρ of W_hh", step=0.05),

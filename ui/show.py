@@ -16,7 +16,8 @@ _PROLOG = re.compile(r"^.*?(?=<svg)", re.S)
 _SIZE = re.compile(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"')
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
 _TITLE = re.compile(r"<title>[^<]*</title>")  # dot's internal node names; tooltips come from xlink:title
-_ID = re.compile(r' id="[^"]*"')  # dot's node1, edge1, ...: nothing refers to them, and two drawings repeat them
+# dot's own ids (graph0, node1, edge1, clust1, a_...): nothing refers to them; the kernel's node and edge ids stay
+_ID = re.compile(r' id="(?:(?:graph|node|edge|clust)\d+|a_[^"]*)"')
 _BETWEEN_TAGS = re.compile(r">\s+<")
 _SVG_START = re.compile(r"(<svg\b[^>]*)>")
 _TEXT_ATTRIBUTES = ("font-family", "font-size", "text-anchor")  # dot sets them on every <text>
@@ -90,7 +91,8 @@ def inline_svg(svg: str) -> str:
 
     The browser builds an inline SVG node by node through the markdown renderer, so what it
     never shows costs time on every rerun: the XML prolog, comments, dot's ``<title>`` names
-    and ``id`` attributes, whitespace between tags, and the font attributes repeated on every
+    and own ``id`` attributes (the kernel's node ids stay: the page finds nodes by them), whitespace
+    between tags, and the font attributes repeated on every
     ``<text>`` (the most common value moves to the ``<svg>`` element, where texts inherit it).
     """
     svg = _PROLOG.sub("", svg)
@@ -116,33 +118,28 @@ def _svg(dot: str) -> str:
     return inline_svg(svg_document(dot))
 
 
-def _scalable(svg: str, min_scale: float) -> str:
-    """Let the SVG shrink to the box width, but not below ``min_scale`` of its natural size."""
-    size = _SIZE.search(svg)
-    if size is None or min_scale >= 1:
-        return svg
-    width = float(size.group(1)) * 4 / 3  # pt -> CSS px
-    style = f"width:100%;min-width:{width * min_scale:.0f}px;max-width:{width:.0f}px;height:auto"
-    return svg[: size.start()] + f'<svg style="{style}"' + svg[size.end() :]
+def page_svg(dot: str) -> str:
+    """The drawing as the page shows it: slimmed (``inline_svg``), on one line, cached."""
+    return _svg(dot).replace("\n", " ")
 
 
-def graph(g: graphviz.Digraph, *, max_height: int = 640, min_scale: float = 1.0) -> str:
-    """Show a graph at its natural size (labels stay readable) in a scrollable box.
+def graphviz_ready(dot: str) -> bool:
+    """Whether dot can lay out the drawing; if not, the browser lays it out (st.graphviz_chart) and a note says so."""
+    if rgraph.graphviz_available():
+        return True
+    st.graphviz_chart(dot)
+    st.caption("Graphviz's `dot` program is not installed here, so the browser lays out the graph.")
+    return False
 
-    With ``min_scale`` < 1 a wide graph shrinks to fit the page, down to that fraction of its
-    natural size, and scrolls beyond. Returns the DOT source. Falls back to
-    st.graphviz_chart when the dot program is missing.
+
+def graph(g: graphviz.Digraph | graphviz.Source, *, key: str | None = None, **view) -> str:
+    """Show a graph in the graph view (ui.graph_view.display: zoom, pan, hover, selection); returns the DOT.
+
+    ``view``: ``max_height``, ``min_scale`` (a wide graph shrinks to fit the page down to that
+    fraction of its natural size and scrolls beyond), ``scale``, ``focus``, ``selected``, ``on_select``.
     """
+    from ui import graph_view  # it draws with this module's SVG
+
     dot = g.source
-    if not rgraph.graphviz_available():
-        st.graphviz_chart(dot)
-        st.caption("Graphviz's `dot` program is not installed here, so the browser lays out the graph.")
-        return dot
-    # one line: a blank line would end the markdown HTML block
-    svg = _scalable(_svg(dot), min_scale).replace("\n", " ")
-    # st.html sanitizes with DOMPurify's html profile, which drops <svg>; markdown keeps it
-    st.markdown(
-        f'<div class="rnnviz-graph" style="overflow:auto;max-height:{max_height}px">{svg}</div>',
-        unsafe_allow_html=True,
-    )
+    graph_view.display(dot, key=key, **view)
     return dot

@@ -23,16 +23,6 @@ from ui import controls, show
 PAGE = "unfolded"
 LOSS = "last"  # the toy loss of rnnviz.bptt: L = sum of the units of h_T, top layer
 EDITS = f"{PAGE}:edits"  # the matrix editor's data and values, kept while its expander is closed
-# the page runs it in a same-origin component iframe: scroll the graph box (not the page) to the step's cell
-SCROLL_TO_STEP = """<script>
-setTimeout(() => {
-  const box = window.parent.document.querySelector(".rnnviz-graph");
-  const cell = box && box.querySelector("svg .node.step-STEP");
-  if (!cell) return;
-  const b = box.getBoundingClientRect(), c = cell.getBoundingClientRect();
-  box.scrollLeft += c.left + c.width / 2 - (b.left + b.width / 2);
-}, 300);
-</script>"""
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -43,6 +33,13 @@ def unfolded_dot(params: rnnviz.Params, x: np.ndarray, level: str, values: bool,
         trace, grads=g, level=level, values=values, shared_weights=shared, highlight_step=hl or None
     )
     return digraph.source, numerics.describe_overflow(trace, g)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def inspected(params: rnnviz.Params, x: np.ndarray, grads: bool):
+    """The trace and (if ``grads``) the gradients the drawing shows, for the inspector."""
+    trace = rnnviz.forward(params, x)
+    return trace, bptt.loss_backward(params, trace, LOSS) if grads else None
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -64,7 +61,7 @@ def notes(level: str, shared: bool, grads: bool, T: int, fit: bool) -> str:
     if T > rgraph.DEFAULT_MAX_STEPS[level]:
         out.append("The middle of a long sequence is collapsed into one ⋯ node.")
     hint = "" if fit else " Scroll sideways for the later steps, or fit the drawing to the page (sidebar)."
-    return " ".join(out) + " Hover over a node to see its full vector." + hint
+    return " ".join(out) + " Hover over a node for what it depends on; click it for where its number comes from." + hint
 
 
 def export(dot_source: str, params: rnnviz.Params, x: np.ndarray, grads: bool) -> None:

@@ -219,9 +219,57 @@ def node_id(*parts: object) -> str:
     return "_".join(str(p) for p in parts)
 
 
+def edge_id(tail: str, head: str) -> str:
+    """An edge's identity in the SVG: ``edge_id("h_0_1", "cell_0_2") == "h_0_1->cell_0_2"`` (tail, then head,
+    in the direction the numbers flow, also for an edge drawn reversed)."""
+    return f"{tail}->{head}"
+
+
 def classes(kind: str, step: int | None, extra: list[str] = ()) -> str:
     """The class attribute of a node, edge or cluster: its kind, ``step-t``, then ``extra``."""
     return " ".join(dict.fromkeys([kind] + ([f"step-{step}"] if step is not None else []) + list(extra)))
+
+
+def _place(ident: str, klass: str) -> tuple[str, int, int | None]:
+    """A node's role (its id without numbers: "h", "op_fc"), layer and step (0 for an initial state)."""
+    names = klass.split()
+    step = next((int(c[5:]) for c in names if c.startswith("step-")), 0 if "initial" in names else None)
+    layer = next((int(c[6:]) for c in names if c.startswith("layer-")), 0)
+    return "_".join(p for p in ident.split("_") if not p.isdigit()), layer, step
+
+
+def navigation(nodes: list[tuple[str, str]]) -> dict[str, dict[str, str]]:
+    """Where the arrow keys lead from each node, given (id, class attribute) of a drawing's nodes:
+    "left" / "right" the same node at the nearest step before / after, "up" / "down" the same node
+    one layer above / below at the same step (or that layer's first node of the same kind)."""
+    placed = {i: _place(i, k) for i, k in nodes}
+    kind = {i: (k.split() or [""])[0] for i, k in nodes}
+    track: dict[tuple[str, int], list[tuple[int, str]]] = {}  # (role, layer) -> (step, id)
+    column: dict[tuple[int, int], list[str]] = {}  # (layer, step) -> ids in drawing order
+    for i, (role, layer, step) in placed.items():
+        if step is not None:
+            track.setdefault((role, layer), []).append((step, i))
+            column.setdefault((layer, step), []).append(i)
+    for steps in track.values():
+        steps.sort()
+    out: dict[str, dict[str, str]] = {}
+    for i, (role, layer, step) in placed.items():
+        if step is None:
+            continue
+        moves: dict[str, str] = {}
+        steps = track[(role, layer)]
+        at = steps.index((step, i))
+        if at > 0:
+            moves["left"] = steps[at - 1][1]
+        if at + 1 < len(steps):
+            moves["right"] = steps[at + 1][1]
+        for move, other in (("up", layer + 1), ("down", layer - 1)):
+            ids = column.get((other, step), [])
+            pick = [j for j in ids if placed[j][0] == role] or [j for j in ids if kind[j] == kind[i]]
+            if pick:
+                moves[move] = pick[0]
+        out[i] = moves
+    return out
 
 
 @dataclass
@@ -352,6 +400,7 @@ def _node_attrs(n: Node, d: Drawing) -> dict[str, str]:
     attrs = d.look.style(n)
     attrs.update(label=text(n.lines), fillcolor=FILL.get(n.kind, "#ffffff"))
     attrs["class"] = classes(n.kind, n.step, n.classes)
+    attrs["id"] = n.id  # the SVG's <g> keeps it: the page, the URL and the tests find the node by it
     if n.tooltip:
         attrs["tooltip"] = text(n.tooltip.split("\n"))
     attrs.update(n.attrs)
@@ -365,6 +414,7 @@ def _edge_attrs(e: Edge, d: Drawing) -> dict[str, str]:
     if e.kind is None:
         return attrs
     attrs["class"] = classes(e.kind, e.step, e.classes)
+    attrs["id"] = edge_id(e.tail, e.head)  # what depends on what, for the page (in the data's direction)
     if d.grads and e.grad is not None:
         attrs.update(color=grad_color(e.grad), penwidth=str(grad_width(e.grad)))
         attrs["tooltip"] = text([f"‖∂L/∂v‖ = {label_number(e.grad)}"])

@@ -25,6 +25,7 @@ from .kernel import (
     EDGE_DEFAULTS,
     NODE_DEFAULTS,
     Drawing,
+    Edge,
     Look,
     Node,
     cell_title,
@@ -102,7 +103,12 @@ def unfolded_graph(
         activation_label=activation_label,
     )
     s = Steps(trace, opts)
-    d = Drawing(_look(rankdir), grads=grads is not None, lit=opts.highlighted(trace.steps), path=highlight_path)
+    d = Drawing(
+        _look(rankdir, neuron and level == "cell"),
+        grads=grads is not None,
+        lit=opts.highlighted(trace.steps),
+        path=highlight_path,
+    )
     params, L = trace.params, trace.params.num_layers
     rows = [_initial_row(d, s, k) for k in range(L)]
     d.ranks.append([r.h for r in rows] + [r.c for r in rows if r.c])
@@ -121,9 +127,15 @@ def unfolded_graph(
     return to_digraph(d)
 
 
-def _look(rankdir: str) -> Look:
-    graph = dict(rankdir=rankdir, newrank="true", nodesep="0.3", ranksep="0.45", fontname=FONT, fontsize=FONTSIZE)
-    return Look("rnn", graph, NODE_DEFAULTS, EDGE_DEFAULTS, _node_style)
+def _look(rankdir: str, narrow: bool = False) -> Look:
+    """``narrow``: the neuron's one column a step, packed so that five steps fit a 1024 px window at 12 px type."""
+    ranksep = "0.35" if narrow else "0.45"
+    graph = dict(rankdir=rankdir, newrank="true", nodesep="0.3", ranksep=ranksep, fontname=FONT, fontsize=FONTSIZE)
+    return Look("rnn", graph, NODE_DEFAULTS, EDGE_DEFAULTS, _narrow_style if narrow else _node_style)
+
+
+def _narrow_style(n: Node) -> dict[str, str]:
+    return _node_style(n) | ({"margin": "0.1,0.1"} if n.kind == "cell" else {})
 
 
 def _node_style(n: Node) -> dict[str, str]:
@@ -159,7 +171,12 @@ def _one_step(d: Drawing, s: Steps, t: int, rows: list[Row], step_fn) -> list[Ro
         new_rows.append(new)
         # at cell level h_t goes up from the cell itself, so the layers stay in one column
         inp = column[-1] if s.opts.level == "cell" else new.h
-    if s.opts.level == "cell":
+    if s.opts.level == "cell" and s.opts.neuron:  # x_t, the neuron and y_t in one column: Géron's unrolled neuron
+        d.ranks.append(column + [r.h for r in new_rows])
+        d.edges.append(
+            Edge(rows[0].h, new_rows[0].h, None, None, attrs={"style": "invis", "weight": "10"})
+        )  # y in a row
+    elif s.opts.level == "cell":
         d.ranks.append(column)
         d.ranks.append([r.h for r in new_rows] + [r.c for r in new_rows if r.c])
     return new_rows
@@ -177,7 +194,8 @@ def _initial_row(d: Drawing, s: Steps, k: int) -> Row:
         g = None if ga is None else s.initial(ga, k)
         kind = "output" if opts.neuron else "state"
         lines, tip = s.lines(label, v, g), s.tooltip(label, v, g)
-        return d.node(node(node_id(name, k, 0), kind, None, lines, tip, k, maybe_norm(g), initial=True))
+        ident = node_id("h" if name == "y" else name, k, 0)  # the neuron's y_0 is its h_0, as y_t is h_t
+        return d.node(node(ident, kind, None, lines, tip, k, maybe_norm(g), initial=True))
 
     h = state("y" if opts.neuron else "h", trace.h0, grads.h0 if grads else None)
     c = state("c", trace.c0, grads.c0 if grads else None) if trace.params.cell == "lstm" else None
@@ -226,7 +244,7 @@ def _cell_step(d: Drawing, s: Steps, k: int, t: int, inp: str, row: Row) -> Row:
     in_grad = maybe_norm(local.get("x")) if k == 0 else opts.grads and norm(s.at(opts.grads.dh[k - 1], t))
     d.edge(inp, cell, "input" if k == 0 else "state", grad=in_grad, back=True, **_edge_label(wx, "W_ih"))
     d.edge(row.h, cell, **_edge_label(wy, "W_hh"))
-    d.edge(cell, h, "cell", grad=maybe_norm(dh))
+    d.edge(cell, h, "cell", grad=maybe_norm(dh), back=opts.neuron)  # the neuron's y_t goes above its cell
     c = None
     if params.cell == "lstm":
         c_name = "c" + mark + sub(t)
