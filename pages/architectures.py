@@ -8,7 +8,7 @@ import streamlit as st
 from rnnviz.drawing import archfigures, wirings
 from rnnviz.learning import architectures as A
 from rnnviz.learning import examples as E
-from ui import arch, controls, show, state
+from ui import arch, controls, presentation, show, state
 from ui.arch import (
     GO,
     PAGE,
@@ -44,6 +44,7 @@ BIDIR_NOTE = {
 
 query = st.query_params.to_dict()
 from_link = state.load_url(PAGE)
+presentation.apply(PAGE)
 s = state.settings()
 if from_link and ("wiring" in query or "example" in query):  # a link to an application gets its own defaults
     if "example" not in query:
@@ -208,7 +209,7 @@ st.caption(" ".join(notes))
 
 st.subheader("The outputs")
 if example == "wave":
-    st.plotly_chart(archfigures.wave_figure(wtrace, target), width="stretch", key=f"{PAGE}:wave")
+    presentation.chart(archfigures.wave_figure(wtrace, target), key=f"{PAGE}:wave")
 elif wiring == "many_to_one":
     st.dataframe(archfigures.probability_rows(info, wtrace), hide_index=True, width="content")
 else:

@@ -5,7 +5,7 @@ import streamlit as st
 
 from rnnviz.engine import presets
 from rnnviz.engine.cells import cell_kind
-from ui import charts, compute, controls, state, text
+from ui import charts, compute, controls, presentation, state, text
 
 PAGE = "gates"
 URL_NAMES = ("cell", "D", "H", "L", "T", "seed", "scale", "preset", "signal", "custom", "view")
@@ -31,7 +31,7 @@ def units_section(args: dict, layer: int) -> None:
         "Units", range(H), default=[0], format_func=lambda u: f"unit {u + 1}", key=f"{PAGE}:units:{H}", max_selections=8
     )
     if units:
-        st.plotly_chart(charts.unit_lines(args, layer, tuple(units)), width="stretch", key=f"{PAGE}:units")
+        presentation.chart(charts.unit_lines(args, layer, tuple(units)), key=f"{PAGE}:units")
     else:
         st.info("Choose at least one unit to plot.")
 
@@ -40,7 +40,7 @@ def units_section(args: dict, layer: int) -> None:
 def compare_section(args: dict, layer: int) -> None:
     H = args["H"]
     unit = st.selectbox("Unit", range(H), format_func=lambda u: f"unit {u + 1}", key=f"{PAGE}:compare-unit:{H}")
-    st.plotly_chart(charts.three_cells(args, layer, unit), width="stretch", key=f"{PAGE}:compare")
+    presentation.chart(charts.three_cells(args, layer, unit), key=f"{PAGE}:compare")
 
 
 def forget_trained() -> None:
@@ -66,6 +66,7 @@ def cell_changed() -> None:
 
 
 state.load_url(PAGE)
+presentation.apply(PAGE)
 s = state.settings()
 if s["preset"] != "random" and cell_kind(s["cell"])[0] != presets.PRESET_CELL[s["preset"]]:
     # a link with a preset and another cell: the preset wins, as when it is chosen by hand
@@ -120,7 +121,7 @@ views = state.tabs(PAGE, "view", VIEWS)
 with views["heatmaps"]:
     if views["heatmaps"].open:
         st.caption("Each row is a unit, each column a time step; gates share one 0-to-1 colour scale.")
-        st.plotly_chart(charts.heatmaps(args, layer), width="stretch", key=f"{PAGE}:heatmaps")
+        presentation.chart(charts.heatmaps(args, layer), key=f"{PAGE}:heatmaps")
 with views["units"]:
     if views["units"].open:
         units_section(args, layer)

@@ -7,13 +7,14 @@ import rnnviz
 from rnnviz import drawing as rgraph
 from rnnviz.drawing import figures
 from rnnviz.engine import neuron, signals
-from ui import controls, show, state
+from ui import controls, presentation, show, state
 from ui.markup import literal
 
 PAGE = "neuron"
 URL_NAMES = ("wx", "wy", "b", "act", "T", "y0", "signal", "custom", "seed", "step")
 
 state.load_url(PAGE)
+presentation.apply(PAGE)
 st.title("The recurrent neuron")
 st.latex(r"y_t = \phi\left(W_x\, x_t + W_y\, y_{t-1} + b\right)")
 st.caption(
@@ -46,7 +47,7 @@ with left:
     st.caption("The loop is the feedback: the output y goes back in, weighted by W_y, at the next step.")
 with right:
     st.subheader("Input and output over time")
-    st.plotly_chart(figures.signal_figure(x[:, 0], trace.output[:, 0], y0=y0), width="stretch")
+    presentation.chart(figures.signal_figure(x[:, 0], trace.output[:, 0], y0=y0))
 
 st.subheader(f"Unfolded over {T} step{'s' if T > 1 else ''}")
 st.caption("The same neuron drawn once per step; every copy uses the same W_x, W_y and b. Numbers are live.")

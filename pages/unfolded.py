@@ -5,7 +5,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from rnnviz.engine import signals
-from ui import compute, controls, show, state, text
+from ui import compute, controls, presentation, show, state, text
 from ui.markup import literal
 from ui.share import PRESET_NAMES
 from ui.unfolded import EDITS, PAGE, SCROLL_TO_STEP, edit_first_layer, export, notes, unfolded_dot
@@ -44,6 +44,7 @@ def stop_play() -> None:
 
 
 state.load_url(PAGE)
+presentation.apply(PAGE)
 if EDITOR not in st.session_state:  # the last run was on another page: the editors' state has gone, so do the edits
     st.session_state.pop(EDITS, None)
 st.title("The unfolded graph")

@@ -90,6 +90,10 @@ TASK_LABELS = {
     "csv": "csv: your own CSV file",
 }
 FEED_LABELS = {"every": "at every step", "first": "at step 1 only"}
+PRESENT_HELP = (
+    "For a projector: larger type in plots and drawings, darker captions, the sidebar collapsed "
+    "(open it again with the arrow at the top left). The link keeps it: present=1."
+)
 PATIENCE_HELP = "Stop after this many epochs without a better validation loss, and keep the best epoch."
 # the Train page's task options, named "<task>_<option>" in the URL, with the task's own ranges
 TASK_CONTROLS = {
@@ -135,6 +139,8 @@ def _task_settings() -> list[Setting]:
 SETTINGS = {
     s.name: s
     for s in [
+        # every page
+        Setting("present", "bool", False, label="Presentation mode", help=PRESENT_HELP),
         # the single recurrent neuron
         Setting("wx", "float", 1.0, -5.0, 5.0, label="W_x (input weight)", step=0.1),
         Setting("wy", "float", 0.5, -5.0, 5.0, label="W_y (feedback weight)", step=0.1),
