@@ -7,7 +7,7 @@ import streamlit as st
 import rnnviz
 from rnnviz.engine import bptt
 from rnnviz.learning import optim
-from ui import charts, compute, controls, show, state, text
+from ui import charts, compute, controls, presentation, show, state, text
 
 PAGE = "bptt"
 URL_NAMES = ("cell", "D", "H", "L", "T", "seed", "scale", "signal", "custom", "loss", "radius", "clip", "trunc")
@@ -57,6 +57,7 @@ def finite_difference_section(args: dict, loss: str, trunc: int) -> None:
 
 
 state.load_url(PAGE)
+presentation.apply(PAGE)
 
 st.title("Backprop through time")
 st.caption(
@@ -113,7 +114,7 @@ with views["norms"]:
                 else ""
             )
         )
-        st.plotly_chart(charts.norms_plot(args, loss, trunc), width="stretch", key=f"{PAGE}:norms")
+        presentation.chart(charts.norms_plot(args, loss, trunc), key=f"{PAGE}:norms")
 with views["graph"]:
     if views["graph"].open:
         st.caption("Edges are coloured and thickened by the gradient they carry back; nodes show ||dL/dv||.")
@@ -124,19 +125,19 @@ with views["cells"]:
             f"Same sizes, seed, input, loss and ρ; layer {L} (the top). The LSTM's cell state c carries the "
             "gradient through f ⊙ c without a squashing nonlinearity, so it often fades more slowly."
         )
-        st.plotly_chart(charts.cells_plot(args, loss, trunc), width="stretch", key=f"{PAGE}:cells")
+        presentation.chart(charts.cells_plot(args, loss, trunc), key=f"{PAGE}:cells")
 with views["jacobian"]:
     if views["jacobian"].open:
         st.caption(
             "How much a nudge to h_t still moves h_T, whatever the loss. It is a product of T − t step "
             "Jacobians: if they are all smaller than 1 it vanishes, larger than 1 it explodes."
         )
-        st.plotly_chart(charts.jacobian_plot(args), width="stretch", key=f"{PAGE}:jacobian")
+        presentation.chart(charts.jacobian_plot(args), key=f"{PAGE}:jacobian")
 
 st.subheader("Gradient clipping")
 grads = compute.gradients(args, loss, trunc).params
 c1, c2, c3 = st.columns(3)
-c1.metric("Global norm of dL/dW (all weights)", f"{optim.global_norm(grads):.4g}")
+c1.metric("Global norm of dL/dW", f"{optim.global_norm(grads):.4g}", help="Over all weights at once.")
 if clip:
     clipping = optim.clipping(grads, clip)
     c2.metric(f"After clipping at {clip:g}", f"{clipping.after:.4g}")

@@ -32,7 +32,8 @@ def _num(v: float) -> str:
 
 
 def neuron_latex(trace: Trace, t: int) -> str:
-    """The neuron's equation at 1-based step ``t`` with the trace's numbers substituted."""
+    """The neuron's equation at 1-based step ``t`` with the trace's numbers substituted, one ``=`` a line
+    (an ``aligned`` block: on one line it is wider than a 1024 px window's main column)."""
     if not 1 <= t <= trace.steps:
         raise ValueError(f"step {t} is outside 1..{trace.steps}")
     lp, lt = trace.params.layers[0], trace.layers[0]
@@ -41,9 +42,9 @@ def neuron_latex(trace: Trace, t: int) -> str:
     w_x, w_y, b = lp.W_ih[0, 0], lp.W_hh[0, 0], lp.b_ih[0] + lp.b_hh[0]
     x, y_prev, a, y = lt.x[k, 0], lt.h_prev[k, 0], lt.pre["a"][k, 0], lt.h[k, 0]
     return (
-        rf"y_{{{t}}} = {phi}(W_x\,x_{{{t}}} + W_y\,y_{{{t - 1}}} + b)"
-        rf" = {phi}({_num(w_x)} \cdot {_num(x)} + {_num(w_y)} \cdot {_num(y_prev)} + {_num(b)})"
-        rf" = {phi}({_num(a)}) = {y:.3g}"
+        rf"\begin{{aligned}} y_{{{t}}} &= {phi}(W_x\,x_{{{t}}} + W_y\,y_{{{t - 1}}} + b) \\"
+        rf" &= {phi}({_num(w_x)} \cdot {_num(x)} + {_num(w_y)} \cdot {_num(y_prev)} + {_num(b)}) \\"
+        rf" &= {phi}({_num(a)}) = {y:.3g} \end{{aligned}}"
     )
 
 

@@ -1,0 +1,88 @@
+"""In front of a class (issue 14): at 1024x768 and 1280x800, at every page's defaults and in presentation mode,
+no page link, lesson link, metric or tab label is cut short and no display equation is wider than its column;
+presentation mode collapses the sidebar, enlarges the plots' and drawings' type, and stays in the link."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import DRAWN, WAIT, open_page, wait_for_app
+
+SIZES = [(1024, 768), (1280, 800)]
+# each page, and what its default view shows last (metrics load their code after the run has ended)
+PAGES = {
+    "": '[data-testid="stPageLink"]',
+    "neuron": ".katex-display",
+    "unfolded": ".rnnviz-graph",
+    "gates": '[data-testid="stPlotlyChart"]',
+    "bptt": '[data-testid="stMetricLabel"]',
+    "train": '[data-testid="stButton"]',
+    "architectures": ".rnnviz-graph",
+}
+# every text cut short (an element that clips what it holds, narrower than its content), and every display
+# equation wider than its column (KaTeX's block then scrolls sideways instead of showing it whole)
+CUT = """() => {
+  const out = [];
+  const texts = '[data-testid="stSidebarNav"] a, [data-testid="stPageLink"], [data-testid="stMetricLabel"],'
+    + ' [data-testid="stMetricValue"], [data-baseweb="tab"]';
+  for (const box of document.querySelectorAll(texts))
+    for (const e of [box, ...box.querySelectorAll('*')])
+      if (e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== 'visible') {
+        out.push(`text "${box.innerText.trim()}": ${e.scrollWidth} px in ${e.clientWidth}`);
+        break;
+      }
+  for (const k of document.querySelectorAll('.katex-display')) {
+    const column = k.closest('[data-testid="stElementContainer"]').getBoundingClientRect();
+    const left = k.getBoundingClientRect().left;  // the block is as wide as the equation, up to the column's width
+    if (left + k.scrollWidth > column.right + 1)
+      out.push(`equation "${k.textContent.slice(0, 40)}": ${k.scrollWidth} px in ${Math.round(column.width)}`);
+  }
+  return out;
+}"""
+COLLAPSED = """() => document.querySelector('[data-testid="stSidebar"]')?.dataset.collapsed"""
+
+
+@pytest.mark.parametrize("present", [False, True], ids=["laptop", "presentation"])
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_no_label_or_equation_is_cut_on_any_page(browser, app_url, size, present):
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    context.set_default_timeout(WAIT)
+    pg = context.new_page()
+    try:
+        for path, last in PAGES.items():
+            open_page(pg, app_url, path, "?present=1" if present else "")
+            pg.wait_for_selector(last)
+            wait_for_app(pg)
+            pg.wait_for_function(DRAWN, polling="raf")
+            assert pg.evaluate(CUT) == [], f"/{path} at {size[0]}x{size[1]}"
+    finally:
+        context.close()
+
+
+def test_presentation_mode_from_a_link_and_the_switch(page, app_url):
+    from playwright.sync_api import expect
+
+    page.set_viewport_size({"width": 1024, "height": 768})
+    open_page(page, app_url, "neuron", "?wy=0.9&present=1")
+    page.wait_for_function(f"() => ({COLLAPSED})() === 'true'")  # the sidebar out of the way
+    page.wait_for_function(DRAWN, polling="raf")
+    expect(page.get_by_test_id("stAppDeployButton")).to_have_count(0)  # client.toolbarMode = "viewer"
+    sizes = page.evaluate(
+        """() => ({tick: parseFloat(document.querySelector('.main-svg .xtick text').style.fontSize),
+                   zoom: parseFloat(getComputedStyle(document.querySelector('.rnnviz-graph')).zoom),
+                   caption: getComputedStyle(document.querySelector('[data-testid="stCaptionContainer"] p')).color})"""
+    )
+    assert sizes["tick"] >= 15  # Streamlit's plot theme: 12 px ticks on a laptop
+    assert sizes["zoom"] == pytest.approx(1.3)  # the drawing's type 1.3 times larger
+    assert sizes["caption"] == "rgb(31, 35, 40)"  # near-black captions
+    expect(page).to_have_url(re.compile(r"wy=0\.9.*present=1"))
+
+    page.get_by_test_id("stExpandSidebarButton").click()  # the switch is at the top of the sidebar
+    page.get_by_text("Presentation mode").click()
+    expect(page).not_to_have_url(re.compile("present="))
+    page.wait_for_function(f"() => ({COLLAPSED})() === 'false'")
+    wait_for_app(page)
+    tick = page.evaluate("() => parseFloat(document.querySelector('.main-svg .xtick text').style.fontSize)")
+    assert tick == 12
+    assert page.evaluate("() => getComputedStyle(document.querySelector('.rnnviz-graph')).zoom") == "1"
