@@ -86,3 +86,19 @@ def test_presentation_mode_from_a_link_and_the_switch(page, app_url):
     tick = page.evaluate("() => parseFloat(document.querySelector('.main-svg .xtick text').style.fontSize)")
     assert tick == 12
     assert page.evaluate("() => getComputedStyle(document.querySelector('.rnnviz-graph')).zoom") == "1"
+
+
+def test_neuron_weights_are_typed_exactly(page, app_url):
+    from playwright.sync_api import expect
+
+    open_page(page, app_url, "neuron")
+    typed = {"wx": ("W_x (input weight)", "0.75"), "wy": ("W_y (feedback weight)", "-1.25")}
+    typed["b"] = ("b (bias)", "0.123456")
+    for name, (label, value) in typed.items():
+        box = page.get_by_role("spinbutton", name=label)
+        box.fill(value)
+        box.press("Enter")
+        expect(page).to_have_url(re.compile(f"[?&]{name}={value}(&|$)"))  # as typed, not rounded to a step
+        wait_for_app(page)
+    # the step equation with the typed numbers: y_1 = tanh(0.75 * 1 + (-1.25) * 0 + 0.123456)
+    expect(page.locator(".katex-display").nth(1)).to_contain_text("0.75⋅1+(−1.25)⋅0+0.123")

@@ -49,11 +49,19 @@ class Setting:
         return self.widget or USUAL_WIDGET[self.kind]
 
 
+TYPED = "Type any value from -5 to 5 (0.75, -1.25), or step by 0.1 with + and -."
+
+
 def _choice(
     name: str, default: str, labels: dict[str, str], label: str, widget: str = "select", choices=None
 ) -> Setting:
     """A choice among ``choices`` (the core's names; the keys of ``labels`` if None), each shown as its label."""
     return Setting(name, "choice", default, choices=tuple(choices or labels), widget=widget, label=label, labels=labels)
+
+
+def _typed(name: str, default: float, label: str) -> Setting:
+    """A weight of the neuron in -5..5, typed exactly (0.75) in a number box that also steps by 0.1."""
+    return Setting(name, "float", default, -5.0, 5.0, widget="number", label=label, step=0.1, help=TYPED, format="%g")
 
 
 GATES_VIEWS = ("heatmaps", "units", "compare")  # the tabs of the Gates and states page
@@ -142,11 +150,11 @@ SETTINGS = {
         # every page
         Setting("present", "bool", False, label="Presentation mode", help=PRESENT_HELP),
         # the single recurrent neuron
-        Setting("wx", "float", 1.0, -5.0, 5.0, label="W_x (input weight)", step=0.1),
-        Setting("wy", "float", 0.5, -5.0, 5.0, label="W_y (feedback weight)", step=0.1),
-        Setting("b", "float", 0.0, -5.0, 5.0, label="b (bias)", step=0.1),
+        _typed("wx", 1.0, "W_x (input weight)"),
+        _typed("wy", 0.5, "W_y (feedback weight)"),
+        _typed("b", 0.0, "b (bias)"),
         Setting("act", "choice", "tanh", choices=ACTIVATIONS, label="Activation φ"),
-        Setting("y0", "float", 0.0, -5.0, 5.0, label="Initial output y_0", step=0.1),
+        _typed("y0", 0.0, "Initial output y_0"),
         Setting("step", "int", 1, 1, 100, label="Step to look at"),
         # shared by every page
         Setting("T", "int", 5, 1, 100, label="Sequence length"),
