@@ -43,9 +43,11 @@ def finite_difference_section(args: dict, loss: str, trunc: int) -> None:
     if check.analytic == 0 and check.numeric == 0:
         st.info("Both are exactly 0: this weight does not reach the loss here (a ReLU unit that never fires, say).")
     elif not check.resolvable:
-        st.warning(
-            f"This gradient is below what a finite difference can resolve (about {check.noise:.0e}): "
-            "it has vanished on its way back. Pick a weight nearer the loss, a shorter sequence or a larger ρ."
+        st.info(  # what the page is about, not an error: no warning colour
+            f"**This gradient has vanished** on its way back: it is below what a finite difference can resolve "
+            f"(about {check.noise:.0e}), so there is nothing to compare. To check one, pick a weight nearer the "
+            "loss, a shorter sequence or a larger ρ.",
+            icon=":material/trending_down:",
         )
     st.caption(
         "ε = 1e-6. A relative error around 1e-7 or smaller means BPTT is right; float64 rounding sets "
