@@ -8,7 +8,17 @@ from rnnviz.engine import signals
 from ui import compute, controls, presentation, show, state, text
 from ui.markup import literal
 from ui.share import PRESET_NAMES
-from ui.unfolded import EDITS, PAGE, SCROLL_TO_STEP, edit_first_layer, export, notes, unfolded_dot
+from ui.unfolded import (
+    EDITS,
+    PAGE,
+    SCROLL_TO_STEP,
+    edit_first_layer,
+    export,
+    file_weights,
+    notes,
+    unfolded_dot,
+    upload_box,
+)
 
 URL_NAMES = ("cell", "D", "H", "L", "T", "seed", "scale", "preset", "signal", "custom", "level", "values", "grads")
 URL_NAMES += ("shared", "hl")
@@ -54,7 +64,8 @@ st.caption(
 )
 
 trained = st.session_state.get(TRAINED)  # a model from the Train page, unless a file is loaded
-from_file = st.session_state.get(f"{PAGE}:upload") is not None  # a loaded file sets the network
+loaded, refused = file_weights()  # a usable file sets the network; a refused one sets nothing
+from_file = loaded is not None
 with st.sidebar:
     note = "Set by the loaded weights file (see *Load weights from a file*)." if from_file else ""
     note = note or ("Set by the model trained on the Train page." if trained is not None else "")
@@ -79,7 +90,9 @@ except ValueError as err:
     params = st.session_state.get(f"{PAGE}:good_params") or compute.network_params(cell, D, H, L, seed, scale)
     alerts.error(f"These weights cannot be made: {literal(err)}. Showing the last weights that worked.")
 
-loaded = controls.weights_upload(PAGE, alerts, where="the Unfolded page")
+upload_box()
+if refused:
+    alerts.error(refused)
 if loaded is not None:
     name, params = loaded
     alerts.info(controls.loaded_note(name, params))

@@ -102,3 +102,25 @@ def test_neuron_weights_are_typed_exactly(page, app_url):
         wait_for_app(page)
     # the step equation with the typed numbers: y_1 = tanh(0.75 * 1 + (-1.25) * 0 + 0.123456)
     expect(page.locator(".katex-display").nth(1)).to_contain_text("0.75⋅1+(−1.25)⋅0+0.123")
+
+
+def test_1_a_refused_weights_file_leaves_the_network_controls_free(page, app_url, tmp_path):
+    from playwright.sync_api import expect
+
+    import rnnviz
+
+    junk, good = tmp_path / "junk.npz", tmp_path / "gru.npz"
+    junk.write_bytes(b"not a zip file")
+    good.write_bytes(rnnviz.dump_weights(rnnviz.init_params("gru", 2, 3, 1, seed=1), "npz"))
+    open_page(page, app_url, "unfolded", selector=".rnnviz-graph svg")
+    page.get_by_text("Load weights from a file").click()
+    box = page.locator('[data-testid="stFileUploader"] input[type="file"]')
+    box.set_input_files(str(junk))
+    expect(page.locator('[data-testid="stAlertContentError"]').first).to_contain_text("This file cannot be used")
+    wait_for_app(page)
+    expect(page.get_by_role("combobox", name="Cell")).to_be_enabled()  # before: locked until the file was removed
+    expect(page.get_by_text("Set by the loaded weights file")).to_have_count(0)
+    box.set_input_files(str(good))  # a usable file locks them, in the run that loads it
+    expect(page.get_by_text("Using the weights from")).to_have_count(1)
+    wait_for_app(page)
+    expect(page.get_by_role("combobox", name="Cell")).to_be_disabled()

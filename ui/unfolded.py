@@ -18,7 +18,7 @@ import streamlit as st
 import rnnviz
 from rnnviz import drawing as rgraph
 from rnnviz.engine import bptt, numerics
-from ui import controls, show
+from ui import controls, show, text
 
 PAGE = "unfolded"
 LOSS = "last"  # the toy loss of rnnviz.bptt: L = sum of the units of h_T, top layer
@@ -48,6 +48,32 @@ def unfolded_dot(params: rnnviz.Params, x: np.ndarray, level: str, values: bool,
 @st.cache_data(max_entries=16, show_spinner=False)
 def trace_csv(params: rnnviz.Params, x: np.ndarray, grads: bool) -> bytes:
     return trace_table(params, x, grads).to_csv(index=False).encode()
+
+
+def file_weights() -> tuple[tuple[str, rnnviz.Params] | None, str]:
+    """The loaded file's (name, weights) while a usable file is loaded, and what is wrong with a file that is not.
+
+    Read from the upload box's state before the sidebar is drawn, so that the network controls are
+    locked by a file that sets the weights, in the run that loads it, and never by a refused one.
+    A refused file keeps the previous file's weights, if one was loaded.
+    """
+    upload = st.session_state.get(f"{PAGE}:upload")
+    if upload is None:
+        st.session_state.pop(f"{PAGE}:file_params", None)
+        return None, ""
+    try:
+        st.session_state[f"{PAGE}:file_params"] = (upload.name, controls.uploaded_params(upload.getvalue(), upload.name, "the Unfolded page"))
+    except ValueError as err:
+        kept = "Keeping the previous file's weights" if f"{PAGE}:file_params" in st.session_state else "Nothing loaded"
+        return st.session_state.get(f"{PAGE}:file_params"), f"This file cannot be used: {literal(err)}. {kept}."
+    return st.session_state[f"{PAGE}:file_params"], ""
+
+
+def upload_box() -> None:
+    """The expander that loads weights from a file (read by ``file_weights`` on the next run)."""
+    with st.expander("Load weights from a file"):
+        text.show("weights_files")
+        st.file_uploader("Weights file", type=list(controls.WEIGHT_TYPES), key=f"{PAGE}:upload")
 
 
 def notes(level: str, shared: bool, grads: bool, T: int, fit: bool) -> str:
