@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import assert_clean, charts, run_page
+from conftest import assert_clean, charts, plotly_array, run_page
 
 import rnnviz
 from rnnviz.drawing import figures
@@ -30,3 +30,50 @@ def test_8_the_vanishing_gradients_lesson_opens_without_a_warning():
     assert_clean(at)
     assert not at.warning, [w.value for w in at.warning]
     assert any("has vanished" in i.value for i in at.info)
+
+
+def trained_page(path: str) -> AppTest:  # noqa: F821
+    """The page showing an LSTM with H = 16 trained on the Train page (as its 'Open in ...' button leaves it)."""
+    from conftest import ROOT
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    params = rnnviz.init_params("lstm", 1, 16, 1, seed=3)
+    x = np.sin(np.arange(40.0))[:, None]  # (T, 1)
+    at.session_state["trained_model"] = {"params": params, "x": x, "label": "LSTM, H = 16"}
+    at.switch_page(path)
+    return at.run()
+
+
+def test_2_the_sidebar_and_the_link_say_what_the_trained_model_is():
+    for page in ("gates", "unfolded"):
+        at = trained_page(f"pages/{page}.py")
+        assert_clean(at)
+        sidebar = " ".join(m.value for m in at.sidebar.markdown)
+        assert "**LSTM**, input size D = 1, hidden size H = 16, layers L = 1" in sidebar, page
+        assert not [w for w in at.sidebar.slider if w.key == f"{page}:H"], "no slider showing the settings' H = 2"
+        assert not [w for w in at.sidebar.number_input if w.key == f"{page}:seed"], "nor the seed of other weights"
+        assert dict(at.query_params) == {}, "a link cannot reproduce trained weights, so it holds no settings"
+        assert any("address bar holds no settings" in i.value for i in at.info)
+    heatmaps = charts(trained_page("pages/gates.py"))["gates:heatmaps"]
+    assert plotly_array(heatmaps["data"][0]["z"]).shape[0] == 16  # the plot is of the trained model: 16 units
+
+
+def test_3_a_preset_names_its_cell_the_same_way_on_every_page():
+    notes, labels = set(), set()
+    for page in ("gates", "unfolded"):
+        at = run_page(f"pages/{page}.py", {"preset": "latch", "cell": "gru"})
+        assert_clean(at)  # before: an error on the Unfolded page, which kept the GRU
+        assert at.selectbox(key=f"{page}:cell").value == "lstm", page
+        assert at.selectbox(key=f"{page}:preset").value == "latch", page
+        notes |= {i.value for i in at.info if "made for the LSTM" in i.value}
+        preset = at.selectbox(key=f"{page}:preset")
+        labels.add((preset.label, tuple(preset.options)))  # as shown
+        at.selectbox(key=f"{page}:cell").set_value("gru").run()  # a cell the preset is not made for turns it off
+        assert at.selectbox(key=f"{page}:preset").value == "random", page
+        gru_presets = ["none (seeded random weights)", "leaky integrator (GRU)"]
+        assert at.selectbox(key=f"{page}:preset").options == gru_presets, "only the GRU's"
+        assert_clean(at)
+    assert notes == {"The lesson preset *memory latch (LSTM)* is made for the LSTM: switched the cell to it."}
+    label = ("Lesson preset", ("none (seeded random weights)", "memory latch (LSTM)", "reset every step (LSTM)"))
+    assert labels == {(label[0], (*label[1], "input gate held shut (LSTM)"))}  # one vocabulary

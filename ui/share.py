@@ -74,14 +74,7 @@ SIGNAL_LABELS = {
     "random": "seeded random",
     "custom": "custom list",
 }
-PRESET_NAMES = {  # the presets as the Unfolded page names them
-    "random": "seeded random",
-    "latch": "LSTM: memory latch",
-    "reset": "LSTM: forget every step",
-    "shut": "LSTM: input gate shut",
-    "leaky": "GRU: leaky integrator",
-}
-PRESET_LABELS = {  # the Gates page's lesson presets
+PRESET_LABELS = {  # the lesson presets, each with the cell it is made for
     "random": "none (seeded random weights)",
     "latch": "memory latch (LSTM)",
     "reset": "reset every step (LSTM)",

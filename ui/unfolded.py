@@ -19,6 +19,7 @@ import rnnviz
 from rnnviz import drawing as rgraph
 from rnnviz.engine import bptt, numerics
 from ui import controls, show, text
+from ui.markup import literal
 
 PAGE = "unfolded"
 LOSS = "last"  # the toy loss of rnnviz.bptt: L = sum of the units of h_T, top layer
@@ -62,7 +63,8 @@ def file_weights() -> tuple[tuple[str, rnnviz.Params] | None, str]:
         st.session_state.pop(f"{PAGE}:file_params", None)
         return None, ""
     try:
-        st.session_state[f"{PAGE}:file_params"] = (upload.name, controls.uploaded_params(upload.getvalue(), upload.name, "the Unfolded page"))
+        params = controls.uploaded_params(upload.getvalue(), upload.name, "the Unfolded page")
+        st.session_state[f"{PAGE}:file_params"] = (upload.name, params)
     except ValueError as err:
         kept = "Keeping the previous file's weights" if f"{PAGE}:file_params" in st.session_state else "Nothing loaded"
         return st.session_state.get(f"{PAGE}:file_params"), f"This file cannot be used: {literal(err)}. {kept}."
