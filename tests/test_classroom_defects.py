@@ -77,3 +77,33 @@ def test_3_a_preset_names_its_cell_the_same_way_on_every_page():
     assert notes == {"The lesson preset *memory latch (LSTM)* is made for the LSTM: switched the cell to it."}
     label = ("Lesson preset", ("none (seeded random weights)", "memory latch (LSTM)", "reset every step (LSTM)"))
     assert labels == {(label[0], (*label[1], "input gate held shut (LSTM)"))}  # one vocabulary
+
+
+def test_4_the_adding_task_states_the_baseline_it_computes():
+    at = run_page("pages/train.py", {"task": "adding", "adding_lag": "30"})
+    assert_clean(at)
+    task = rnnviz.make_task("adding", seed=0, lag=30)
+    _, y_val = task.x_val, task.y_val
+    always_one = float(np.mean((np.asarray(y_val)[..., 0] - 1.0) ** 2))  # answering 1 for every sequence
+    shown = " ".join(i.value for i in at.info)
+    assert f"gives an MSE of {always_one:.4g}" in shown
+    assert "0.167" not in shown  # the old text's hand-waved 1/6
+
+
+def test_5_the_custom_signal_says_its_grammar_and_refuses_the_rest():
+    from conftest import drawings
+
+    from rnnviz.engine.signals import CUSTOM_GRAMMAR
+    from ui.markup import literal
+
+    for page in ("neuron", "unfolded", "gates", "bptt"):
+        at = run_page(f"pages/{page}.py", {"signal": "custom", "custom": "1, -0.5, 2"})
+        assert_clean(at)
+        box = at.text_input(key=f"{page}:custom")
+        assert CUSTOM_GRAMMAR in box.help, page
+        shown = (drawings(at), {k: c["data"] for k, c in charts(at).items()})
+        for bad in ("1;2;3", "1 2 3", "1,,2", "1_000"):
+            at.text_input(key=f"{page}:custom").input(bad).run()
+            assert not at.exception, (page, bad)
+            assert [e.value for e in at.error if literal(CUSTOM_GRAMMAR) in e.value], (page, bad)  # as typed
+            assert (drawings(at), {k: c["data"] for k, c in charts(at).items()}) == shown, "the last good signal"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from rnnviz.engine.cells import CELL_CHOICES, CELL_LABELS
 from rnnviz.engine.presets import PRESETS
-from rnnviz.engine.signals import SIGNALS
+from rnnviz.engine.signals import CUSTOM_GRAMMAR, SIGNALS
 from rnnviz.learning.architectures import FEEDS, MAX_STEPS, WIRING_LABELS, WIRINGS
 from rnnviz.learning.examples import EXAMPLE_LABELS, EXAMPLES
 from rnnviz.learning.tasks import TASKS, task_options
@@ -49,6 +49,7 @@ class Setting:
         return self.widget or USUAL_WIDGET[self.kind]
 
 
+CUSTOM_HELP = f"Type {CUSTOM_GRAMMAR}. Anything else (1;2, 1 2, 1_000, an empty entry) is refused with a message."
 TYPED = "Type any value from -5 to 5 (0.75, -1.25), or step by 0.1 with + and -."
 
 
@@ -152,7 +153,7 @@ SETTINGS = {
         # shared by every page
         Setting("T", "int", 5, 1, 100, label="Sequence length"),
         _choice("signal", "impulse", SIGNAL_LABELS, "Input signal x_t", choices=SIGNALS),
-        Setting("custom", "text", "1, 0, 0, 2", label="Values of x_1, x_2, ... (comma separated)"),
+        Setting("custom", "text", "1, 0, 0, 2", label="Values of x_1, x_2, ... (comma separated)", help=CUSTOM_HELP),
         Setting("seed", "int", 0, 0, 9999, widget="number", label="Seed", step=1),
         # networks
         _choice("cell", "lstm", CELL_LABELS, "Cell", choices=CELL_CHOICES),
