@@ -8,7 +8,7 @@ import streamlit as st
 from rnnviz.drawing import archfigures, wirings
 from rnnviz.learning import architectures as A
 from rnnviz.learning import examples as E
-from ui import arch, controls, presentation, show, state
+from ui import arch, controls, presentation, share, show, state
 from ui.arch import (
     GO,
     PAGE,
@@ -128,12 +128,14 @@ item = state.widget(
 x = target = None
 if item == 0:
     hint = "amplitude, frequency, phase" if example == "wave" else "words from the vocabulary below"
-    text = controls.widget(PAGE, "text", placeholder=hint, max_chars=300)
+    text = controls.widget(PAGE, "text", placeholder=hint)  # no max_chars: a paste cut short would say nothing
     if example == "wave":
         st.caption("Three numbers: amplitude (0.2 to 1), frequency (0.3 to 1 radians per step), phase (radians).")
     else:
         st.caption("Vocabulary: " + literal(" ".join(info.input_vocab)))
     try:
+        if len(text) > (limit := share.text_limit(share.SETTINGS["text"])):
+            raise ValueError(f"it is {len(text)} characters long; at most {limit} are read")
         if text.strip():
             x = E.encode(info, text)
             st.session_state[f"{PAGE}:good_text:{example}"] = text

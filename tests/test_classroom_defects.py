@@ -107,3 +107,22 @@ def test_5_the_custom_signal_says_its_grammar_and_refuses_the_rest():
             assert not at.exception, (page, bad)
             assert [e.value for e in at.error if literal(CUSTOM_GRAMMAR) in e.value], (page, bad)  # as typed
             assert (drawings(at), {k: c["data"] for k, c in charts(at).items()}) == shown, "the last good signal"
+
+
+def test_6_your_input_has_one_limit_in_the_box_and_the_link():
+    from ui import share
+
+    setting = share.SETTINGS["text"]
+    limit = share.text_limit(setting)
+    assert str(limit) in setting.help
+    query = {"wiring": "many_to_one", "example": "sentiment", "item": "0"}
+    at = run_page("pages/architectures.py", {**query, "text": "good " * 100})  # 500 characters in a link
+    assert any(f"longer than {limit} characters and was cut" in w.value for w in at.warning)
+    assert len(at.text_input(key="architectures:text").value) <= limit
+    at = run_page("pages/architectures.py", {**query, "text": "good movie"})
+    assert_clean(at)
+    box = at.text_input(key="architectures:text")
+    assert not box.max_chars  # a paste is not cut short in silence (0: no limit in the box)
+    box.input("good " * 70).run()  # 350 characters pasted
+    assert not at.exception
+    assert [e.value for e in at.error if f"350 characters long; at most {limit} are read" in e.value]

@@ -31,7 +31,7 @@ class Setting:
     kind: str  # "int" | "float" | "bool" | "choice" | "text"
     default: object
     low: float | None = None
-    high: float | None = None
+    high: float | None = None  # a text's most characters
     choices: tuple[str, ...] = ()
     widget: str = ""  # "slider" | "number" | "select" | "radio" | "toggle" | "text"; "": the kind's usual one
     label: str = ""
@@ -193,7 +193,7 @@ SETTINGS = {
         _choice("feed", "every", FEED_LABELS, "Feed the vector", "radio", choices=FEEDS),
         Setting("length", "int", 8, 1, MAX_STEPS),  # the example's longest sequence, clamped to its own range
         Setting("item", "int", 1, 0, 50),  # the input: a sequence of the data set, 0 = the typed text
-        Setting("text", "text", "", label="Your input"),
+        Setting("text", "text", "", high=300, label="Your input", help="At most 300 characters (typed or in a link)."),
         Setting("tsteps", "int", 600, 10, 3000, label="Training steps", step=10),
         # the Lessons page: where the student is, the answers given (rnnviz.lessons.parse_answers), the application
         _choice("lesson", "neuron", {k: L.title for k, L in LESSONS.items()}, "Lesson", "radio"),
@@ -208,12 +208,18 @@ def defaults() -> dict[str, object]:
     return {name: s.default for name, s in SETTINGS.items()}
 
 
+def text_limit(setting: Setting) -> int:
+    """The most characters a text setting keeps: its ``high`` if given (the same in its box and in a link)."""
+    return int(setting.high) if setting.high is not None else MAX_TEXT
+
+
 def parse_value(setting: Setting, raw: str) -> tuple[object, str | None]:
     """Return (value, notice); notice is None when the raw text was valid and in range."""
     name, text = setting.name, str(raw).strip()[: MAX_TEXT + 1]
     if setting.kind == "text":
-        if len(text) > MAX_TEXT:
-            return text[:MAX_TEXT].rstrip(), f"'{name}' was longer than {MAX_TEXT} characters and was cut"
+        limit = text_limit(setting)
+        if len(text) > limit:
+            return text[:limit].rstrip(), f"'{name}' was longer than {limit} characters and was cut"
         return text, None
     if setting.kind == "bool":
         if text.lower() in ("1", "true", "yes", "on"):
