@@ -41,6 +41,10 @@ CUT = """() => {
   }
   return out;
 }"""
+WHAT = """() => ({tick: parseFloat(document.querySelector('.main-svg .xtick text').style.fontSize),
+  folded: document.querySelector('.rnnviz-graph svg').getBoundingClientRect().width,
+  caption: (c => [getComputedStyle(c.querySelector('p')).color, getComputedStyle(c).opacity])(
+    document.querySelector('[data-testid="stMain"] [data-testid="stCaptionContainer"]'))})"""
 COLLAPSED = """() => document.querySelector('[data-testid="stSidebar"]')?.dataset.collapsed"""
 
 
@@ -65,18 +69,17 @@ def test_presentation_mode_from_a_link_and_the_switch(page, app_url):
     from playwright.sync_api import expect
 
     page.set_viewport_size({"width": 1024, "height": 768})
+    open_page(page, app_url, "neuron", "?wy=0.9")
+    page.wait_for_function(DRAWN, polling="raf")
+    laptop = page.evaluate(WHAT)
     open_page(page, app_url, "neuron", "?wy=0.9&present=1")
     page.wait_for_function(f"() => ({COLLAPSED})() === 'true'")  # the sidebar out of the way
     page.wait_for_function(DRAWN, polling="raf")
     expect(page.get_by_test_id("stAppDeployButton")).to_have_count(0)  # client.toolbarMode = "viewer"
-    sizes = page.evaluate(
-        """() => ({tick: parseFloat(document.querySelector('.main-svg .xtick text').style.fontSize),
-                   zoom: parseFloat(getComputedStyle(document.querySelector('.rnnviz-graph')).zoom),
-                   caption: getComputedStyle(document.querySelector('[data-testid="stCaptionContainer"] p')).color})"""
-    )
+    sizes = page.evaluate(WHAT)
     assert sizes["tick"] >= 15  # Streamlit's plot theme: 12 px ticks on a laptop
-    assert sizes["zoom"] == pytest.approx(1.3)  # the drawing's type 1.3 times larger
-    assert sizes["caption"] == "rgb(31, 35, 40)"  # near-black captions
+    assert sizes["folded"] > 1.2 * laptop["folded"]  # the folded neuron drawn larger: it has room in its column
+    assert sizes["caption"] == ["rgb(31, 35, 40)", "1"]  # near-black captions, not 60 % grey
     expect(page).to_have_url(re.compile(r"wy=0\.9.*present=1"))
 
     page.get_by_test_id("stExpandSidebarButton").click()  # the switch is at the top of the sidebar
@@ -84,9 +87,8 @@ def test_presentation_mode_from_a_link_and_the_switch(page, app_url):
     expect(page).not_to_have_url(re.compile("present="))
     page.wait_for_function(f"() => ({COLLAPSED})() === 'false'")
     wait_for_app(page)
-    tick = page.evaluate("() => parseFloat(document.querySelector('.main-svg .xtick text').style.fontSize)")
-    assert tick == 12
-    assert page.evaluate("() => getComputedStyle(document.querySelector('.rnnviz-graph')).zoom") == "1"
+    page.wait_for_function(DRAWN, polling="raf")
+    assert page.evaluate(WHAT) == laptop
 
 
 def test_neuron_weights_are_typed_exactly(page, app_url):

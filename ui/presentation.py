@@ -2,8 +2,8 @@
 (``present=1``, a setting of the table in ui/share.py, so it round-trips like the others).
 
 On, it collapses the sidebar, draws plots with larger type (``chart``: every Plotly font, margin and
-height scaled by ``SCALE``), zooms the drawings by ``SCALE`` (the ``.rnnviz-graph`` box of ui/show.py;
-a graph view of its own asks ``enabled()`` and uses ``SCALE``) and darkens the grey captions. The
+height scaled by ``SCALE``), lets drawings grow to the width of their box (the ``.rnnviz-graph`` box of
+ui/show.py; a graph view of its own asks ``enabled()`` and scales by ``SCALE``) and darkens the grey captions. The
 Deploy button and the developer menu are off for the whole app (``client.toolbarMode = "viewer"`` in
 .streamlit/config.toml: Streamlit reads it once per server, not per session).
 
@@ -20,9 +20,14 @@ from ui import controls, state
 NAME = "present"  # the setting, and the link parameter
 SCALE = 1.3  # type in plots and drawings, against the laptop view
 CAPTION = "#1f2328"  # captions in near-black instead of Streamlit's 60 % grey: contrast on a washed-out projector
+# Drawings may grow past their natural size up to their box (never shrink further than on a laptop: the
+# box's min-width stays), no taller than DRAWING_HEIGHT of the window; a zoom would push a drawing that
+# already fills its box out of sight.
+DRAWING_HEIGHT = "70vh"
 STYLE = f"""<style>
+[data-testid="stMain"] [data-testid="stCaptionContainer"] {{ opacity: 1; }}
 [data-testid="stMain"] [data-testid="stCaptionContainer"] :is(p, li) {{ color: {CAPTION}; }}
-[data-testid="stMain"] .rnnviz-graph {{ zoom: {SCALE}; }}
+[data-testid="stMain"] .rnnviz-graph svg {{ max-width: none !important; max-height: {DRAWING_HEIGHT}; }}
 </style>"""
 
 
