@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
 import pytest
 from conftest import DRAWN, WAIT, open_page, wait_for_app
 
@@ -123,10 +122,12 @@ def test_1_a_refused_weights_file_leaves_the_network_controls_free(page, app_url
     wait_for_app(page)
     expect(page.get_by_role("combobox", name="Cell")).to_be_enabled()  # before: locked until the file was removed
     expect(page.get_by_text("Set by the loaded weights file")).to_have_count(0)
-    box.set_input_files(str(good))  # a usable file locks them, in the run that loads it
+    box.set_input_files(str(good))  # a usable file sets them, in the run that loads it: the sidebar names its network
     expect(page.get_by_text("Using the weights from")).to_have_count(1)
     wait_for_app(page)
-    expect(page.get_by_role("combobox", name="Cell")).to_be_disabled()
+    expect(page.get_by_text("Set by the loaded weights file")).to_have_count(1)
+    expect(page.get_by_role("combobox", name="Cell")).to_have_count(0)
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("GRU, input size D = 2, hidden size H = 3, layers L = 1")
 
 
 OVERLAP = """([toolbar, label]) => {
@@ -135,9 +136,8 @@ OVERLAP = """([toolbar, label]) => {
 }"""
 
 
-def test_7_weight_editor_keeps_good_edits_marks_the_bad_entry_and_its_toolbar_clears_the_labels(page, app_url):
+def test_7_the_weight_editors_toolbar_clears_the_labels(page, app_url):
     from playwright.sync_api import expect
-    from test_browser_unfolded import H1, default_h1, drawn_h1
 
     open_page(page, app_url, "unfolded", selector=".rnnviz-graph svg")
     page.get_by_text("Edit the weights of layer 1").click()
@@ -151,20 +151,3 @@ def test_7_weight_editor_keeps_good_edits_marks_the_bad_entry_and_its_toolbar_cl
         expect(toolbar).to_have_css("opacity", "1")
         label = labels.filter(has_text=("W_ih", "b_ih", "W_hh", "b_hh")[k]).first
         assert not page.evaluate(OVERLAP, [toolbar.element_handle(), label.element_handle()]), k
-    b_ih = grids.nth(1)
-    b_ih.scroll_into_view_if_needed()
-    box = b_ih.bounding_box()
-    for row, value in ((0, "3"), (1, "")):  # i1 = 3, then i2 emptied
-        before = page.evaluate(H1)
-        page.mouse.dblclick(box["x"] + box["width"] - 30, box["y"] + 35 + 17 + 35 * row)  # below the header
-        cell = page.locator("input.gdg-input")
-        expect(cell).to_be_focused()
-        cell.fill(value)
-        cell.press("Enter")
-        if value:
-            page.wait_for_function(f"() => ({H1})() !== {before!r}")
-    error = page.locator('[data-testid="stAlertContentError"]')
-    expect(error).to_contain_text("b_ih: i2")  # the bad entry named
-    wait_for_app(page)
-    drawn = {"rtol": 2e-3, "atol": 5e-4}  # rounded: the drawing shows 3 decimals
-    np.testing.assert_allclose(drawn_h1(page), default_h1(b_ih_0=3.0), **drawn)  # the good edit kept

@@ -126,3 +126,18 @@ def test_6_your_input_has_one_limit_in_the_box_and_the_link():
     box.input("good " * 70).run()  # 350 characters pasted
     assert not at.exception
     assert [e.value for e in at.error if f"350 characters long; at most {limit} are read" in e.value]
+
+
+def test_7_one_bad_weight_entry_keeps_the_good_edits_and_is_named():
+    from ui.unfolded import bad_entries
+
+    base = np.array([[0.1, 0.2], [0.3, 0.4]])
+    edited = np.array([[5.0, np.nan], [0.3, 7.0]])  # two good edits, one entry emptied
+    kept, named = bad_entries("W_hh", edited, base, ["i1", "i2"], ["h1", "h2"])
+    np.testing.assert_array_equal(kept, [[5.0, 0.2], [0.3, 7.0]])  # exact: values copied, not computed
+    assert named == "W_hh: i1, h2"
+    bias, named = bad_entries("b_ih", np.array([np.nan, 2.0]), np.array([0.5, 0.6]), ["i1", "i2"], None)
+    np.testing.assert_array_equal(bias, [0.5, 2.0])
+    assert named == "b_ih: i1"
+    same, named = bad_entries("b_hh", base[0], base[1], ["i1", "i2"], None)
+    assert same is base[0] and named == ""
