@@ -8,7 +8,7 @@ import streamlit as st
 from rnnviz.drawing import archfigures, wirings
 from rnnviz.learning import architectures as A
 from rnnviz.learning import examples as E
-from ui import arch, controls, graph_view, state
+from ui import arch, controls, graph_view, presentation, share, state
 from ui.arch import (
     GO,
     PAGE,
@@ -44,6 +44,7 @@ BIDIR_NOTE = {
 
 query = st.query_params.to_dict()
 from_link = state.load_url(PAGE)
+presentation.apply(PAGE)
 s = state.settings()
 if from_link and ("wiring" in query or "example" in query):  # a link to an application gets its own defaults
     if "example" not in query:
@@ -127,12 +128,14 @@ item = state.widget(
 x = target = None
 if item == 0:
     hint = "amplitude, frequency, phase" if example == "wave" else "words from the vocabulary below"
-    text = controls.widget(PAGE, "text", placeholder=hint, max_chars=300)
+    text = controls.widget(PAGE, "text", placeholder=hint)  # no max_chars: a paste cut short would say nothing
     if example == "wave":
         st.caption("Three numbers: amplitude (0.2 to 1), frequency (0.3 to 1 radians per step), phase (radians).")
     else:
         st.caption("Vocabulary: " + literal(" ".join(info.input_vocab)))
     try:
+        if len(text) > (limit := share.text_limit(share.SETTINGS["text"])):
+            raise ValueError(f"it is {len(text)} characters long; at most {limit} are read")
         if text.strip():
             x = E.encode(info, text)
             st.session_state[f"{PAGE}:good_text:{example}"] = text
@@ -210,7 +213,7 @@ st.caption(" ".join(notes))
 
 st.subheader("The outputs")
 if example == "wave":
-    st.plotly_chart(archfigures.wave_figure(wtrace, target), width="stretch", key=f"{PAGE}:wave")
+    presentation.chart(archfigures.wave_figure(wtrace, target), key=f"{PAGE}:wave")
 elif wiring == "many_to_one":
     st.dataframe(archfigures.probability_rows(info, wtrace), hide_index=True, width="content")
 else:

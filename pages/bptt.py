@@ -6,7 +6,7 @@ import streamlit as st
 import rnnviz
 from rnnviz.engine import bptt
 from rnnviz.learning import optim
-from ui import charts, compute, controls, graph_view, state, text
+from ui import charts, compute, controls, graph_view, presentation, state, text
 
 PAGE = "bptt"
 URL_NAMES = ("cell", "D", "H", "L", "T", "seed", "scale", "signal", "custom", "loss", "radius", "clip", "trunc")
@@ -42,9 +42,11 @@ def finite_difference_section(args: dict, loss: str, trunc: int) -> None:
     if check.analytic == 0 and check.numeric == 0:
         st.info("Both are exactly 0: this weight does not reach the loss here (a ReLU unit that never fires, say).")
     elif not check.resolvable:
-        st.warning(
-            f"This gradient is below what a finite difference can resolve (about {check.noise:.0e}): "
-            "it has vanished on its way back. Pick a weight nearer the loss, a shorter sequence or a larger ρ."
+        st.info(  # what the page is about, not an error: no warning colour
+            f"**This gradient has vanished** on its way back: it is below what a finite difference can resolve "
+            f"(about {check.noise:.0e}), so there is nothing to compare. To check one, pick a weight nearer the "
+            "loss, a shorter sequence or a larger ρ.",
+            icon=":material/trending_down:",
         )
     st.caption(
         "ε = 1e-6. A relative error around 1e-7 or smaller means BPTT is right; float64 rounding sets "
@@ -56,6 +58,7 @@ def finite_difference_section(args: dict, loss: str, trunc: int) -> None:
 
 
 linked = state.load_url(PAGE)
+presentation.apply(PAGE)
 
 st.title("Backprop through time")
 st.caption(
@@ -112,7 +115,7 @@ with views["norms"]:
                 else ""
             )
         )
-        st.plotly_chart(charts.norms_plot(args, loss, trunc), width="stretch", key=f"{PAGE}:norms")
+        presentation.chart(charts.norms_plot(args, loss, trunc), key=f"{PAGE}:norms")
 with views["graph"]:
     if views["graph"].open:
         st.caption("Edges are coloured and thickened by the gradient they carry back; nodes show ||dL/dv||.")
@@ -126,19 +129,19 @@ with views["cells"]:
             f"Same sizes, seed, input, loss and ρ; layer {L} (the top). The LSTM's cell state c carries the "
             "gradient through f ⊙ c without a squashing nonlinearity, so it often fades more slowly."
         )
-        st.plotly_chart(charts.cells_plot(args, loss, trunc), width="stretch", key=f"{PAGE}:cells")
+        presentation.chart(charts.cells_plot(args, loss, trunc), key=f"{PAGE}:cells")
 with views["jacobian"]:
     if views["jacobian"].open:
         st.caption(
             "How much a nudge to h_t still moves h_T, whatever the loss. It is a product of T − t step "
             "Jacobians: if they are all smaller than 1 it vanishes, larger than 1 it explodes."
         )
-        st.plotly_chart(charts.jacobian_plot(args), width="stretch", key=f"{PAGE}:jacobian")
+        presentation.chart(charts.jacobian_plot(args), key=f"{PAGE}:jacobian")
 
 st.subheader("Gradient clipping")
 grads = compute.gradients(args, loss, trunc).params
 c1, c2, c3 = st.columns(3)
-c1.metric("Global norm of dL/dW (all weights)", f"{optim.global_norm(grads):.4g}")
+c1.metric("Global norm of dL/dW", f"{optim.global_norm(grads):.4g}", help="Over all weights at once.")
 if clip:
     clipping = optim.clipping(grads, clip)
     c2.metric(f"After clipping at {clip:g}", f"{clipping.after:.4g}")

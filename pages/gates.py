@@ -4,8 +4,7 @@ presets that show one behaviour each, and the same input through RNN, LSTM and G
 import streamlit as st
 
 from rnnviz.engine import presets
-from rnnviz.engine.cells import cell_kind
-from ui import charts, compute, controls, state, text
+from ui import charts, compute, controls, presentation, state, text
 
 PAGE = "gates"
 URL_NAMES = ("cell", "D", "H", "L", "T", "seed", "scale", "preset", "signal", "custom", "view")
@@ -31,7 +30,7 @@ def units_section(args: dict, layer: int) -> None:
         "Units", range(H), default=[0], format_func=lambda u: f"unit {u + 1}", key=f"{PAGE}:units:{H}", max_selections=8
     )
     if units:
-        st.plotly_chart(charts.unit_lines(args, layer, tuple(units)), width="stretch", key=f"{PAGE}:units")
+        presentation.chart(charts.unit_lines(args, layer, tuple(units)), key=f"{PAGE}:units")
     else:
         st.info("Choose at least one unit to plot.")
 
@@ -40,7 +39,7 @@ def units_section(args: dict, layer: int) -> None:
 def compare_section(args: dict, layer: int) -> None:
     H = args["H"]
     unit = st.selectbox("Unit", range(H), format_func=lambda u: f"unit {u + 1}", key=f"{PAGE}:compare-unit:{H}")
-    st.plotly_chart(charts.three_cells(args, layer, unit), width="stretch", key=f"{PAGE}:compare")
+    presentation.chart(charts.three_cells(args, layer, unit), key=f"{PAGE}:compare")
 
 
 def forget_trained() -> None:
@@ -48,29 +47,14 @@ def forget_trained() -> None:
 
 
 def preset_changed() -> None:
-    """Choosing a preset switches to the cell it is made for, and to the heatmaps its lesson is about."""
-    preset = st.session_state[f"{PAGE}:preset"]
-    if preset == "random":
-        return
-    state.set_value(PAGE, "view", "heatmaps")
-    if cell_kind(state.settings()["cell"])[0] != presets.PRESET_CELL[preset]:
-        state.set_value(PAGE, "cell", presets.PRESET_CELL[preset])
-
-
-def cell_changed() -> None:
-    """A cell the preset does not fit turns the preset off."""
-    preset = state.settings()["preset"]
-    cell = cell_kind(st.session_state[f"{PAGE}:cell"])[0]
-    if preset != "random" and presets.PRESET_CELL[preset] != cell:
-        state.set_value(PAGE, "preset", "random")
+    """A preset's lesson is in the heatmaps: choosing one opens them."""
+    if st.session_state[f"{PAGE}:preset"] != "random":
+        state.set_value(PAGE, "view", "heatmaps")
 
 
 state.load_url(PAGE)
+presentation.apply(PAGE)
 s = state.settings()
-if s["preset"] != "random" and cell_kind(s["cell"])[0] != presets.PRESET_CELL[s["preset"]]:
-    # a link with a preset and another cell: the preset wins, as when it is chosen by hand
-    st.info(f"The {s['preset']!r} preset needs the {presets.PRESET_CELL[s['preset']].upper()}; switched to it.")
-    state.set_value(PAGE, "cell", presets.PRESET_CELL[s["preset"]])
 
 st.title("Gates and states")
 st.caption(
@@ -79,6 +63,7 @@ st.caption(
     "candidate g to write, the output gate o how much of c to show as h. The GRU's update gate z "
     "mixes old h and the new candidate n."
 )
+controls.preset_cell(PAGE)  # a preset names its cell
 
 alerts = st.container()
 loaded = controls.weights_upload(PAGE, alerts, where="the Gates page")
@@ -86,16 +71,21 @@ trained = None if loaded else st.session_state.get(TRAINED)  # a loaded file win
 if loaded is not None:
     alerts.info(controls.loaded_note(*loaded))
 elif trained is not None:
-    st.info(f"Showing the model trained on the Train page ({trained['label']}) on its first validation sequence.")
+    st.info(
+        f"Showing the model trained on the Train page ({trained['label']}) on its first validation sequence. "
+        "A link cannot carry trained weights, so the address bar holds no settings while it is shown."
+    )
     st.button("Back to random weights", on_click=forget_trained, icon=":material/undo:")
 
-off = trained is not None or loaded is not None  # a trained model or a file sets the network and the weights
+off = trained is not None or loaded is not None  # a trained model or a file sets the network: the sidebar says so
 with st.sidebar:
     note = "Set by the model trained on the Train page." if trained is not None else ""
     note = "Set by the loaded weights file." if loaded is not None else note
-    cell, D, H, L = controls.network(PAGE, disabled=off, note=note, on_cell_change=cell_changed)
-    preset, seed, scale = controls.weights(PAGE, disabled=off, preset={"on_change": preset_changed})
-    T, kind, custom = controls.input_signal(PAGE, disabled=trained is not None)
+    cell, D, H, L = controls.network(PAGE, note=note, shown=loaded[1] if loaded else trained and trained["params"])
+    preset, seed, scale = "random", s["seed"], s["scale"]
+    if not off:
+        preset, seed, scale = controls.weights(PAGE, cell=cell, on_preset=preset_changed)
+    T, kind, custom = controls.input_signal(PAGE, given="The trained model's own input." if trained is not None else "")
 
 args = dict(cell=cell, D=D, H=H, L=L, T=T, seed=seed, scale=scale, preset=preset, signal=kind, custom=custom)
 if trained is not None:
@@ -120,7 +110,7 @@ views = state.tabs(PAGE, "view", VIEWS)
 with views["heatmaps"]:
     if views["heatmaps"].open:
         st.caption("Each row is a unit, each column a time step; gates share one 0-to-1 colour scale.")
-        st.plotly_chart(charts.heatmaps(args, layer), width="stretch", key=f"{PAGE}:heatmaps")
+        presentation.chart(charts.heatmaps(args, layer), key=f"{PAGE}:heatmaps")
 with views["units"]:
     if views["units"].open:
         units_section(args, layer)
@@ -137,4 +127,4 @@ with equations:
     if equations.open:
         text.show("gates")
 
-state.write_url(URL_NAMES)
+state.write_url(() if off else URL_NAMES)  # a link cannot carry a file's or a trained model's weights

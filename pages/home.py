@@ -6,9 +6,11 @@ import rnnviz
 from rnnviz import drawing as rgraph
 from rnnviz.engine import neuron, signals
 from rnnviz.lessons import LESSONS
-from ui import show, text, use_app_navigation
+from ui import presentation, show, state, text
 
-use_app_navigation()
+PAGE = "home"
+state.load_url(PAGE)
+presentation.apply(PAGE)
 
 st.title("rnnviz: recurrent neural networks, unfolded")
 st.markdown(
@@ -51,7 +53,7 @@ PAGES = [
     (
         "pages/architectures.py",
         "Architectures",
-        "one cell wired four ways (many to one, one to many, many to many, encoder-decoder), on toy tasks.",
+        "one cell wired four ways (many to one, encoder-decoder, ...).",
     ),
 ]
 for path, label, what in PAGES:
@@ -66,3 +68,5 @@ for k, (key, lesson) in enumerate(LESSONS.items()):  # one column: a long title 
 
 with st.expander("How to use rnnviz"):
     text.show("home")
+
+state.write_url(())

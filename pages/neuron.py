@@ -7,13 +7,29 @@ import rnnviz
 from rnnviz import drawing as rgraph
 from rnnviz.drawing import figures
 from rnnviz.engine import neuron, signals
-from ui import controls, graph_view, show, state
+from ui import controls, graph_view, presentation, show, state
 from ui.markup import literal
 
 PAGE = "neuron"
 URL_NAMES = ("wx", "wy", "b", "act", "T", "y0", "signal", "custom", "seed", "step", "sel")
 
+
+def gradient_note(grad: neuron.NeuronGradient, w_y: float) -> str:
+    """What the factors W_y φ′(a_t) of this neuron do, in words with its numbers."""
+    factors = np.abs(grad.factor[1:])  # the steps a gradient from y_T crosses on its way to y_1
+    if factors.size == 0:
+        return "With one step there is nothing to go back through."
+    above = int(np.sum(factors > 1))
+    fate = "grows" if abs(grad.dy_T[0]) > 1 else "shrinks"
+    return (
+        f"Here |W_y| = {abs(w_y):g}: of the {factors.size} factors, {above} are above 1 in size, the largest is "
+        f"{factors.max():.3g} and the smallest {factors.min():.3g}; over {factors.size} steps the gradient {fate} "
+        f"to {grad.dy_T[0]:.3g}."
+    )
+
+
 linked = state.load_url(PAGE)
+presentation.apply(PAGE)
 st.title("The recurrent neuron")
 st.latex(r"y_t = \phi\left(W_x\, x_t + W_y\, y_{t-1} + b\right)")
 st.caption(
@@ -47,7 +63,7 @@ with left:
     st.caption("The loop is the feedback: the output y goes back in, weighted by W_y, at the next step.")
 with right:
     st.subheader("Input and output over time")
-    st.plotly_chart(figures.signal_figure(x[:, 0], trace.output[:, 0], y0=y0), width="stretch")
+    presentation.chart(figures.signal_figure(x[:, 0], trace.output[:, 0], y0=y0, title=""), key=f"{PAGE}:io")
 
 st.subheader(f"Unfolded over {T} step{'s' if T > 1 else ''}")
 st.caption("The same neuron drawn once per step; every copy uses the same W_x, W_y and b. Numbers are live.")
@@ -61,6 +77,25 @@ if sel:
 
 st.markdown(f"**Step {step}, with the numbers:**")
 st.latex(neuron.neuron_latex(trace, step))
+
+st.subheader("How the gradient flows back through this neuron")
+grad = neuron.neuron_gradient(trace)
+st.caption(
+    f"Take the loss L = y_{T}. Going back one step multiplies the gradient by ∂y_t/∂y_(t−1) = W_y φ′(a_t), "
+    "so it reaches y_1 as a product of these factors. φ′ is at most 1 (tanh, ReLU, identity) or 1/4 (sigmoid): "
+    "with |W_y| < 1 every factor is below 1 and the gradient vanishes; with |W_y| > 1 factors can be above 1 "
+    "and it explodes, until φ saturates and φ′ ≈ 0 brings it down again."
+)
+st.latex(neuron.chain_latex(grad, w_y, 1))
+st.markdown(gradient_note(grad, w_y))
+d_wx, d_wy, d_b, d_y0 = st.columns(4)
+d_wx.metric("∂y_T/∂W_x", f"{grad.d_wx:.4g}")
+d_wy.metric("∂y_T/∂W_y", f"{grad.d_wy:.4g}")
+d_b.metric("∂y_T/∂b", f"{grad.d_b:.4g}")
+d_y0.metric("∂y_T/∂y_0", f"{grad.d_y0:.4g}")
+dy_T = {f"|∂y_{T}/∂y_t|": np.abs(grad.dy_T)}
+fig = figures.grad_norm_figure(dy_T, title="", y_title=f"|∂y_{T}/∂y_t| (log scale)")
+presentation.chart(fig, key=f"{PAGE}:dy_T")
 
 table = st.expander("The whole trace as a table", key=f"{PAGE}:table", on_change="rerun")  # built only while open
 with table:

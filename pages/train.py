@@ -6,7 +6,7 @@ import streamlit as st
 import rnnviz
 from rnnviz.drawing import figures
 from rnnviz.engine.cells import CELL_LABELS
-from ui import controls, share, state
+from ui import controls, presentation, share, state
 from ui.markup import literal
 from ui.training import (
     COMPARED,
@@ -38,6 +38,7 @@ LOSS_WORDS = {"mse": "mean squared error", "last_mse": "mean squared error of th
 query = st.query_params.to_dict()
 from_link = bool(query) and query != st.session_state.get("_written_query")
 state.load_url(PAGE)
+presentation.apply(PAGE)
 s = state.settings()
 if from_link and "task" in query:  # a link that names a task but not its budget gets the task's own
     budget = rnnviz.task_budget(s["task"])
@@ -162,7 +163,7 @@ metric_row(result, task)
 if random_walk:
     st.caption("As it must be on a random walk: the model does no better than 'tomorrow = today'.")
 st.subheader("Loss over the epochs")
-st.plotly_chart(figures.loss_figure(result.history), width="stretch", key=f"{PAGE}:loss")
+presentation.chart(figures.loss_figure(result.history), key=f"{PAGE}:loss")
 how = {"completed": "every epoch ran", "early_stopping": "stopped early", "callback": "stopped by you"}
 st.caption(
     f"Loss: {loss_words}, on the training batches and on the validation set. {result.epochs_run} epochs in "

@@ -3,10 +3,19 @@
 import streamlit as st
 
 from rnnviz.engine import signals
-from ui import compute, controls, graph_view, state, text
+from ui import compute, controls, graph_view, presentation, state, text
 from ui.markup import literal
-from ui.share import PRESET_NAMES
-from ui.unfolded import EDITS, PAGE, edit_first_layer, export, inspected, notes, unfolded_dot
+from ui.unfolded import (
+    EDITS,
+    PAGE,
+    edit_first_layer,
+    export,
+    file_weights,
+    inspected,
+    notes,
+    unfolded_dot,
+    upload_box,
+)
 
 URL_NAMES = ("cell", "D", "H", "L", "T", "seed", "scale", "preset", "signal", "custom", "level", "values", "grads")
 URL_NAMES += ("shared", "hl", "sel")
@@ -42,6 +51,7 @@ def stop_play() -> None:
 
 
 linked = state.load_url(PAGE)
+presentation.apply(PAGE)
 if EDITOR not in st.session_state:  # the last run was on another page: the editors' state has gone, so do the edits
     st.session_state.pop(EDITS, None)
 st.title("The unfolded graph")
@@ -49,17 +59,22 @@ st.caption(
     "A recurrent network drawn once per time step: the same weights process x_1, x_2, ... in turn, "
     "and the state h_t carries what the network remembers to the next step."
 )
+controls.preset_cell(PAGE)  # a preset names its cell
 
 trained = st.session_state.get(TRAINED)  # a model from the Train page, unless a file is loaded
-from_file = st.session_state.get(f"{PAGE}:upload") is not None  # a loaded file sets the network
+loaded, refused = file_weights()  # a usable file sets the network; a refused one sets nothing
+from_file = loaded is not None
 with st.sidebar:
     note = "Set by the loaded weights file (see *Load weights from a file*)." if from_file else ""
     note = note or ("Set by the model trained on the Train page." if trained is not None else "")
-    off = from_file or trained is not None
-    cell, D, H, L = controls.network(PAGE, disabled=off, note=note)
-    preset_widget = {"label": "Weights", "format_func": PRESET_NAMES.get}
-    preset, seed, scale = controls.weights(PAGE, disabled=off, preset=preset_widget, describe=True)
-    T, kind, custom = controls.input_signal(PAGE, note=CUSTOM_NOTE)
+    off = from_file or trained is not None  # the sidebar names the network shown, not the settings'
+    shown = loaded[1] if from_file else trained and trained["params"]
+    cell, D, H, L = controls.network(PAGE, note=note, shown=shown)
+    preset, seed, scale = "random", state.settings()["seed"], state.settings()["scale"]
+    if not off:
+        preset, seed, scale = controls.weights(PAGE, cell=cell, describe=True)
+    given = "The trained model's own input." if trained is not None and not from_file else ""
+    T, kind, custom = controls.input_signal(PAGE, note=CUSTOM_NOTE, given=given)
     st.header("Drawing")
     level, values, grads, shared = (controls.widget(PAGE, name) for name in ("level", "values", "grads", "shared"))
     fit = st.toggle("Fit the drawing to the page", key=f"{PAGE}:fit")
@@ -68,21 +83,26 @@ with st.sidebar:
 alerts = st.container()  # errors and notices about the weights and the input, above the graph
 graph_area = st.container()  # filled below, once the weights and the input are known
 
-# Weights: seeded (or a preset), then an uploaded file, then the matrix editor.
+# Weights: seeded (or a preset) unless a file or a trained model sets them, then the matrix editor.
 try:
-    params = compute.network_params(cell, D, H, L, seed, scale, preset)
-    st.session_state[f"{PAGE}:good_params"] = params
+    params = None if off else compute.network_params(cell, D, H, L, seed, scale, preset)
+    st.session_state[f"{PAGE}:good_params"] = params or st.session_state.get(f"{PAGE}:good_params")
 except ValueError as err:
     params = st.session_state.get(f"{PAGE}:good_params") or compute.network_params(cell, D, H, L, seed, scale)
     alerts.error(f"These weights cannot be made: {literal(err)}. Showing the last weights that worked.")
 
-loaded = controls.weights_upload(PAGE, alerts, where="the Unfolded page")
+upload_box()
+if refused:
+    alerts.error(refused)
 if loaded is not None:
     name, params = loaded
     alerts.info(controls.loaded_note(name, params))
 elif trained is not None:
     params = trained["params"]
-    alerts.info(f"Showing the model trained on the Train page ({trained['label']}) on its first validation sequence.")
+    alerts.info(
+        f"Showing the model trained on the Train page ({trained['label']}) on its first validation sequence. "
+        "A link cannot carry trained weights, so the address bar holds no settings while it is shown."
+    )
     alerts.button("Back to random weights", on_click=forget_trained, icon=":material/undo:")
 
 if params.hidden_size <= MAX_EDIT and params.input_size <= MAX_EDIT:
@@ -166,4 +186,4 @@ with how_to_read:
     if how_to_read.open:
         text.show("unfolded")
 
-state.write_url(URL_NAMES)
+state.write_url(() if off else URL_NAMES)  # a link cannot carry a file's or a trained model's weights

@@ -119,7 +119,7 @@ def pytest_runtest_makereport(item, call):
     """When a browser test fails, keep what the page showed: test-artifacts/failed-<test>.png and its state."""
     report = (yield).get_result()
     pg = item.funcargs.get("page") if hasattr(item, "funcargs") else None
-    if report.failed and call.when == "call" and pg is not None and not pg.is_closed():
+    if report.failed and call.when == "call" and hasattr(pg, "is_closed") and not pg.is_closed():  # a browser page
         from playwright.sync_api import Error as PlaywrightError
 
         ARTIFACTS.mkdir(exist_ok=True)

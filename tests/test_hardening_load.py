@@ -56,7 +56,7 @@ def test_a_link_still_applies_when_it_is_followed_from_another_page():
     at.query_params.update({"T": "30", "wy": "0.9"})  # a lesson link on the home page
     at.switch_page("pages/neuron.py").run()
     assert at.slider(key="neuron:T").value == 30
-    assert at.slider(key="neuron:wy").value == 0.9  # exact: parsed from the link
+    assert at.number_input(key="neuron:wy").value == 0.9  # exact: parsed from the link
 
 
 def _query(url: str) -> dict[str, str]:

@@ -12,6 +12,8 @@ import pytest
 from conftest import assert_clean, charts, open_tab, plotly_array, run_page
 from streamlit.testing.v1 import AppTest
 
+from rnnviz.engine import presets
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PAGE = "pages/gates.py"
 
@@ -66,8 +68,7 @@ def test_every_cell_and_signal_at_the_largest_size(cell, signal):
 
 
 def test_latch_preset_switches_to_lstm_and_holds_the_forget_gate_open():
-    at = run_page(PAGE, {"cell": "gru"})
-    at.selectbox(key="gates:preset").set_value("latch").run()
+    at = run_page(PAGE, {"cell": "gru", "preset": "latch"})  # a link: the preset names its cell
     assert_clean(at)
     assert at.selectbox(key="gates:cell").value == "lstm"
     assert heatmap(at, "forget gate f").min() > 0.99
@@ -79,7 +80,7 @@ def test_latch_preset_switches_to_lstm_and_holds_the_forget_gate_open():
     [("reset", "forget gate f", 0, 0.01), ("shut", "input gate i", 0, 0.01), ("leaky", "update gate z", 0.75, 0.85)],
 )
 def test_presets_pin_their_gate(preset, gate, low, high):
-    at = run_page(PAGE)
+    at = run_page(PAGE, {"cell": presets.PRESET_CELL[preset]})  # a cell offers its own presets
     at.selectbox(key="gates:preset").set_value(preset).run()
     assert_clean(at)
     z = heatmap(at, gate)
@@ -125,7 +126,7 @@ def test_a_link_with_a_preset_and_another_cell_follows_the_preset():
     at = run_page(PAGE, {"preset": "leaky", "cell": "lstm"})
     assert_clean(at)
     assert at.selectbox(key="gates:cell").value == "gru"
-    assert any("needs the GRU" in i.value for i in at.info)
+    assert any("is made for the GRU: switched the cell to it" in i.value for i in at.info)
 
 
 def test_bad_custom_signal_shows_an_error_and_keeps_the_last_good_input():

@@ -88,15 +88,15 @@ def test_sequence_length_5_draws_steps_1_to_5():
     assert dot_steps(drawing(at)) == [1, 2, 3, 4, 5]
 
 
-def test_lesson_presets_and_a_preset_for_another_cell():
+def test_lesson_presets_and_the_cell_they_are_made_for():
     at = run_page(PAGE)
     for preset in ("latch", "reset", "shut"):
-        by_label(at.selectbox, "Weights").set_value(preset).run()
+        by_label(at.selectbox, "Lesson preset").set_value(preset).run()
         assert_clean(at)
-    by_label(at.selectbox, "Cell").set_value("gru").run()  # latch... presets only fit the LSTM
-    assert not at.exception
-    assert any("LSTM" in e.value for e in at.error)
-    by_label(at.selectbox, "Weights").set_value("leaky").run()
+    by_label(at.selectbox, "Cell").set_value("gru").run()  # latch... presets only fit the LSTM: turned off
+    assert_clean(at)
+    assert by_label(at.selectbox, "Lesson preset").value == "random"
+    by_label(at.selectbox, "Lesson preset").set_value("leaky").run()
     assert_clean(at)
 
 

@@ -132,8 +132,8 @@ def test_neuron_is_the_rnn_cell_with_one_unit():
     latex = neuron.neuron_latex(trace, 2)
     y1 = np.tanh(0.5 * 1 - 2 * 0.3 + 0.1)
     y2 = np.tanh(0.5 * 0 - 2 * y1 + 0.1)
-    assert latex.startswith(r"y_{2} = \tanh(W_x\,x_{2} + W_y\,y_{1} + b)")
-    assert latex.endswith(f"= {y2:.3g}")
+    assert latex.startswith(r"\begin{aligned} y_{2} &= \tanh(W_x\,x_{2} + W_y\,y_{1} + b) \\")
+    assert latex.endswith(f"= {y2:.3g} \\end{{aligned}}")
     with pytest.raises(ValueError):
         neuron.neuron_params(float("nan"), 0, 0)
 

@@ -17,7 +17,7 @@ from rnnviz.engine.cells import cell_kind
 from rnnviz.learning import architectures as A
 from rnnviz.learning import examples as E
 from rnnviz.learning import train_examples as TE
-from ui import show, state
+from ui import presentation, show, state
 
 PAGE = "architectures"
 SIDE_BY_SIDE = (  # wiring, T_in, T_out, title, application
@@ -214,4 +214,4 @@ def training_scores(result: dict, info, wiring: str) -> None:
         else ""
     )
     st.caption(f"Scored on {TEST_SIZE} held-out sequences.{free}")
-    st.plotly_chart(archfigures.training_figure(result["history"]), width="stretch", key=f"{PAGE}:loss")
+    presentation.chart(archfigures.training_figure(result["history"]), key=f"{PAGE}:loss")

@@ -10,7 +10,8 @@ from __future__ import annotations
 import streamlit as st
 
 import rnnviz
-from rnnviz.engine.presets import PRESETS
+from rnnviz.engine.cells import CELL_LABELS, cell_kind
+from rnnviz.engine.presets import PRESET_CELL, PRESETS
 from ui import share, state, text
 from ui.markup import literal
 
@@ -56,25 +57,56 @@ def widget(page: str, name: str, *, label: str | None = None, **kwargs):
     return state.widget(page, name, WIDGETS[setting.control], label or setting.label, **(options(setting) | kwargs))
 
 
-def network(page: str, *, disabled: bool = False, note: str = "", on_cell_change=None) -> tuple[str, int, int, int]:
-    """The Network section: cell, input size, hidden size and layers; ``note`` says what set them when disabled."""
+def network(
+    page: str, *, disabled: bool = False, note: str = "", on_cell_change=None, shown: rnnviz.Params | None = None
+) -> tuple[str, int, int, int]:
+    """The Network section: cell, input size, hidden size and layers; ``note`` says what set them when disabled.
+
+    ``shown``: weights from elsewhere (a trained model, a file) are on the page; the section names their
+    network instead of offering widgets that would show the settings' (another network), and leaves the
+    settings as they are."""
     st.header("Network")
     if note:
         st.caption(note)
-    cell = widget(page, "cell", on_change=on_cell_change, disabled=disabled)
+    if shown:
+        cell = shown.cell if shown.cell != "rnn" else f"rnn_{shown.nonlinearity}"
+        D, H, L = shown.input_size, shown.hidden_size, shown.num_layers
+        st.markdown(f"**{CELL_LABELS.get(cell, cell)}**, input size D = {D}, hidden size H = {H}, layers L = {L}")
+        return cell, D, H, L
+    cell = widget(page, "cell", on_change=on_cell_change or cell_changed, args=(page,), disabled=disabled)
     D = widget(page, "D", disabled=disabled)
     H = widget(page, "H", disabled=disabled)
     L = widget(page, "L", disabled=disabled)
     return cell, D, H, L
 
 
-def weights(page: str, *, disabled: bool = False, preset: dict | None = None, describe: bool = False):
-    """The Weights section: a preset when ``preset`` (its widget's own arguments) is given, the seed and the
-    scale; ``describe`` shows what the chosen preset does under it. Returns (preset, seed, scale)."""
+def cell_changed(page: str) -> None:
+    """A cell the lesson preset is not made for turns the preset off (a preset names its cell)."""
+    preset = state.settings()["preset"]
+    if preset != "random" and PRESET_CELL[preset] != cell_kind(st.session_state[f"{page}:cell"])[0]:
+        state.set_value(page, "preset", "random")
+
+
+def preset_cell(page: str) -> None:
+    """A preset names its cell: settings with a preset and another cell (a link, ``preset=latch&cell=gru``)
+    switch to the preset's cell, with the same note on every page. Call it right after ``state.load_url``."""
+    settings = state.settings()
+    preset, cell = settings["preset"], settings["cell"]
+    if preset != "random" and cell_kind(cell)[0] != PRESET_CELL[preset]:
+        label = share.SETTINGS["preset"].label_of(preset)
+        st.info(f"The lesson preset *{label}* is made for the {PRESET_CELL[preset].upper()}: switched the cell to it.")
+        state.set_value(page, "cell", PRESET_CELL[preset])
+
+
+def weights(page: str, *, disabled: bool = False, cell: str | None = None, describe: bool = False, on_preset=None):
+    """The Weights section: the lesson presets made for ``cell`` (when given), the seed and the scale;
+    ``describe`` shows what the chosen preset does under it. Returns (preset, seed, scale)."""
     st.header("Weights")
     chosen = "random"
-    if preset is not None:
-        chosen = widget(page, "preset", disabled=disabled, **preset)
+    if cell is not None:
+        kind = cell_kind(cell)[0]
+        offered = ["random", *(p for p in PRESETS if PRESET_CELL.get(p) == kind)]
+        chosen = widget(page, "preset", options=offered, disabled=disabled, on_change=on_preset)
         if describe:
             st.caption(PRESETS[chosen])
     seed = widget(page, "seed", disabled=disabled)
@@ -82,11 +114,17 @@ def weights(page: str, *, disabled: bool = False, preset: dict | None = None, de
     return chosen, seed, scale
 
 
-def input_signal(page: str, *, disabled: bool = False, note: str = CUSTOM_NOTE) -> tuple[int, str, str]:
+def input_signal(
+    page: str, *, disabled: bool = False, note: str = CUSTOM_NOTE, given: str = ""
+) -> tuple[int, str, str]:
     """The Input section: sequence length, signal and, for a custom signal, its values (with ``note`` under
-    them). The sequence length stays free when the rest is ``disabled``. Returns (T, signal, custom)."""
+    them). The sequence length stays free when the rest is ``disabled``; ``given`` says where the input
+    comes from instead of a signal (a trained model's own data). Returns (T, signal, custom)."""
     st.header("Input")
     T = widget(page, "T")
+    if given:
+        st.caption(given)
+        return T, state.settings()["signal"], state.settings()["custom"]
     kind = widget(page, "signal", disabled=disabled)
     custom = state.settings()["custom"]
     if kind == "custom":

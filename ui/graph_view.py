@@ -21,7 +21,7 @@ import streamlit as st
 from rnnviz.drawing import inspect
 from rnnviz.drawing.kernel import navigation
 from rnnviz.engine import snippet
-from ui import show, state
+from ui import presentation, show, state
 from ui.markup import literal
 
 STATIC = pathlib.Path(__file__).parent / "static"
@@ -71,7 +71,7 @@ def display(
     key: str,
     max_height: int = 640,
     min_scale: float | None = None,
-    scale: float = 1.0,
+    scale: float | None = None,
     focus: int | None = None,
     selected: str | None = None,
     on_select: Callable[[str | None], None] | None = None,
@@ -80,12 +80,15 @@ def display(
 
     The drawing opens as wide as the box, shrunk at most to ``min_scale`` of its natural size
     (default: its smallest type stays ``READABLE_PX`` on screen) and scrolled beyond; ``scale``
-    enlarges it (presentation mode: 1.5 is 50 % larger type). ``focus``: a step brought into view.
+    enlarges it (1.5 is 50 % larger type; by default presentation mode's ``presentation.SCALE``, else 1).
+    ``focus``: a step brought into view.
     ``on_select``, if given, makes nodes selectable: it is called with the clicked node's id
     (None: cleared) before the rerun; ``selected`` is the node shown selected.
     """
     if not show.graphviz_ready(dot):
         return {}
+    if scale is None:
+        scale = presentation.SCALE if presentation.enabled() else 1.0
     svg = show.page_svg(dot)
     found = nodes(svg)
     data = {

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from rnnviz.engine.cells import CELL_CHOICES, CELL_LABELS
 from rnnviz.engine.presets import PRESETS
-from rnnviz.engine.signals import SIGNALS
+from rnnviz.engine.signals import CUSTOM_GRAMMAR, SIGNALS
 from rnnviz.learning.architectures import FEEDS, MAX_STEPS, WIRING_LABELS, WIRINGS
 from rnnviz.learning.examples import EXAMPLE_LABELS, EXAMPLES
 from rnnviz.learning.tasks import TASKS, task_options
@@ -31,7 +31,7 @@ class Setting:
     kind: str  # "int" | "float" | "bool" | "choice" | "text"
     default: object
     low: float | None = None
-    high: float | None = None
+    high: float | None = None  # a text's most characters
     choices: tuple[str, ...] = ()
     widget: str = ""  # "slider" | "number" | "select" | "radio" | "toggle" | "text"; "": the kind's usual one
     label: str = ""
@@ -49,11 +49,20 @@ class Setting:
         return self.widget or USUAL_WIDGET[self.kind]
 
 
+CUSTOM_HELP = f"Type {CUSTOM_GRAMMAR}. Anything else (1;2, 1 2, 1_000, an empty entry) is refused with a message."
+TYPED = "Type any value from -5 to 5 (0.75, -1.25), or step by 0.1 with + and -."
+
+
 def _choice(
     name: str, default: str, labels: dict[str, str], label: str, widget: str = "select", choices=None
 ) -> Setting:
     """A choice among ``choices`` (the core's names; the keys of ``labels`` if None), each shown as its label."""
     return Setting(name, "choice", default, choices=tuple(choices or labels), widget=widget, label=label, labels=labels)
+
+
+def _typed(name: str, default: float, label: str) -> Setting:
+    """A weight of the neuron in -5..5, typed exactly (0.75) in a number box that also steps by 0.1."""
+    return Setting(name, "float", default, -5.0, 5.0, widget="number", label=label, step=0.1, help=TYPED, format="%g")
 
 
 GATES_VIEWS = ("heatmaps", "units", "compare")  # the tabs of the Gates and states page
@@ -66,14 +75,7 @@ SIGNAL_LABELS = {
     "random": "seeded random",
     "custom": "custom list",
 }
-PRESET_NAMES = {  # the presets as the Unfolded page names them
-    "random": "seeded random",
-    "latch": "LSTM: memory latch",
-    "reset": "LSTM: forget every step",
-    "shut": "LSTM: input gate shut",
-    "leaky": "GRU: leaky integrator",
-}
-PRESET_LABELS = {  # the Gates page's lesson presets
+PRESET_LABELS = {  # the lesson presets, each with the cell it is made for
     "random": "none (seeded random weights)",
     "latch": "memory latch (LSTM)",
     "reset": "reset every step (LSTM)",
@@ -90,6 +92,10 @@ TASK_LABELS = {
     "csv": "csv: your own CSV file",
 }
 FEED_LABELS = {"every": "at every step", "first": "at step 1 only"}
+PRESENT_HELP = (
+    "For a projector: larger type in plots and drawings, darker captions, the sidebar collapsed "
+    "(open it again with the arrow at the top left). The link keeps it: present=1."
+)
 PATIENCE_HELP = "Stop after this many epochs without a better validation loss, and keep the best epoch."
 # the Train page's task options, named "<task>_<option>" in the URL, with the task's own ranges
 TASK_CONTROLS = {
@@ -135,17 +141,19 @@ def _task_settings() -> list[Setting]:
 SETTINGS = {
     s.name: s
     for s in [
+        # every page
+        Setting("present", "bool", False, label="Presentation mode", help=PRESENT_HELP),
         # the single recurrent neuron
-        Setting("wx", "float", 1.0, -5.0, 5.0, label="W_x (input weight)", step=0.1),
-        Setting("wy", "float", 0.5, -5.0, 5.0, label="W_y (feedback weight)", step=0.1),
-        Setting("b", "float", 0.0, -5.0, 5.0, label="b (bias)", step=0.1),
+        _typed("wx", 1.0, "W_x (input weight)"),
+        _typed("wy", 0.5, "W_y (feedback weight)"),
+        _typed("b", 0.0, "b (bias)"),
         Setting("act", "choice", "tanh", choices=ACTIVATIONS, label="Activation φ"),
-        Setting("y0", "float", 0.0, -5.0, 5.0, label="Initial output y_0", step=0.1),
+        _typed("y0", 0.0, "Initial output y_0"),
         Setting("step", "int", 1, 1, 100, label="Step to look at"),
         # shared by every page
         Setting("T", "int", 5, 1, 100, label="Sequence length"),
         _choice("signal", "impulse", SIGNAL_LABELS, "Input signal x_t", choices=SIGNALS),
-        Setting("custom", "text", "1, 0, 0, 2", label="Values of x_1, x_2, ... (comma separated)"),
+        Setting("custom", "text", "1, 0, 0, 2", label="Values of x_1, x_2, ... (comma separated)", help=CUSTOM_HELP),
         Setting("seed", "int", 0, 0, 9999, widget="number", label="Seed", step=1),
         # networks
         _choice("cell", "lstm", CELL_LABELS, "Cell", choices=CELL_CHOICES),
@@ -186,7 +194,7 @@ SETTINGS = {
         _choice("feed", "every", FEED_LABELS, "Feed the vector", "radio", choices=FEEDS),
         Setting("length", "int", 8, 1, MAX_STEPS),  # the example's longest sequence, clamped to its own range
         Setting("item", "int", 1, 0, 50),  # the input: a sequence of the data set, 0 = the typed text
-        Setting("text", "text", "", label="Your input"),
+        Setting("text", "text", "", high=300, label="Your input", help="At most 300 characters (typed or in a link)."),
         Setting("tsteps", "int", 600, 10, 3000, label="Training steps", step=10),
         # the Lessons page: where the student is, the answers given (rnnviz.lessons.parse_answers), the application
         _choice("lesson", "neuron", {k: L.title for k, L in LESSONS.items()}, "Lesson", "radio"),
@@ -201,12 +209,18 @@ def defaults() -> dict[str, object]:
     return {name: s.default for name, s in SETTINGS.items()}
 
 
+def text_limit(setting: Setting) -> int:
+    """The most characters a text setting keeps: its ``high`` if given (the same in its box and in a link)."""
+    return int(setting.high) if setting.high is not None else MAX_TEXT
+
+
 def parse_value(setting: Setting, raw: str) -> tuple[object, str | None]:
     """Return (value, notice); notice is None when the raw text was valid and in range."""
     name, text = setting.name, str(raw).strip()[: MAX_TEXT + 1]
     if setting.kind == "text":
-        if len(text) > MAX_TEXT:
-            return text[:MAX_TEXT].rstrip(), f"'{name}' was longer than {MAX_TEXT} characters and was cut"
+        limit = text_limit(setting)
+        if len(text) > limit:
+            return text[:limit].rstrip(), f"'{name}' was longer than {limit} characters and was cut"
         return text, None
     if setting.kind == "bool":
         if text.lower() in ("1", "true", "yes", "on"):

@@ -75,8 +75,9 @@ def set_value(page: str, name: str, value) -> None:
 
 
 def write_url(names) -> None:
-    """Mirror this page's settings into the URL, so a copied link reproduces the view."""
-    query = share.to_query(settings(), names)
+    """Mirror this page's settings into the URL, so a copied link reproduces the view (presentation mode
+    too, when it is on)."""
+    query = share.to_query(settings(), (*names, "present") if settings()["present"] else names)
     # the browser may hold our last write rather than the URL this run came with
     if query != st.query_params.to_dict() or query != st.session_state.get("_written_query"):
         st.query_params.from_dict(query)

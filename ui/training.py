@@ -15,7 +15,7 @@ import rnnviz
 from rnnviz.drawing import figures, scores
 from rnnviz.learning import experiment, tabular, tasks
 from rnnviz.learning import train as rtrain
-from ui import controls, share, state
+from ui import controls, presentation, share, state
 from ui.markup import literal
 
 PAGE = "train"
@@ -188,7 +188,8 @@ def train(key: tuple, task_key: tuple, cells: dict[str, str], fit_args: dict, li
                 curves[f"{label} validation"] = history["val_loss"]
             else:
                 curves = history
-            chart.plotly_chart(figures.loss_figure(curves), width="stretch", key=f"{PAGE}:live:{label}:{info.epoch}")
+            fig = presentation.figure(figures.loss_figure(curves))
+            chart.plotly_chart(fig, width="stretch", key=f"{PAGE}:live:{label}:{info.epoch}")
 
         run["done"][label] = rnnviz.fit(task, cell, callback=progress, **fit_args)
     st.session_state.pop(RUNNING, None)
@@ -232,7 +233,7 @@ def show_predictions(result: rnnviz.FitResult, task: rnnviz.Task, label: str) ->
         fig.update_xaxes(title="validation sequence")
         fig.update_yaxes(title="sum of the two marked numbers")
         fig.update_traces(mode="markers")
-        st.plotly_chart(fig, width="stretch", key=f"{PAGE}:prediction")
+        presentation.chart(fig, key=f"{PAGE}:prediction")
         st.caption("One answer per sequence, given after its last step. Right answers sit on the target.")
         return
     n = task.x_val.shape[1]
@@ -244,7 +245,7 @@ def show_predictions(result: rnnviz.FitResult, task: rnnviz.Task, label: str) ->
     fig = figures.prediction_figure(series["target"], series["prediction"], baseline=series["baseline"], title=title)
     if task.warmup:
         fig.add_vrect(x0=0.5, x1=task.warmup + 0.5, fillcolor="#888888", opacity=0.12, line_width=0)
-    st.plotly_chart(fig, width="stretch", key=f"{PAGE}:prediction")
+    presentation.chart(fig, key=f"{PAGE}:prediction")
     naive = {"sine": "the current value", "csv": "the current row"}
     naive["stock"] = "a return of 0 (tomorrow's price = today's)"
     naive = naive.get(task.name, "a return of 0 (next week's price = this week's)")
@@ -275,7 +276,7 @@ def comparison(results: dict[str, rnnviz.FitResult], task: rnnviz.Task, lag: int
     curves = {f"{lab}": r.history["val_loss"] for lab, r in results.items()}
     fig = figures.loss_figure(curves, log_y=True)
     fig.update_layout(title_text="validation loss, same task and budget")
-    st.plotly_chart(fig, width="stretch", key=f"{PAGE}:curves")
+    presentation.chart(fig, key=f"{PAGE}:curves")
     main = "val_bits_per_char" if task.loss == "xent" else "val_mse"
     table = [
         {

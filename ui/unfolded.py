@@ -18,7 +18,8 @@ import streamlit as st
 import rnnviz
 from rnnviz import drawing as rgraph
 from rnnviz.engine import bptt, numerics
-from ui import controls, show
+from ui import controls, show, text
+from ui.markup import literal
 
 PAGE = "unfolded"
 LOSS = "last"  # the toy loss of rnnviz.bptt: L = sum of the units of h_T, top layer
@@ -45,6 +46,33 @@ def inspected(params: rnnviz.Params, x: np.ndarray, grads: bool):
 @st.cache_data(max_entries=16, show_spinner=False)
 def trace_csv(params: rnnviz.Params, x: np.ndarray, grads: bool) -> bytes:
     return trace_table(params, x, grads).to_csv(index=False).encode()
+
+
+def file_weights() -> tuple[tuple[str, rnnviz.Params] | None, str]:
+    """The loaded file's (name, weights) while a usable file is loaded, and what is wrong with a file that is not.
+
+    Read from the upload box's state before the sidebar is drawn, so that the network controls are
+    locked by a file that sets the weights, in the run that loads it, and never by a refused one.
+    A refused file keeps the previous file's weights, if one was loaded.
+    """
+    upload = st.session_state.get(f"{PAGE}:upload")
+    if upload is None:
+        st.session_state.pop(f"{PAGE}:file_params", None)
+        return None, ""
+    try:
+        params = controls.uploaded_params(upload.getvalue(), upload.name, "the Unfolded page")
+        st.session_state[f"{PAGE}:file_params"] = (upload.name, params)
+    except ValueError as err:
+        kept = "Keeping the previous file's weights" if f"{PAGE}:file_params" in st.session_state else "Nothing loaded"
+        return st.session_state.get(f"{PAGE}:file_params"), f"This file cannot be used: {literal(err)}. {kept}."
+    return st.session_state[f"{PAGE}:file_params"], ""
+
+
+def upload_box() -> None:
+    """The expander that loads weights from a file (read by ``file_weights`` on the next run)."""
+    with st.expander("Load weights from a file"):
+        text.show("weights_files")
+        st.file_uploader("Weights file", type=list(controls.WEIGHT_TYPES), key=f"{PAGE}:upload")
 
 
 def notes(level: str, shared: bool, grads: bool, T: int, fit: bool) -> str:
@@ -119,11 +147,25 @@ def matrix_frame(a: np.ndarray, rows: list[str], cols: list[str] | None) -> pd.D
     return pd.DataFrame(a if cols else a[:, None], index=rows, columns=cols or ["value"])
 
 
+TOOLBAR_ROOM = "small"  # st.space above a data editor; measured in tests/test_browser_classroom.py
+
+
 def edited(name: str, a: np.ndarray, rows: list[str], cols: list[str] | None, key: str) -> np.ndarray:
     """A data editor over one weight array; returns the edited values (NaN where a cell was cleared)."""
     st.markdown(f"`{name}`")
+    st.space(TOOLBAR_ROOM)  # the table's toolbar shows above it on hover: room for it, off the label
     frame = st.data_editor(matrix_frame(a, rows, cols), key=key, width="content")
     return frame.to_numpy(dtype=np.float64).reshape(a.shape)
+
+
+def bad_entries(name: str, edited_values: np.ndarray, base: np.ndarray, rows: list[str], cols: list[str] | None):
+    """``edited_values`` with each empty or non-number entry back at its unedited value, and a line naming them."""
+    bad = ~np.isfinite(edited_values)
+    if not bad.any():
+        return edited_values, ""
+    cells = np.argwhere(bad.reshape(len(rows), -1))  # (n, 2): row, column
+    where = [f"{rows[i]}, {cols[j]}" if cols else rows[i] for i, j in cells]
+    return np.where(bad, base, edited_values), f"{name}: {'; '.join(where)}"
 
 
 def edit_first_layer(params: rnnviz.Params, key: str, editing: bool) -> rnnviz.Params:
@@ -148,18 +190,27 @@ def edit_first_layer(params: rnnviz.Params, key: str, editing: bool) -> rnnviz.P
         shown = saved is not None and f"{key}:W_ih" in st.session_state
         start = saved["start"] if shown else saved["values"] if saved else base
         left, right = st.columns(2)
+        x_cols, h_cols = [f"x{d + 1}" for d in range(D)], [f"h{j + 1}" for j in range(H)]
         with left:
-            W_ih = edited("W_ih (weight_ih_l0)", start[0], rows, [f"x{d + 1}" for d in range(D)], f"{key}:W_ih")
+            W_ih = edited("W_ih (weight_ih_l0)", start[0], rows, x_cols, f"{key}:W_ih")
             b_ih = edited("b_ih (bias_ih_l0)", start[2], rows, None, f"{key}:b_ih")
         with right:
-            W_hh = edited("W_hh (weight_hh_l0)", start[1], rows, [f"h{j + 1}" for j in range(H)], f"{key}:W_hh")
+            W_hh = edited("W_hh (weight_hh_l0)", start[1], rows, h_cols, f"{key}:W_hh")
             b_hh = edited("b_hh (bias_hh_l0)", start[3], rows, None, f"{key}:b_hh")
+        # one bad entry keeps the others' edits: it alone goes back to its unedited value, and is named
+        W_ih, bad_ih = bad_entries("W_ih", W_ih, base[0], rows, x_cols)
+        W_hh, bad_hh = bad_entries("W_hh", W_hh, base[1], rows, h_cols)
+        b_ih, bad_bi = bad_entries("b_ih", b_ih, base[2], rows, None)
+        b_hh, bad_bh = bad_entries("b_hh", b_hh, base[3], rows, None)
+        bad = [b for b in (bad_ih, bad_hh, bad_bi, bad_bh) if b]
+        if bad:
+            st.error(
+                "Empty or not a number, so the graph uses the unedited value there (the other edits apply): "
+                + literal(" | ".join(bad))
+            )
         st.session_state[EDITS] = {"key": key, "base": base, "start": start, "values": (W_ih, W_hh, b_ih, b_hh)}
     else:
         W_ih, W_hh, b_ih, b_hh = saved["values"] if saved else base
-    if not all(np.all(np.isfinite(a)) for a in (W_ih, W_hh, b_ih, b_hh)):
-        st.error("A weight entry is empty or not a number; the graph uses the unedited weights.")
-        return params
     if saved is None and not editing:
         return params
     return replace(params, layers=(rnnviz.LayerParams(W_ih, W_hh, b_ih, b_hh),) + params.layers[1:])

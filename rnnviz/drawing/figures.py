@@ -92,8 +92,11 @@ def _color_range(name: str, values: np.ndarray, nonlinearity: str) -> tuple[floa
     return -m, m, DIVERGING
 
 
-def signal_figure(x, y, *, y0=None, x_label: str = "input x_t", y_label: str = "output y_t") -> go.Figure:
-    """The single recurrent neuron: input x_t and output y_t over t = 1..T (y_0 at t = 0 if given)."""
+def signal_figure(
+    x, y, *, y0=None, x_label: str = "input x_t", y_label: str = "output y_t", title: str = "input and output over time"
+) -> go.Figure:
+    """The single recurrent neuron: input x_t and output y_t over t = 1..T (y_0 at t = 0 if given); ``title``
+    "" where a heading above says it already."""
     x, y = plotting.vector("x", x), plotting.vector("y", y)
     if x.shape != y.shape:
         raise ValueError(f"x and y must have the same length, got {x.size} and {y.size}")
@@ -107,9 +110,7 @@ def signal_figure(x, y, *, y0=None, x_label: str = "input x_t", y_label: str = "
         "xaxis": plotting.index_axis("time step t", 0 if y0 is not None else 1, T),
         "yaxis": {"title": {"text": "value"}},
     }
-    return plotting.figure(
-        [x_trace, y_trace], layout, "input and output over time", 400, plotting.join([x_note, y_note])
-    )
+    return plotting.figure([x_trace, y_trace], layout, title, 400, plotting.join([x_note, y_note]))
 
 
 def _heatmap(values: np.ndarray, name: str, zmin, zmax, colorscale, **kwargs) -> tuple[dict, str]:
@@ -220,6 +221,7 @@ def units_figure(trace: Trace, layer: int = 0, units=(0,), *, batch_index: int =
             )
             traces.append(line)
             notes.append(note)
+        layout[y]["title"] = {"text": name}  # the quantity's symbol; the row's title above names it in words
         if name in BOUNDED:  # the whole range, so "half open" looks half open
             layout[y]["range"] = list(BOUNDED[name])
     plotting.shared_time_axis(layout, len(quantities), trace.steps)

@@ -7,9 +7,11 @@ neuron page runs on the same engine as every other page.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from .cells import LayerParams, Params
+from .cells import LayerParams, Params, activation_slope
 from .forward import Trace
 
 ACTIVATION_LATEX = {"tanh": r"\tanh", "sigmoid": r"\sigma", "relu": r"\mathrm{ReLU}", "linear": r"\mathrm{id}"}
@@ -32,7 +34,8 @@ def _num(v: float) -> str:
 
 
 def neuron_latex(trace: Trace, t: int) -> str:
-    """The neuron's equation at 1-based step ``t`` with the trace's numbers substituted."""
+    """The neuron's equation at 1-based step ``t`` with the trace's numbers substituted, one ``=`` a line
+    (an ``aligned`` block: on one line it is wider than a 1024 px window's main column)."""
     if not 1 <= t <= trace.steps:
         raise ValueError(f"step {t} is outside 1..{trace.steps}")
     lp, lt = trace.params.layers[0], trace.layers[0]
@@ -41,9 +44,70 @@ def neuron_latex(trace: Trace, t: int) -> str:
     w_x, w_y, b = lp.W_ih[0, 0], lp.W_hh[0, 0], lp.b_ih[0] + lp.b_hh[0]
     x, y_prev, a, y = lt.x[k, 0], lt.h_prev[k, 0], lt.pre["a"][k, 0], lt.h[k, 0]
     return (
-        rf"y_{{{t}}} = {phi}(W_x\,x_{{{t}}} + W_y\,y_{{{t - 1}}} + b)"
-        rf" = {phi}({_num(w_x)} \cdot {_num(x)} + {_num(w_y)} \cdot {_num(y_prev)} + {_num(b)})"
-        rf" = {phi}({_num(a)}) = {y:.3g}"
+        rf"\begin{{aligned}} y_{{{t}}} &= {phi}(W_x\,x_{{{t}}} + W_y\,y_{{{t - 1}}} + b) \\"
+        rf" &= {phi}({_num(w_x)} \cdot {_num(x)} + {_num(w_y)} \cdot {_num(y_prev)} + {_num(b)}) \\"
+        rf" &= {phi}({_num(a)}) = {y:.3g} \end{{aligned}}"
+    )
+
+
+@dataclass(frozen=True)
+class NeuronGradient:
+    r"""How the loss :math:`L = y_T` reaches back through the neuron, step by step.
+
+    .. math::
+
+        \frac{\partial y_k}{\partial y_{k-1}} = W_y\,\phi'(a_k), \qquad
+        \frac{\partial y_T}{\partial y_t} = \prod_{k=t+1}^{T} W_y\,\phi'(a_k), \qquad
+        \frac{\partial L}{\partial W_x} = \sum_{t=1}^{T} \frac{\partial y_T}{\partial y_t}\,\phi'(a_t)\,x_t
+
+    (and ``y_{t-1}`` in place of ``x_t`` for W_y, 1 for b). Arrays are indexed by the 1-based step
+    minus one.
+    """
+
+    slope: np.ndarray  # (T,) phi'(a_t)
+    factor: np.ndarray  # (T,) dy_t/dy_(t-1) = W_y phi'(a_t)
+    dy_T: np.ndarray  # (T,) dy_T/dy_t; the last is 1
+    d_y0: float  # dy_T/dy_0
+    d_wx: float
+    d_wy: float
+    d_b: float
+
+
+def neuron_gradient(trace: Trace) -> NeuronGradient:
+    """The gradient of the last output y_T through the neuron of ``trace`` (an unbatched 1-unit RNN)."""
+    lp, lt = trace.params.layers[0], trace.layers[0]
+    a, y, x, y_prev = lt.pre["a"][:, 0], lt.h[:, 0], lt.x[:, 0], lt.h_prev[:, 0]  # (T,) each
+    slope = activation_slope(a, y, trace.params.nonlinearity)
+    factor = lp.W_hh[0, 0] * slope
+    # dy_T/dy_t = factor_(t+1) * ... * factor_T: a product from the end, one factor a step
+    dy_T = np.append(np.cumprod(factor[:0:-1])[::-1], 1.0)
+    da = dy_T * slope  # (T,) dy_T/da_t
+    return NeuronGradient(
+        slope=slope,
+        factor=factor,
+        dy_T=dy_T,
+        d_y0=float(dy_T[0] * factor[0]),
+        d_wx=float(da @ x),
+        d_wy=float(da @ y_prev),
+        d_b=float(da.sum()),
+    )
+
+
+def chain_latex(grad: NeuronGradient, w_y: float, t: int = 1, shown: int = 3) -> str:
+    r"""dy_T/dy_t as its product of W_y phi'(a_k) factors with the numbers (the first ``shown`` and the last
+    written out, the rest as \cdots), then its value: one ``=`` a line, so it fits a narrow column."""
+    T = len(grad.dy_T)
+    if not 1 <= t <= T:
+        raise ValueError(f"step {t} is outside 1..{T}")
+    if t == T:
+        return rf"\frac{{\partial y_{{{T}}}}}{{\partial y_{{{T}}}}} = 1"
+    ks = list(range(t + 1, T + 1))
+    written = ks if len(ks) <= shown + 1 else [*ks[:shown], None, ks[-1]]
+    terms = [r"\cdots" if k is None else rf"({_num(w_y)} \cdot {_num(grad.slope[k - 1])})" for k in written]
+    return (
+        rf"\begin{{aligned}} \frac{{\partial y_{{{T}}}}}{{\partial y_{{{t}}}}} "
+        rf"&= \prod_{{k={t + 1}}}^{{{T}}} W_y\,\phi'(a_k) \\ &= {' '.join(terms)} \\"
+        rf" &= {grad.dy_T[t - 1]:.3g} \end{{aligned}}"
     )
 
 
