@@ -1,26 +1,19 @@
 """Lessons: the chapter one lesson at a time. Predict first; the live figure and the model's numbers follow."""
 
-from functools import partial
 from urllib.parse import urlencode
 
 import graphviz
 import streamlit as st
 
 from rnnviz.lessons import LESSONS, score
-from ui import controls, share, show, state, text
+from ui import controls, presentation, share, show, state, text
 from ui import lessons as ul
 from ui.markup import literal
-
-try:
-    from ui import presentation  # issue 14's presentation mode (large type, sidebar collapsed), where merged
-except ImportError:
-    presentation = None
 
 PAGE = ul.PAGE
 
 from_link = state.load_url(PAGE)
-if presentation is not None:
-    presentation.apply(PAGE)
+presentation.apply(PAGE)
 lesson, q = ul.current()
 ul.start(lesson, from_link)
 given = ul.answers()
@@ -80,7 +73,7 @@ else:
     if isinstance(fig, graphviz.Digraph):
         show.graph(fig, max_height=360, min_scale=0.7)
     else:
-        (presentation.chart if presentation else partial(st.plotly_chart, width="stretch"))(fig, key=f"{PAGE}:figure")
+        presentation.chart(fig, key=f"{PAGE}:figure")
     st.caption("Change the setting above: the figure, the numbers and the answer follow the model.")
 
 got, answered = score(given, lesson)
@@ -99,9 +92,8 @@ with st.expander("For the teacher"):
     base = (st.context.url or "/lessons").split("?")[0]  # None outside a browser session (AppTest)
     st.markdown("A link that opens this lesson at this question, with no answers given, for the class:")
     st.code(base + "?" + urlencode(share.to_query(here, here)), language=None)
-    if presentation is not None:
-        st.markdown("The same for the projector, in presentation mode:")
-        st.code(base + "?" + urlencode(share.to_query(here, here) | {presentation.NAME: "1"}), language=None)
+    st.markdown("The same for the projector, in presentation mode:")
+    st.code(base + "?" + urlencode(share.to_query(here, here) | {presentation.NAME: "1"}), language=None)
     st.caption("Keyboard: ← previous, → next, Enter reveals the chosen answer.")
 
 state.write_url(("lesson", "q", "ans", *lesson.free))

@@ -156,7 +156,8 @@ def test_a_lesson_in_presentation_mode_with_the_keyboard(small, app_url):
     question on screen, the keyboard's next and previous."""
     from playwright.sync_api import expect
 
-    presentation = pytest.importorskip("ui.presentation", reason="presentation mode (issue 14) is not merged here")
+    from ui import presentation
+
     pg = small
     open_page(pg, app_url, "lessons", f"?lesson=gradients&q=1&{presentation.NAME}=1")
     expect(pg.locator('[data-testid="stSidebar"]')).to_have_attribute("data-collapsed", "true")

@@ -32,7 +32,7 @@ def test_the_figure_shows_only_after_the_answer_and_the_answer_is_judged_by_the_
 
 def test_the_free_control_changes_the_question_and_its_answer():
     at = run_page(PAGE, {"lesson": "neuron"})
-    at.slider(key="lessons:wy").set_value(0.5).run()
+    at.number_input(key="lessons:wy").set_value(0.5).run()
     assert any("W_y = 0.5 and an impulse" in m.value for m in at.markdown)
     right = core_answer("neuron", 1, wy=0.5)
     assert right != core_answer("neuron", 1, wy=-0.9)
@@ -45,10 +45,10 @@ def test_the_free_control_changes_the_question_and_its_answer():
 
 def test_a_new_lesson_starts_from_its_own_settings():
     at = run_page(PAGE, {"lesson": "neuron", "wy": "2.5"})
-    assert at.slider(key="lessons:wy").value == 2.5  # a link's value is kept
+    assert at.number_input(key="lessons:wy").value == 2.5  # a link's value is kept
     at.radio(key="lessons:lesson").set_value("weights").run()
     assert_clean(at)
-    assert at.slider(key="lessons:wy").value == LESSONS["weights"].settings["wy"]
+    assert at.number_input(key="lessons:wy").value == LESSONS["weights"].settings["wy"]
     assert at.query_params["lesson"] == "weights" and at.query_params["q"] == "1"
 
 
@@ -58,7 +58,7 @@ def test_hostile_links_are_clamped_with_a_notice():
     assert at.warning and "lesson=nope" in at.warning[0].value
     assert at.title[0].value.endswith(LESSONS["neuron"].title)
     assert any("Question 2 of 2" in h.value for h in at.subheader)  # q clamped to the lesson's questions
-    assert at.slider(key="lessons:wy").value == LESSONS["neuron"].settings["wy"]  # 5 is outside the lesson's -3..3
+    assert at.number_input(key="lessons:wy").value == LESSONS["neuron"].settings["wy"]  # outside -3..3
 
 
 def test_a_lesson_outside_a_range_it_allows_returns_to_its_start():
@@ -86,7 +86,7 @@ def test_reveal_judges_the_controls_as_they_are_at_the_click():
     right_now = core_answer("neuron", 1, wy=0.5)
     assert right_now != core_answer("neuron", 1, wy=-0.9)
     at.radio(key="lessons:pick:neuron:1").set_value(right_now).run()
-    at.slider(key="lessons:wy").set_value(0.5)
+    at.number_input(key="lessons:wy").set_value(0.5)
     at.button(key="lessons:reveal").click().run()
     assert not at.exception
     assert parse_answers(at.query_params["ans"]) == {("neuron", 1): (right_now, True)}
