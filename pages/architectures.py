@@ -8,7 +8,7 @@ import streamlit as st
 from rnnviz.drawing import archfigures, wirings
 from rnnviz.learning import architectures as A
 from rnnviz.learning import examples as E
-from ui import arch, controls, graph_view, presentation, share, state
+from ui import arch, controls, graph_view, presentation, state
 from ui.arch import (
     GO,
     PAGE,
@@ -16,20 +16,20 @@ from ui.arch import (
     TEST_SIZE,
     TRAIN_SIZE,
     TRAINED,
-    budget_steps,
+    chosen_input,
     data,
     example_changed,
-    file_model,
-    first_example,
     fresh_model,
     item_changed,
     item_labels,
+    open_link,
     request_training,
     schematic_dots,
+    settle,
     train,
     training_scores,
-    weights_digest,
     wiring_changed,
+    with_file,
 )
 from ui.markup import literal
 
@@ -42,16 +42,8 @@ BIDIR_NOTE = {
     "rest of the sequence exists, so nothing can read it backwards.",
 }
 
-query = st.query_params.to_dict()
-from_link = state.load_url(PAGE)
-presentation.apply(PAGE)
+from_link = open_link()
 s = state.settings()
-if from_link and ("wiring" in query or "example" in query):  # a link to an application gets its own defaults
-    if "example" not in query:
-        state.set_value(PAGE, "example", first_example(s["wiring"]))
-    for name, value in (("length", E.LENGTHS[s["example"]][1]), ("tsteps", budget_steps(s["example"]))):
-        if name not in query:
-            state.set_value(PAGE, name, value)
 st.title("Architectures: one cell, four wirings")
 st.markdown(
     "One recurrent cell, wired four ways to its inputs and outputs, fits four kinds of task. Inputs at the "
@@ -69,18 +61,7 @@ st.caption(
 )
 
 st.header("Explore one wiring")
-notices = []
-if E.EXAMPLE_WIRING[s["example"]] != s["wiring"]:  # a link may name an application of another wiring
-    wrong = s["example"]
-    state.set_value(PAGE, "example", first_example(s["wiring"]))
-    notices.append(f"'{wrong}' is not an application of {A.WIRING_LABELS[s['wiring']].lower()}; showing {s['example']}")
-low, _, high = E.LENGTHS[s["example"]]
-if not low <= s["length"] <= high:
-    clamped = min(max(s["length"], low), high)
-    notices.append(f"'length={s['length']}' is outside {low} to {high} for {s['example']}; using {clamped}")
-    state.set_value(PAGE, "length", clamped)
-if notices:
-    st.warning("Some settings were adjusted:\n\n" + "\n".join(f"- {literal(n)}" for n in notices))
+settle(s)
 
 with st.sidebar:
     st.header("Wiring and application")
@@ -125,47 +106,13 @@ item = state.widget(
     on_change=item_changed,
     args=(typed,),
 )
-x = target = None
-if item == 0:
-    hint = "amplitude, frequency, phase" if example == "wave" else "words from the vocabulary below"
-    text = controls.widget(PAGE, "text", placeholder=hint)  # no max_chars: a paste cut short would say nothing
-    if example == "wave":
-        st.caption("Three numbers: amplitude (0.2 to 1), frequency (0.3 to 1 radians per step), phase (radians).")
-    else:
-        st.caption("Vocabulary: " + literal(" ".join(info.input_vocab)))
-    try:
-        if len(text) > (limit := share.text_limit(share.SETTINGS["text"])):
-            raise ValueError(f"it is {len(text)} characters long; at most {limit} are read")
-        if text.strip():
-            x = E.encode(info, text)
-            st.session_state[f"{PAGE}:good_text:{example}"] = text
-        else:
-            st.info("Type an input above; until then the first sequence of the list is shown.")
-    except ValueError as err:
-        st.error(f"This input cannot be used: {literal(err)}.")
-        good = st.session_state.get(f"{PAGE}:good_text:{example}")
-        x = E.encode(info, good) if good else None
-    if x is not None:
-        target = archfigures.reference(info, x, info.steps_out)
-if x is None:  # a data-set sequence, or the first one while nothing typed works
-    x, target = E.item(test_set, max(item, 1) - 1)
+x, target = chosen_input(example, info, item, test_set)
 
 # the model: trained for exactly these settings, else fresh from the seed or the loaded file's weights
 key = (example, cell, hidden, bidir, feed, length, seed, tsteps)
 model = fresh_model(example, cell, hidden, bidir, feed, seed)
 alerts = st.container()
-loaded = controls.weights_upload(PAGE, alerts, label="Load the recurrent weights from a file")
-if loaded is not None:
-    try:
-        model = file_model(loaded[1], example, feed, seed)
-        key = (*key[:1], "file", weights_digest(loaded[1]), feed, length, seed, tsteps)
-        alerts.info(
-            f"The recurrent network is **{literal(loaded[0])}**'s ({model.cell.upper()}, H = {model.hidden_size}, "
-            f"L = {model.encoder.num_layers}{', bidirectional' if model.encoder.bidirectional else ''}); the output "
-            "layer is not in the file: seeded, until you train."
-        )
-    except ValueError as err:
-        alerts.error(f"{literal(loaded[0])} cannot be used here: {literal(err)}.")
+model, key = with_file(model, key, alerts, example, feed, seed)
 buttons = st.columns([2, 5], vertical_alignment="center")
 buttons[0].button("Train", type="primary", icon=":material/model_training:", width="stretch", on_click=request_training)
 status = buttons[1].empty()

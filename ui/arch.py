@@ -17,7 +17,8 @@ from rnnviz.engine.cells import cell_kind
 from rnnviz.learning import architectures as A
 from rnnviz.learning import examples as E
 from rnnviz.learning import train_examples as TE
-from ui import presentation, show, state
+from ui import controls, presentation, share, show, state
+from ui.markup import literal
 
 PAGE = "architectures"
 SIDE_BY_SIDE = (  # wiring, T_in, T_out, title, application
@@ -215,3 +216,88 @@ def training_scores(result: dict, info, wiring: str) -> None:
     )
     st.caption(f"Scored on {TEST_SIZE} held-out sequences.{free}")
     presentation.chart(archfigures.training_figure(result["history"]), key=f"{PAGE}:loss")
+
+
+def open_link() -> bool:
+    """The page's settings from its link, and presentation mode; a link to an application gets that
+    application's own defaults (its first example, length and training steps) where it names none.
+    Whether a link opened the page."""
+    query = st.query_params.to_dict()
+    from_link = state.load_url(PAGE)
+    presentation.apply(PAGE)
+    s = state.settings()
+    if from_link and ("wiring" in query or "example" in query):
+        if "example" not in query:
+            state.set_value(PAGE, "example", first_example(s["wiring"]))
+        for name, value in (("length", E.LENGTHS[s["example"]][1]), ("tsteps", budget_steps(s["example"]))):
+            if name not in query:
+                state.set_value(PAGE, name, value)
+    return from_link
+
+
+def settle(s: dict) -> None:
+    """Settings a link can get wrong together put right, with a warning that says what changed: an
+    application of another wiring, a length outside the application's range."""
+    notices = []
+    if E.EXAMPLE_WIRING[s["example"]] != s["wiring"]:
+        wrong = s["example"]
+        state.set_value(PAGE, "example", first_example(s["wiring"]))
+        notices.append(
+            f"'{wrong}' is not an application of {A.WIRING_LABELS[s['wiring']].lower()}; showing {s['example']}"
+        )
+    low, _, high = E.LENGTHS[s["example"]]
+    if not low <= s["length"] <= high:
+        clamped = min(max(s["length"], low), high)
+        notices.append(f"'length={s['length']}' is outside {low} to {high} for {s['example']}; using {clamped}")
+        state.set_value(PAGE, "length", clamped)
+    if notices:
+        st.warning("Some settings were adjusted:\n\n" + "\n".join(f"- {literal(n)}" for n in notices))
+
+
+def chosen_input(example: str, info, item: int, test_set: E.Example):
+    """The input and its target: sequence ``item`` of the held-out set, or (item 0) the typed one with its
+    reference target; while the typed text cannot be used, the last that could, else the first sequence."""
+    x = target = None
+    if item == 0:
+        hint = "amplitude, frequency, phase" if example == "wave" else "words from the vocabulary below"
+        text = controls.widget(PAGE, "text", placeholder=hint)  # no max_chars: a paste cut short would say nothing
+        if example == "wave":
+            st.caption("Three numbers: amplitude (0.2 to 1), frequency (0.3 to 1 radians per step), phase (radians).")
+        else:
+            st.caption("Vocabulary: " + literal(" ".join(info.input_vocab)))
+        try:
+            if len(text) > (limit := share.text_limit(share.SETTINGS["text"])):
+                raise ValueError(f"it is {len(text)} characters long; at most {limit} are read")
+            if text.strip():
+                x = E.encode(info, text)
+                st.session_state[f"{PAGE}:good_text:{example}"] = text
+            else:
+                st.info("Type an input above; until then the first sequence of the list is shown.")
+        except ValueError as err:
+            st.error(f"This input cannot be used: {literal(err)}.")
+            good = st.session_state.get(f"{PAGE}:good_text:{example}")
+            x = E.encode(info, good) if good else None
+        if x is not None:
+            target = archfigures.reference(info, x, info.steps_out)
+    if x is None:
+        x, target = E.item(test_set, max(item, 1) - 1)
+    return x, target
+
+
+def with_file(model: A.Model, key: tuple, alerts, example: str, feed: str, seed: int) -> tuple[A.Model, tuple]:
+    """The upload box; a loaded file's recurrent stack replaces ``model``'s (and the training key names the
+    file), said in ``alerts``; a file that cannot be used is said there and changes nothing."""
+    loaded = controls.weights_upload(PAGE, alerts, label="Load the recurrent weights from a file")
+    if loaded is None:
+        return model, key
+    try:
+        model = file_model(loaded[1], example, feed, seed)
+    except ValueError as err:
+        alerts.error(f"{literal(loaded[0])} cannot be used here: {literal(err)}.")
+        return model, key
+    alerts.info(
+        f"The recurrent network is **{literal(loaded[0])}**'s ({model.cell.upper()}, H = {model.hidden_size}, "
+        f"L = {model.encoder.num_layers}{', bidirectional' if model.encoder.bidirectional else ''}); the output "
+        "layer is not in the file: seeded, until you train."
+    )
+    return model, (key[0], "file", weights_digest(loaded[1]), *key[4:])
