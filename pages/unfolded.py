@@ -8,11 +8,14 @@ from ui.markup import literal
 from ui.unfolded import (
     EDITS,
     PAGE,
+    TRAINED,
     edit_first_layer,
     export,
     file_weights,
+    forget_trained,
     inspected,
     notes,
+    step_through,
     unfolded_dot,
     upload_box,
 )
@@ -21,33 +24,8 @@ URL_NAMES = ("cell", "D", "H", "L", "T", "seed", "scale", "preset", "signal", "c
 URL_NAMES += ("shared", "hl", "sel")
 CUSTOM_NOTE = "Padded with zeros or cut to the sequence length; input unit k gets the values / k."
 MAX_EDIT = 4  # the matrix editor is offered up to this input and hidden size
-PLAY_SECONDS = 1.0
 FIT_SCALE = 0.1  # "Fit the drawing to the page": the whole drawing, down to a tenth of its size
-HL_KEY = f"{PAGE}:hl"
 EDITOR = f"{PAGE}:editor"  # the matrix editor's expander
-TRAINED = "trained_model"  # set by the Train page: {"params", "x", "label"}
-
-
-def forget_trained() -> None:
-    st.session_state.pop(TRAINED, None)
-
-
-def step_back() -> None:
-    st.session_state[HL_KEY] = max(st.session_state.get(HL_KEY, 0) - 1, 0)
-
-
-def step_on(T: int) -> None:
-    st.session_state[HL_KEY] = min(st.session_state.get(HL_KEY, 0) + 1, T)
-
-
-def start_play(T: int) -> None:
-    if st.session_state.get(HL_KEY, 0) >= T:
-        st.session_state[HL_KEY] = 0
-    st.session_state[f"{PAGE}:playing"] = True
-
-
-def stop_play() -> None:
-    st.session_state[f"{PAGE}:playing"] = False
 
 
 linked = state.load_url(PAGE)
@@ -128,41 +106,7 @@ except ValueError as err:
 if trained is not None and loaded is None:
     x = trained["x"][:T]  # the task's own input: the first validation sequence
 
-# Step highlight and step-through: 0 means no step is highlighted.
-if st.session_state.pop(f"{PAGE}:advance", False):
-    step_on(T)
-    if st.session_state.get(HL_KEY, 0) >= T:
-        stop_play()
-if state.settings()["hl"] > T:
-    state.settings()["hl"] = T
-if st.session_state.get(HL_KEY, 0) > T:
-    st.session_state[HL_KEY] = T
-playing = st.session_state.get(f"{PAGE}:playing", False)
-with graph_area:
-    prev_col, slider_col, next_col, play_col = st.columns([1.3, 5, 1.3, 1.3], vertical_alignment="bottom")
-    with slider_col:
-        hl = controls.widget(PAGE, "hl", max_value=T, disabled=playing)
-    prev_col.button("◀ Back", on_click=step_back, disabled=playing or hl == 0, width="stretch")
-    next_col.button("Next ▶", on_click=step_on, args=(T,), disabled=playing or hl >= T, width="stretch")
-    if playing:
-        play_col.button("■ Stop", on_click=stop_play, width="stretch")
-    else:
-        play_col.button("▶ Play", on_click=start_play, args=(T,), width="stretch")
-
-
-@st.fragment(run_every=PLAY_SECONDS if playing else None)
-def play_timer() -> None:
-    """While playing, every tick asks for a full rerun that moves the highlight one step on."""
-    ticks = st.session_state.get(f"{PAGE}:ticks", 0) + 1
-    st.session_state[f"{PAGE}:ticks"] = ticks
-    if playing and ticks > 1:
-        st.session_state[f"{PAGE}:advance"] = True
-        st.session_state[f"{PAGE}:ticks"] = 0
-        st.rerun()
-
-
-st.session_state[f"{PAGE}:ticks"] = 0
-play_timer()
+hl = step_through(T, graph_area)  # the highlighted step (0: none), its buttons and Play
 
 dot_source, overflow = unfolded_dot(params, x, level, values, grads, shared, hl)
 if overflow:

@@ -3,7 +3,7 @@
 They live here, imported once, rather than in pages/unfolded.py, which Streamlit runs on every
 rerun: the page's script then wraps nothing in st.cache_data each time (each wrap reads the
 function's source: about 2 ms a rerun for five), and is smaller to compile where no script cache
-is kept (AppTest). The button callbacks stay in the page, with the keys they change.
+is kept (AppTest). So do the step-through's buttons, their callbacks and the Play timer.
 """
 
 from __future__ import annotations
@@ -18,12 +18,15 @@ import streamlit as st
 import rnnviz
 from rnnviz import drawing as rgraph
 from rnnviz.engine import bptt, numerics
-from ui import controls, show, text
+from ui import controls, show, state, text
 from ui.markup import literal
 
 PAGE = "unfolded"
 LOSS = "last"  # the toy loss of rnnviz.bptt: L = sum of the units of h_T, top layer
 EDITS = f"{PAGE}:edits"  # the matrix editor's data and values, kept while its expander is closed
+HL_KEY = f"{PAGE}:hl"  # the highlighted step's slider
+PLAY_SECONDS = 1.0  # Play moves the highlight one step on this often
+TRAINED = "trained_model"  # set by the Train page: {"params", "x", "label"}
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -214,3 +217,63 @@ def edit_first_layer(params: rnnviz.Params, key: str, editing: bool) -> rnnviz.P
     if saved is None and not editing:
         return params
     return replace(params, layers=(rnnviz.LayerParams(W_ih, W_hh, b_ih, b_hh),) + params.layers[1:])
+
+
+def forget_trained() -> None:
+    st.session_state.pop(TRAINED, None)
+
+
+def step_back() -> None:
+    st.session_state[HL_KEY] = max(st.session_state.get(HL_KEY, 0) - 1, 0)
+
+
+def step_on(T: int) -> None:
+    st.session_state[HL_KEY] = min(st.session_state.get(HL_KEY, 0) + 1, T)
+
+
+def start_play(T: int) -> None:
+    if st.session_state.get(HL_KEY, 0) >= T:
+        st.session_state[HL_KEY] = 0
+    st.session_state[f"{PAGE}:playing"] = True
+
+
+def stop_play() -> None:
+    st.session_state[f"{PAGE}:playing"] = False
+
+
+def step_through(T: int, graph_area) -> int:
+    """The highlighted step (0: none) as a slider with Back, Next and Play above the drawing (in
+    ``graph_area``); Play's timer asks for a rerun every PLAY_SECONDS that moves it one step on."""
+    if st.session_state.pop(f"{PAGE}:advance", False):
+        step_on(T)
+        if st.session_state.get(HL_KEY, 0) >= T:
+            stop_play()
+    if state.settings()["hl"] > T:
+        state.settings()["hl"] = T
+    if st.session_state.get(HL_KEY, 0) > T:
+        st.session_state[HL_KEY] = T
+    playing = st.session_state.get(f"{PAGE}:playing", False)
+    with graph_area:
+        prev_col, slider_col, next_col, play_col = st.columns([1.3, 5, 1.3, 1.3], vertical_alignment="bottom")
+        with slider_col:
+            hl = controls.widget(PAGE, "hl", max_value=T, disabled=playing)
+        prev_col.button("◀ Back", on_click=step_back, disabled=playing or hl == 0, width="stretch")
+        next_col.button("Next ▶", on_click=step_on, args=(T,), disabled=playing or hl >= T, width="stretch")
+        if playing:
+            play_col.button("■ Stop", on_click=stop_play, width="stretch")
+        else:
+            play_col.button("▶ Play", on_click=start_play, args=(T,), width="stretch")
+
+    @st.fragment(run_every=PLAY_SECONDS if playing else None)
+    def play_timer() -> None:
+        """While playing, every tick asks for a full rerun that moves the highlight one step on."""
+        ticks = st.session_state.get(f"{PAGE}:ticks", 0) + 1
+        st.session_state[f"{PAGE}:ticks"] = ticks
+        if playing and ticks > 1:
+            st.session_state[f"{PAGE}:advance"] = True
+            st.session_state[f"{PAGE}:ticks"] = 0
+            st.rerun()
+
+    st.session_state[f"{PAGE}:ticks"] = 0
+    play_timer()
+    return hl
