@@ -3,10 +3,8 @@ a stop that keeps the model so far, predictions against the targets, and RNN vs 
 
 import streamlit as st
 
-import rnnviz
-from rnnviz.drawing import figures
 from rnnviz.engine.cells import CELL_LABELS
-from ui import controls, presentation, share, state
+from ui import controls, share, state
 from ui.markup import literal
 from ui.training import (
     COMPARED,
@@ -15,37 +13,27 @@ from ui.training import (
     GOTO,
     PAGE,
     RESULTS,
-    RUNNING,
     SHOWN_STOP,
     apply_reloaded,
     comparison,
     csv_choice,
     experiment_box,
     finish_interrupted,
+    loss_curves,
     make_task,
     metric_row,
     open_buttons,
+    open_link,
     request_training,
     show_predictions,
     task_changed,
-    train,
+    train_with_stop,
 )
 
 URL_NAMES = ("task", *(f"{t}_{o}" for t, names in share.TASK_CONTROLS.items() for o in names))
 URL_NAMES += ("cell", "hidden", "layers", "epochs", "lr", "opt", "tclip", "bptt", "patience", "seed", "compare")
-LOSS_WORDS = {"mse": "mean squared error", "last_mse": "mean squared error of the answer", "xent": "bits per character"}
 
-query = st.query_params.to_dict()
-from_link = bool(query) and query != st.session_state.get("_written_query")
-state.load_url(PAGE)
-presentation.apply(PAGE)
-s = state.settings()
-if from_link and "task" in query:  # a link that names a task but not its budget gets the task's own
-    budget = rnnviz.task_budget(s["task"])
-    if "epochs" not in query:
-        state.set_value(PAGE, "epochs", budget.epochs)
-    if "lr" not in query:
-        state.set_value(PAGE, "lr", budget.sgd_lr if s["opt"] == "sgd" else budget.lr)
+open_link()  # the settings from a link; one that names a task but not its budget gets the task's own
 finish_interrupted()
 if GOTO in st.session_state:  # st.switch_page cannot run in a button's callback
     st.switch_page(st.session_state.pop(GOTO))
@@ -124,18 +112,7 @@ live = st.empty()  # the progress bar and the live loss curves while training
 results = st.session_state.get(RESULTS, {}).get(key)
 
 if clicked:
-    stop_slot.button("Stop", icon=":material/stop:", width="stretch", key=f"{PAGE}:stop")
-    hint_slot.caption("Stop keeps the model after the last finished epoch.")
-    try:
-        train(key, task_key, cells, fit_args, live)
-    except ValueError as err:  # a setting fit refuses
-        st.session_state.pop(RUNNING, None)
-        live.empty()
-        st.error(f"Training cannot start: {literal(err)}.")
-    st.session_state.pop(SHOWN_STOP, None)
-    stop_slot.empty()
-    hint_slot.empty()
-    results = st.session_state.get(RESULTS, {}).get(key)
+    results = train_with_stop(key, task_key, cells, fit_args, live, stop_slot, hint_slot)
 elif results and st.session_state.get(SHOWN_STOP) != key:
     hint_slot.caption("Trained already with these settings: the results below are kept from that run.")
 
@@ -151,7 +128,6 @@ if st.session_state.get(SHOWN_STOP) == key:
     done = ", ".join(f"{lab} {k} of {epochs}" for lab, k in epochs_run.items())
     st.warning(f"Training was stopped (epochs run: {done}). The model so far is kept and shown below.")
 
-loss_words = LOSS_WORDS[task.loss]
 if len(results) > 1 or compare:
     chosen = comparison(results, task, options.get("lag"))
 else:
@@ -163,15 +139,7 @@ metric_row(result, task)
 if random_walk:
     st.caption("As it must be on a random walk: the model does no better than 'tomorrow = today'.")
 st.subheader("Loss over the epochs")
-presentation.chart(figures.loss_figure(result.history), key=f"{PAGE}:loss")
-how = {"completed": "every epoch ran", "early_stopping": "stopped early", "callback": "stopped by you"}
-st.caption(
-    f"Loss: {loss_words}, on the training batches and on the validation set. {result.epochs_run} epochs in "
-    f"{result.seconds:.1f} s ({how.get(result.stopped, result.stopped)}); the weights are those of epoch "
-    f"{result.best_epoch}."
-)
-if result.stopped == "diverged":
-    st.error("The loss became infinite or NaN: lower the learning rate or turn clipping on.")
+loss_curves(result, task)
 
 st.subheader("Generated text" if task.loss == "xent" else "Predictions against the targets")
 show_predictions(result, task, chosen)

@@ -21,6 +21,7 @@ from ui.markup import literal
 PAGE = "train"
 COMPARED = {"RNN": "rnn_tanh", "LSTM": "lstm", "GRU": "gru"}
 MAX_RESULTS = 8  # trained settings kept per session
+LOSS_WORDS = {"mse": "mean squared error", "last_mse": "mean squared error of the answer", "xent": "bits per character"}
 RESULTS, RUNNING, SHOWN_STOP = f"{PAGE}:results", f"{PAGE}:running", f"{PAGE}:stopped"
 GO, GOTO = f"{PAGE}:go", f"{PAGE}:goto"
 TRAINED = "trained_model"  # read by the Unfolded graph and Gates pages: the model to show there
@@ -367,3 +368,49 @@ def experiment_box(results: dict | None, names: tuple[str, ...], csv: tuple[str,
             on_change=reload_experiment,
             args=(names,),
         )
+
+
+def open_link() -> None:
+    """The page's settings from its link, and presentation mode; a link that names a task but not its
+    budget (epochs, learning rate) gets the task's own."""
+    query = st.query_params.to_dict()
+    from_link = bool(query) and query != st.session_state.get("_written_query")
+    state.load_url(PAGE)
+    presentation.apply(PAGE)
+    s = state.settings()
+    if from_link and "task" in query:
+        budget = rnnviz.task_budget(s["task"])
+        if "epochs" not in query:
+            state.set_value(PAGE, "epochs", budget.epochs)
+        if "lr" not in query:
+            state.set_value(PAGE, "lr", budget.sgd_lr if s["opt"] == "sgd" else budget.lr)
+
+
+def train_with_stop(key: tuple, task_key: tuple, cells: dict[str, str], fit_args: dict, live, stop_slot, hint_slot):
+    """``train`` with a Stop button in ``stop_slot`` while it runs; a setting fit refuses is said. The results
+    kept for ``key`` (None if none)."""
+    stop_slot.button("Stop", icon=":material/stop:", width="stretch", key=f"{PAGE}:stop")
+    hint_slot.caption("Stop keeps the model after the last finished epoch.")
+    try:
+        train(key, task_key, cells, fit_args, live)
+    except ValueError as err:
+        st.session_state.pop(RUNNING, None)
+        live.empty()
+        st.error(f"Training cannot start: {literal(err)}.")
+    st.session_state.pop(SHOWN_STOP, None)
+    stop_slot.empty()
+    hint_slot.empty()
+    return st.session_state.get(RESULTS, {}).get(key)
+
+
+def loss_curves(result: rnnviz.FitResult, task: rnnviz.Task) -> None:
+    """The training and validation loss over the epochs, and how the run ended."""
+    presentation.chart(figures.loss_figure(result.history), key=f"{PAGE}:loss")
+    how = {"completed": "every epoch ran", "early_stopping": "stopped early", "callback": "stopped by you"}
+    st.caption(
+        f"Loss: {LOSS_WORDS[task.loss]}, on the training batches and on the validation set. {result.epochs_run} "
+        f"epochs in {result.seconds:.1f} s ({how.get(result.stopped, result.stopped)}); the weights are those of "
+        f"epoch {result.best_epoch}."
+    )
+    if result.stopped == "diverged":
+        st.error("The loss became infinite or NaN: lower the learning rate or turn clipping on.")
