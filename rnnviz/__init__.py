@@ -38,10 +38,11 @@ from .engine.forward import LayerTrace, Trace, forward
 from .engine.weights import dump_weights, from_state_dict, load_weights, to_state_dict
 from .learning import architectures, examples
 from .learning.architectures import WiringGrads, WiringTrace
+from .learning.csv_task import make_csv_task
 from .learning.examples import EXAMPLES, make_example
 from .learning.fit import Budget, EpochInfo, FitConfig, FitResult, StopTraining
 from .learning.models import WIRING_LABELS, WIRINGS, Model, OutputLayer, Readout
-from .learning.tasks import TASKS, Task, make_csv_task, make_task, task_budget
+from .learning.tasks import TASKS, Task, make_task, task_budget
 from .learning.train import Prediction, fit, predict, sample
 
 __all__ = [

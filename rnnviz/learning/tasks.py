@@ -32,6 +32,7 @@ import numpy as np
 
 from . import tabular
 from .fit import Budget
+from .texts import TEXT
 
 TASKS = ("sine", "stock", "prices", "chars", "pydocs", "adding")
 LOSSES = ("mse", "xent", "last_mse")
@@ -159,79 +160,6 @@ def task_budget(name: str) -> Budget:
     if name not in _BUDGETS:
         raise ValueError(f"unknown task {name!r}; expected one of {', '.join(TASKS)}")
     return _BUDGETS[name]
-
-
-def make_csv_task(data: bytes, columns, length: int = CSV_LENGTH[0], seed: int = 0, filename: str = "the file") -> Task:
-    """Next-step prediction on the chosen numeric columns of a CSV (rows in time order): the first 80 % of the
-    rows train, the last 20 % validate; every column standardised with the training rows' mean and std.
-
-    Raises:
-        ValueError: for a file ``tabular.parse_csv`` refuses, a column that is not numeric, a constant
-            column, or too few rows for the window.
-    """
-    seed = _seed(seed)
-    T = _check_options("csv", {"length": length})["length"]
-    numeric, other = tabular.parse_csv(data)
-    if not numeric:
-        raise ValueError(f"no column holds only numbers (columns: {', '.join(map(repr, other[:8]))})")
-    columns = list(columns) if isinstance(columns, list | tuple) else None
-    if not columns or len(columns) > MAX_CSV_COLUMNS:
-        raise ValueError(f"choose 1 to {MAX_CSV_COLUMNS} of the numeric columns: {', '.join(map(repr, numeric))}")
-    for name in columns:
-        if name not in numeric:
-            why = "holds text" if name in other else "is not in the file"
-            raise ValueError(f"column {name!r:.40} {why}; the numeric ones are {', '.join(map(repr, numeric))}")
-    series = np.stack([numeric[c] for c in columns], axis=-1)  # (R, C)
-    rows = len(series)
-    cut = int(0.8 * rows)
-    if rows - cut < T + 1:
-        raise ValueError(
-            f"the last 20 % of the rows ({rows - cut} of {rows}) validate, and a window of {T} steps needs "
-            f"{T + 1}: shorten the window or use a file with at least {5 * (T + 1)} rows"
-        )
-    mean, std = series[:cut].mean(axis=0), series[:cut].std(axis=0)
-    for name, sd in zip(columns, std, strict=True):
-        if not sd > 0:
-            raise ValueError(f"column {name!r:.40} is constant over the training rows: there is nothing to predict")
-    z = (series - mean) / std
-
-    def windows(part, most):
-        starts = np.arange(0, len(part) - T)
-        starts = starts[np.linspace(0, len(starts) - 1, min(most, len(starts))).round().astype(int)]
-        idx = starts[None, :] + np.arange(T + 1)[:, None]  # (T+1, n)
-        w = part[idx]  # (T+1, n, C)
-        return w[:-1], w[1:]
-
-    x_train, y_train = windows(z[:cut], MAX_CSV_WINDOWS)
-    order = np.random.default_rng(seed).permutation(x_train.shape[1])
-    x_val, y_val = windows(z[cut:], MAX_CSV_WINDOWS // 4)
-    warmup = min(5, T // 4)
-    names = ", ".join(columns)
-    return Task(
-        name="csv",
-        title=f"Next row of {filename}: {names}",
-        description=(
-            f"{rows:,} rows of {names}, in the file's order. The first {cut:,} rows train (windows of {T} rows), "
-            f"the last {rows - cut:,} validate. At every row the network reads the chosen columns (each "
-            "standardised: minus its training mean, over its training std) and predicts the next row's."
-        ),
-        loss="mse",
-        x_train=x_train[:, order],
-        y_train=y_train[:, order],
-        x_val=x_val,
-        y_val=y_val,
-        output_size=len(columns),
-        options={"length": T},
-        seed=seed,
-        budget=CSV_BUDGET,
-        warmup=warmup,
-        baselines={"baseline_val_mse": _naive_mse("csv", x_val, y_val, warmup)},
-        baseline_labels={"baseline_val_mse": "Naive: next row = this row"},
-        note=(
-            "The naive forecast repeats the current row. On a smooth series it is hard to beat; on noise "
-            "nothing beats the mean. Compare the model with it before believing a low loss."
-        ),
-    )
 
 
 def task_options(name: str) -> dict[str, tuple[float, float, float]]:
@@ -577,46 +505,3 @@ def _adding(opts, rng, seed) -> Task:
             "LSTM or a GRU gets far below."
         ),
     )
-
-
-TEXT = """\
-a recurrent neural network reads a sequence one step at a time. at every step it takes the \
-new input and the state it kept from the step before, mixes the two through a weight matrix, \
-and squashes the sum with a nonlinearity such as tanh. the result is the new state, and it is \
-also the output. because the same weights are used at every step, the network can read \
-sequences of any length, and what it learned about the start of a sentence it can use at the end.
-
-to train such a network we unfold it in time. the folded cell with its loop becomes a long \
-chain of copies, one per step, all sharing the same weights. then we run backpropagation \
-through the chain, from the last step back to the first. this is called backpropagation \
-through time. the gradient that reaches an early step has been multiplied by the same \
-recurrent matrix again and again. if that matrix shrinks vectors, the gradient fades away and \
-the early steps learn nothing: the vanishing gradient. if it stretches them, the gradient grows \
-without bound: the exploding gradient. clipping the gradient by its norm tames the explosion, \
-but it does nothing for the fading.
-
-the long short-term memory, or lstm, was built to fix the fading. next to the hidden state it \
-keeps a cell state, a kind of conveyor belt that runs through time with only small, careful \
-changes. three gates decide those changes. the forget gate says how much of the old cell state \
-to keep, the input gate how much of the new candidate to write, and the output gate how much of \
-the cell to show as the hidden state. when the forget gate stays near one, the cell state and \
-its gradient pass through many steps almost untouched, so the network can remember a number for \
-a long time.
-
-the gated recurrent unit, or gru, is a lighter cousin of the lstm. it has no separate cell \
-state and only two gates. the update gate blends the old state with a new candidate, and the \
-reset gate says how much of the old state the candidate may look at. with fewer weights it \
-often learns as well as the lstm, and it is a little faster.
-
-what can such networks do? they can predict the next value of a signal, such as a sine wave or \
-the load on a power grid. they can read a text one character at a time and guess the next \
-character, which is how the first neural text generators worked. they can add two numbers that \
-they saw far apart in a long sequence, if their memory is good enough. and they can be fooled: \
-a price that moves like a random walk cannot be predicted by any network, however large, \
-because tomorrow's move does not depend on the past. a good model knows when there is nothing \
-to learn.
-
-today many of these jobs are done by transformers, which look at the whole sequence at once. \
-but the recurrent network is still the simplest machine with a memory, and watching its state \
-change from step to step is the best way to see what a memory is.
-"""
