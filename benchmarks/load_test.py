@@ -10,7 +10,8 @@ waits for its own effect (the URL holds the session's T and signal, no run in pr
 then every session checks:
 
 - no exception box (``[data-testid="stException"]``);
-- the URL holds this session's own T, seed and signal, the slider its T, the graph's last step is T;
+- the URL holds this session's own T, seed and signal (none of them once its weights file is in use:
+  a link cannot carry a file's weights), the slider its T, the graph's last step is T;
 - an uploaded file's name and hidden size are this session's own, and no other file shows.
 
 A wait longer than LOAD_TEST_WAIT_MS (default 90 000 ms) ends that session with a "timeout"
@@ -124,6 +125,7 @@ class Session:
     signal: str = "impulse"
     upload: pathlib.Path | None = None
     upload_H: int | None = None
+    loaded: bool = False  # its weights file is in use
     changes: int = 0
     errors: list[Problem] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
@@ -141,8 +143,11 @@ class Session:
         return query
 
     @property
-    def own(self) -> dict[str, str]:
-        """What the URL must hold after every change."""
+    def own(self) -> dict[str, str | None]:
+        """What the URL must hold after every change: this session's T, seed and signal; none of them while
+        its weights file is in use (a link cannot carry a file's weights, so the page writes no settings)."""
+        if self.loaded:
+            return {"T": None, "seed": None, "signal": None}
         return {"T": str(self.T), "seed": str(self.seed), "signal": self.signal}
 
     def problem(self, kind: str, text: str) -> None:
@@ -216,8 +221,14 @@ async def settled(pg, timeout: float) -> None:
 
 
 async def until_own(pg, s: Session, timeout: float) -> None:
-    """Wait for the change's effect: the URL holds this session's settings, and the run is over."""
+    """Wait for the change's effect: the URL holds this session's settings (with a file in use, the slider
+    its T), and the run is over."""
     await pg.wait_for_function(OWN_URL_JS, arg=s.own, timeout=timeout, polling=250)
+    if s.loaded:
+        from playwright.async_api import expect
+
+        slider = pg.get_by_role("slider", name="Sequence length")
+        await expect(slider).to_have_attribute("aria-valuetext", str(s.T), timeout=timeout)
     await settled(pg, timeout)
 
 
@@ -297,6 +308,7 @@ async def run_session(browser, url: str, s: Session, changes: int, wait: float) 
                 timeout=wait,
                 polling=500,
             )
+            s.loaded = True
             await settled(pg, wait)
         await check(pg, s, wait)
         start = time.monotonic()
