@@ -30,6 +30,7 @@ APP_SOURCES = [p for p in SOURCES if p.relative_to(ROOT).parts[0] in ("app.py", 
 CLI = {"rnnviz/cli.py"}  # writes the files its user names on the command line
 HTML_SINKS = {  # (file, call): reviewed places where raw HTML reaches the browser
     ("ui/graph_view.py", "components.v2.component"),  # the SVG dot rendered from our own DOT (labels escaped)
+    ("ui/presentation.py", "html"),  # presentation mode's <style>: a constant, no user text
 }
 RAW = ("st.html", "components.html", "html", "st.components.v1.html", "components.iframe", "st.components.v2.component")
 
