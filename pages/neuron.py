@@ -11,7 +11,8 @@ from ui import controls, graph_view, presentation, show, state
 from ui.markup import literal
 
 PAGE = "neuron"
-URL_NAMES = ("wx", "wy", "b", "act", "T", "y0", "signal", "custom", "seed", "step", "sel")
+URL_NAMES = ("wx", "wy", "b", "act", "T", "y0", "signal", "custom", "seed", "step", "sel", "nview")
+VIEWS = {"unfolded": "Unfolded over time", "gradient": "How the gradient flows back"}
 
 
 def gradient_note(grad: neuron.NeuronGradient, w_y: float) -> str:
@@ -65,37 +66,42 @@ with right:
     st.subheader("Input and output over time")
     presentation.chart(figures.signal_figure(x[:, 0], trace.output[:, 0], y0=y0, title=""), key=f"{PAGE}:io")
 
-st.subheader(f"Unfolded over {T} step{'s' if T > 1 else ''}")
-st.caption("The same neuron drawn once per step; every copy uses the same W_x, W_y and b. Numbers are live.")
-if state.settings()["step"] > T or st.session_state.get(f"{PAGE}:step", 1) > T:
-    state.set_value(PAGE, "step", T)  # the sequence got shorter than the chosen step
-step = min(controls.widget(PAGE, "step", max_value=max(T, 2), disabled=T == 1), T)
-unfolded = rgraph.unfolded_graph(trace, neuron=True, values=True, highlight_step=step)
-sel = graph_view.selected_node(PAGE, unfolded.source, key=f"{PAGE}:unfolded", linked=linked, focus=step)
-if sel:
-    graph_view.inspector(PAGE, unfolded.source, trace, sel, neuron=True)
+views = state.tabs(PAGE, "nview", VIEWS)  # only the open tab is built (and drawn in the browser)
+with views["unfolded"]:
+    if views["unfolded"].open:
+        st.caption(
+            f"The same neuron drawn once for each of the {T} step{'s' if T > 1 else ''}; every copy uses the same "
+            "W_x, W_y and b. Numbers are live."
+        )
+        if state.settings()["step"] > T or st.session_state.get(f"{PAGE}:step", 1) > T:
+            state.set_value(PAGE, "step", T)  # the sequence got shorter than the chosen step
+        step = min(controls.widget(PAGE, "step", max_value=max(T, 2), disabled=T == 1), T)
+        unfolded = rgraph.unfolded_graph(trace, neuron=True, values=True, highlight_step=step)
+        sel = graph_view.selected_node(PAGE, unfolded.source, key=f"{PAGE}:unfolded", linked=linked, focus=step)
+        if sel:
+            graph_view.inspector(PAGE, unfolded.source, trace, sel, neuron=True)
 
-st.markdown(f"**Step {step}, with the numbers:**")
-st.latex(neuron.neuron_latex(trace, step))
-
-st.subheader("How the gradient flows back through this neuron")
-grad = neuron.neuron_gradient(trace)
-st.caption(
-    f"Take the loss L = y_{T}. Going back one step multiplies the gradient by ∂y_t/∂y_(t−1) = W_y φ′(a_t), "
-    "so it reaches y_1 as a product of these factors. φ′ is at most 1 (tanh, ReLU, identity) or 1/4 (sigmoid): "
-    "with |W_y| < 1 every factor is below 1 and the gradient vanishes; with |W_y| > 1 factors can be above 1 "
-    "and it explodes, until φ saturates and φ′ ≈ 0 brings it down again."
-)
-st.latex(neuron.chain_latex(grad, w_y, 1))
-st.markdown(gradient_note(grad, w_y))
-d_wx, d_wy, d_b, d_y0 = st.columns(4)
-d_wx.metric("∂y_T/∂W_x", f"{grad.d_wx:.4g}")
-d_wy.metric("∂y_T/∂W_y", f"{grad.d_wy:.4g}")
-d_b.metric("∂y_T/∂b", f"{grad.d_b:.4g}")
-d_y0.metric("∂y_T/∂y_0", f"{grad.d_y0:.4g}")
-dy_T = {f"|∂y_{T}/∂y_t|": np.abs(grad.dy_T)}
-fig = figures.grad_norm_figure(dy_T, title="", y_title=f"|∂y_{T}/∂y_t| (log scale)")
-presentation.chart(fig, key=f"{PAGE}:dy_T")
+        st.markdown(f"**Step {step}, with the numbers:**")
+        st.latex(neuron.neuron_latex(trace, step))
+with views["gradient"]:
+    if views["gradient"].open:
+        grad = neuron.neuron_gradient(trace)
+        st.caption(
+            f"Take the loss L = y_{T}. Going back one step multiplies the gradient by ∂y_t/∂y_(t−1) = W_y φ′(a_t), "
+            "so it reaches y_1 as a product of these factors. φ′ is at most 1 (tanh, ReLU, identity) or 1/4 (sigmoid): "
+            "with |W_y| < 1 every factor is below 1 and the gradient vanishes; with |W_y| > 1 factors can be above 1 "
+            "and it explodes, until φ saturates and φ′ ≈ 0 brings it down again."
+        )
+        st.latex(neuron.chain_latex(grad, w_y, 1))
+        st.markdown(gradient_note(grad, w_y))
+        d_wx, d_wy, d_b, d_y0 = st.columns(4)
+        d_wx.metric("∂y_T/∂W_x", f"{grad.d_wx:.4g}")
+        d_wy.metric("∂y_T/∂W_y", f"{grad.d_wy:.4g}")
+        d_b.metric("∂y_T/∂b", f"{grad.d_b:.4g}")
+        d_y0.metric("∂y_T/∂y_0", f"{grad.d_y0:.4g}")
+        dy_T = {f"|∂y_{T}/∂y_t|": np.abs(grad.dy_T)}
+        fig = figures.grad_norm_figure(dy_T, title="", y_title=f"|∂y_{T}/∂y_t| (log scale)")
+        presentation.chart(fig, key=f"{PAGE}:dy_T")
 
 table = st.expander("The whole trace as a table", key=f"{PAGE}:table", on_change="rerun")  # built only while open
 with table:

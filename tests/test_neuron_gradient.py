@@ -71,7 +71,9 @@ def test_a_linear_neuron_multiplies_by_w_y_once_a_step(w_y):
 def test_the_neuron_page_shows_the_gradient_of_the_neuron_on_screen():
     from conftest import assert_clean, charts, plotly_array, run_page
 
-    at = run_page("pages/neuron.py", {"wx": "0.75", "wy": "-1.25", "b": "0.1", "T": "6", "signal": "step"})
+    at = run_page(
+        "pages/neuron.py", {"wx": "0.75", "wy": "-1.25", "b": "0.1", "T": "6", "signal": "step", "nview": "gradient"}
+    )
     assert_clean(at)
     params = neuron.neuron_params(0.75, -1.25, 0.1, "tanh")
     x = np.ones((6, 1))
@@ -89,3 +91,17 @@ def test_the_neuron_page_shows_the_gradient_of_the_neuron_on_screen():
     # |dy_6/dy_1| from backward: the same neuron started at y_1 on the last five inputs
     tail = rnnviz.forward(params, x[1:], h0=[[trace.output[0, 0]]])
     assert line[0] == pytest.approx(abs(rnnviz.backward(params, tail, d_output[1:]).h0[0, 0]), rel=1e-12)
+
+
+def test_the_gradient_tab_is_built_only_while_open():
+    """The Neuron page's tabs build only the open one (its figures cost a round trip), and the link keeps it."""
+    from conftest import assert_clean, charts, run_page
+
+    at = run_page("pages/neuron.py", {"T": "6"})
+    assert_clean(at)
+    assert "neuron:dy_T" not in charts(at) and at.query_params["nview"] == "unfolded"  # the default tab
+    assert not [m for m in at.metric if m.label.startswith("∂y_T")]
+    at = run_page("pages/neuron.py", {"T": "6", "nview": "gradient"})
+    assert_clean(at)
+    assert "neuron:dy_T" in charts(at) and at.query_params["nview"] == "gradient"
+    assert not [s for s in at.slider if s.label == "Step to look at"]  # the unfolded tab is not built

@@ -67,6 +67,7 @@ def _typed(name: str, default: float, label: str) -> Setting:
 
 GATES_VIEWS = ("heatmaps", "units", "compare")  # the tabs of the Gates and states page
 BPTT_VIEWS = ("norms", "graph", "cells", "jacobian")  # the tabs of the Backprop through time page
+NEURON_VIEWS = ("unfolded", "gradient")  # the tabs of the Recurrent neuron page
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
 SIGNAL_LABELS = {
     "impulse": "impulse (1, 0, 0, ...)",
@@ -150,6 +151,7 @@ SETTINGS = {
         Setting("act", "choice", "tanh", choices=ACTIVATIONS, label="Activation φ"),
         _typed("y0", 0.0, "Initial output y_0"),
         Setting("step", "int", 1, 1, 100, label="Step to look at"),
+        Setting("nview", "choice", "unfolded", choices=NEURON_VIEWS),  # the Neuron page's open tab
         # shared by every page
         Setting("T", "int", 5, 1, 100, label="Sequence length"),
         _choice("signal", "impulse", SIGNAL_LABELS, "Input signal x_t", choices=SIGNALS),
