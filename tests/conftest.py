@@ -118,8 +118,10 @@ def browser():
 def pytest_runtest_makereport(item, call):
     """When a browser test fails, keep what the page showed: test-artifacts/failed-<test>.png and its state."""
     report = (yield).get_result()
-    pg = item.funcargs.get("page") if hasattr(item, "funcargs") else None
-    if report.failed and call.when == "call" and hasattr(pg, "is_closed") and not pg.is_closed():  # a browser page
+    windows = item.funcargs.get("window") if hasattr(item, "funcargs") else None
+    opened = [pg for pg in getattr(windows, "opened", []) if not pg.is_closed()]
+    pg = opened[-1] if opened else None  # the page the test opened last
+    if report.failed and call.when == "call" and pg is not None:
         from playwright.sync_api import Error as PlaywrightError
 
         ARTIFACTS.mkdir(exist_ok=True)
@@ -135,13 +137,43 @@ def pytest_runtest_makereport(item, call):
         report.sections.append(("page at the failure", str(state)))
 
 
+class Windows:
+    """Browser pages in windows of a chosen size, each in its own context (its own Streamlit session),
+    closed after the test; the last one opened is what a failure report shows."""
+
+    def __init__(self, browser):
+        self.browser, self.opened = browser, []
+
+    def __call__(self, width: int = 1280, height: int = 800):
+        context = self.browser.new_context(viewport={"width": width, "height": height})
+        context.set_default_timeout(WAIT)
+        pg = context.new_page()
+        self.opened.append(pg)
+        return pg
+
+    def close(self) -> None:
+        for pg in self.opened:
+            pg.context.close()
+
+
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(WAIT)
-    pg = context.new_page()
-    yield pg
-    context.close()
+def window(browser):
+    """``window(width, height)``: a new browser page in a window that size (a laptop's by default)."""
+    windows = Windows(browser)
+    yield windows
+    windows.close()
+
+
+@pytest.fixture
+def page(window):
+    """A browser page in a laptop's window, 1280x800."""
+    return window()
+
+
+@pytest.fixture
+def projector(window):
+    """A browser page in a projector's window, 1024x768."""
+    return window(1024, 768)
 
 
 # what a screenshot waits for: fonts loaded, and every plot (its traces: lines or heatmap images)

@@ -8,7 +8,7 @@ import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from conftest import WAIT, open_page, screenshot, wait_for_app
+from conftest import open_page, screenshot, wait_for_app
 
 from rnnviz.lessons import LESSONS
 
@@ -34,20 +34,11 @@ def predict(pg, label: str) -> None:
     pg.get_by_role("button", name=re.compile("Reveal")).click()
 
 
-@pytest.fixture
-def small(browser):
-    context = browser.new_context(viewport={"width": 1024, "height": 768})
-    context.set_default_timeout(WAIT)
-    pg = context.new_page()
-    yield pg
-    context.close()
-
-
 @pytest.mark.parametrize("key", list(LESSONS))
-def test_a_right_and_a_wrong_answer_in_every_lesson(small, app_url, key):
+def test_a_right_and_a_wrong_answer_in_every_lesson(projector, app_url, key):
     from playwright.sync_api import expect
 
-    pg = small
+    pg = projector
     open_page(pg, app_url, "lessons", f"?lesson={key}")
     expect(pg.locator("h1")).to_contain_text(LESSONS[key].title)
     expect(pg.locator(FIGURE)).to_have_count(0)  # predict first: no figure before the answer
@@ -78,10 +69,10 @@ def test_a_right_and_a_wrong_answer_in_every_lesson(small, app_url, key):
     expect(pg.get_by_text("Right:")).to_be_visible()  # the answer given is kept
 
 
-def test_progress_is_in_the_url_and_a_bookmark_restores_it(small, app_url):
+def test_progress_is_in_the_url_and_a_bookmark_restores_it(projector, app_url):
     from playwright.sync_api import expect
 
-    pg = small
+    pg = projector
     right, options = right_option("gru", 1)
     wrong = (right + 1) % len(options)
     open_page(pg, app_url, "lessons", f"?lesson=gru&q=1&ans=neuron1r2.gru1w{wrong}")
@@ -92,10 +83,10 @@ def test_progress_is_in_the_url_and_a_bookmark_restores_it(small, app_url):
     screenshot(pg, "lessons-1024-gru-bookmark")
 
 
-def test_next_goes_on_to_the_next_lesson_and_sets_its_own_start(small, app_url):
+def test_next_goes_on_to_the_next_lesson_and_sets_its_own_start(projector, app_url):
     from playwright.sync_api import expect
 
-    pg = small
+    pg = projector
     open_page(pg, app_url, "lessons", "?lesson=neuron&q=2&wy=2.5")
     expect(pg.get_by_text("Is y_12, the last output")).to_be_visible()
     pg.get_by_role("button", name=re.compile("Next")).click()
@@ -105,10 +96,10 @@ def test_next_goes_on_to_the_next_lesson_and_sets_its_own_start(small, app_url):
     assert q["q"] == "1" and float(q["wy"]) == LESSONS["weights"].settings["wy"]  # the lesson's own start
 
 
-def test_the_explorer_and_teacher_links_carry_the_lesson(small, app_url):
+def test_the_explorer_and_teacher_links_carry_the_lesson(projector, app_url):
     from playwright.sync_api import expect
 
-    pg = small
+    pg = projector
     open_page(pg, app_url, "lessons", "?lesson=gradients&q=2&radius=2&cell=rnn_relu")
     link = pg.get_by_role("link", name=re.compile("Continue in the explorer"))
     href = link.get_attribute("href")
@@ -133,33 +124,28 @@ def test_the_explorer_and_teacher_links_carry_the_lesson(small, app_url):
 
 
 @pytest.mark.parametrize("size", [(1280, 800), (1024, 768)])
-def test_screenshots(browser, app_url, size):
+def test_screenshots(window, app_url, size):
     from playwright.sync_api import expect
 
-    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
-    context.set_default_timeout(WAIT)
-    pg = context.new_page()
-    try:
-        open_page(pg, app_url, "lessons", "?lesson=lstm")
-        screenshot(pg, f"lessons-{size[0]}-lstm-question")
-        right, options = right_option("lstm", 1)
-        predict(pg, options[right])
-        expect(pg.locator('[data-testid="stPlotlyChart"]')).to_be_visible()
-        screenshot(pg, f"lessons-{size[0]}-lstm-revealed", height=1400)
-        width = pg.evaluate("document.documentElement.scrollWidth")
-        assert width <= size[0], f"the page is {width} px wide in a {size[0]} px window"
-    finally:
-        context.close()
+    pg = window(*size)
+    open_page(pg, app_url, "lessons", "?lesson=lstm")
+    screenshot(pg, f"lessons-{size[0]}-lstm-question")
+    right, options = right_option("lstm", 1)
+    predict(pg, options[right])
+    expect(pg.locator('[data-testid="stPlotlyChart"]')).to_be_visible()
+    screenshot(pg, f"lessons-{size[0]}-lstm-revealed", height=1400)
+    width = pg.evaluate("document.documentElement.scrollWidth")
+    assert width <= size[0], f"the page is {width} px wide in a {size[0]} px window"
 
 
-def test_a_lesson_in_presentation_mode_with_the_keyboard(small, app_url):
+def test_a_lesson_in_presentation_mode_with_the_keyboard(projector, app_url):
     """A teacher's projector link (present=1, issue 14's presentation mode): the sidebar collapsed, the
     question on screen, the keyboard's next and previous."""
     from playwright.sync_api import expect
 
     from ui import presentation
 
-    pg = small
+    pg = projector
     open_page(pg, app_url, "lessons", f"?lesson=gradients&q=1&{presentation.NAME}=1")
     expect(pg.locator('[data-testid="stSidebar"]')).to_have_attribute("data-collapsed", "true")
     expect(pg.get_by_role("heading", name="Question 1 of 2")).to_be_visible()
@@ -177,10 +163,10 @@ def test_a_lesson_in_presentation_mode_with_the_keyboard(small, app_url):
     expect(pg.get_by_role("heading", name="Question 1 of 2")).to_be_visible()
 
 
-def test_home_links_every_lesson_whole_at_1024(small, app_url):
+def test_home_links_every_lesson_whole_at_1024(projector, app_url):
     from playwright.sync_api import expect
 
-    pg = small
+    pg = projector
     open_page(pg, app_url, "")
     links = pg.locator('[data-testid="stPageLink"] a[href*="lessons?lesson="]')
     expect(links).to_have_count(len(LESSONS))
