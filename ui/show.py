@@ -123,13 +123,31 @@ def page_svg(dot: str) -> str:
     return _svg(dot).replace("\n", " ")
 
 
+_WIDTH = re.compile(r'<svg width="([\d.]+)pt"')
+
+
+def natural_width(dot: str) -> float:
+    """The width dot gives a drawing, in points (1 when dot is missing: the browser lays it out)."""
+    if not rgraph.graphviz_available():
+        return 1.0
+    found = _WIDTH.search(svg_document(dot))
+    return float(found.group(1)) if found else 1.0
+
+
 def graphviz_ready(dot: str) -> bool:
     """Whether dot can lay out the drawing; if not, the browser lays it out (st.graphviz_chart) and a note says so."""
     if rgraph.graphviz_available():
         return True
+    st.warning(NO_DOT, icon=":material/info:")
     st.graphviz_chart(dot)
-    st.caption("Graphviz's `dot` program is not installed here, so the browser lays out the graph.")
     return False
+
+
+NO_DOT = (
+    "Graphviz's `dot` program is not installed, so the browser lays out this drawing: smaller type, no clicking, "
+    "no SVG export. Install Graphviz and restart the app: `sudo apt-get install graphviz` (Debian, Ubuntu), "
+    "`brew install graphviz` (macOS) or `conda install graphviz`."
+)
 
 
 def graph(g: graphviz.Digraph | graphviz.Source, *, key: str | None = None, **view) -> str:
