@@ -34,7 +34,7 @@ from ui.arch import (
 from ui.markup import literal
 
 URL_NAMES = ("wiring", "example", "cell", "hidden", "bidir", "feed", "length", "item", "text", "seed", "tsteps")
-URL_NAMES += ("values", "grads", "sel")
+URL_NAMES += ("flow", "values", "grads", "sel")
 BIDIR_NOTE = {
     True: "A second row of cells reads the sequence backwards; the output layer reads both (torch's "
     "`bidirectional=True`).",
@@ -86,6 +86,7 @@ with st.sidebar:
     seed = controls.widget(PAGE, "seed", label="Seed (data and weights)")
     tsteps = controls.widget(PAGE, "tsteps")
     st.header("Drawing")
+    flow = controls.widget(PAGE, "flow", horizontal=True)
     values = controls.widget(PAGE, "values")
     grads = controls.widget(PAGE, "grads")
 
@@ -138,6 +139,7 @@ try:
         values=values,
         input_names=info.input_vocab,
         output_names=info.output_vocab,
+        rankdir="LR" if flow == "down" else "BT",  # time downwards: inputs on the left, outputs on the right
     )
 except ValueError as err:
     st.error(f"This input cannot be run: {literal(err)}.")
@@ -148,10 +150,14 @@ line = f"**Input:** {literal(E.input_text(info, wtrace.x))}  \n**Output:** {lite
 if target is not None and example != "wave":
     line += f"  \n**Target:** {literal(E.target_text(info, target))} ({archfigures.agreement(info, wtrace, target)})"
 st.markdown(line)
-sel = graph_view.selected_node(PAGE, g.source, key=f"{PAGE}:graph", linked=from_link)
+# time downwards: the page scrolls (not the box), and the higher layers (a bidirectional row) are on the right
+down = {"max_height": 1600, "down": "right"} if flow == "down" else {}
+sel = graph_view.selected_node(PAGE, g.source, key=f"{PAGE}:graph", linked=from_link, **down)
 if sel:
     graph_view.described(PAGE, g.source, sel)
 notes = ["Hover over a node for what it depends on; click it for its full vector."]
+if flow == "down":
+    notes.insert(0, "Time runs downwards here: inputs on the left, outputs on the right (Drawing, in the sidebar).")
 if grads and target is None:
     notes.append("Gradients need a target: a typed sentence has none here.")
 elif grads:

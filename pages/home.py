@@ -28,15 +28,14 @@ st.caption(
 
 params = neuron.neuron_params(0.8, 0.5, 0.0, "tanh")
 trace = rnnviz.forward(params, signals.make_signal("impulse", 3), h0=[[0.0]])
-left, right = st.columns([1.3, 4])
+folded = rgraph.folded_graph(params, neuron=True, activation_label="tanh")
+unfolded = rgraph.unfolded_graph(trace, neuron=True, values=True)
+# columns as wide as the drawings: both shrink alike, and at 1024x768 their 14 pt labels stay >= 12 px
+left, right = st.columns([show.natural_width(folded.source), show.natural_width(unfolded.source)])
 with left:
-    show.graph(
-        rgraph.folded_graph(params, neuron=True, activation_label="tanh"), max_height=360, min_scale=0.65
-    )  # 14 pt labels stay >= 12 px
+    show.graph(folded, max_height=360)
 with right:
-    show.graph(
-        rgraph.unfolded_graph(trace, neuron=True, values=True), max_height=360, min_scale=0.65
-    )  # 14 pt labels stay >= 12 px
+    show.graph(unfolded, max_height=360)
 
 st.header("The pages")
 PAGES = [

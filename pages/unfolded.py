@@ -21,11 +21,12 @@ from ui.unfolded import (
 )
 
 URL_NAMES = ("cell", "D", "H", "L", "T", "seed", "scale", "preset", "signal", "custom", "level", "values", "grads")
-URL_NAMES += ("shared", "hl", "sel")
+URL_NAMES += ("shared", "flow", "hl", "sel")
 CUSTOM_NOTE = "Padded with zeros or cut to the sequence length; input unit k gets the values / k."
 MAX_EDIT = 4  # the matrix editor is offered up to this input and hidden size
 FIT_SCALE = 0.1  # "Fit the drawing to the page": the whole drawing, down to a tenth of its size
 EDITOR = f"{PAGE}:editor"  # the matrix editor's expander
+TALL = 1600  # px: a drawing with time running downwards is seen by scrolling the page, up to this height
 
 
 linked = state.load_url(PAGE)
@@ -54,7 +55,8 @@ with st.sidebar:
     given = "The trained model's own input." if trained is not None and not from_file else ""
     T, kind, custom = controls.input_signal(PAGE, note=CUSTOM_NOTE, given=given)
     st.header("Drawing")
-    level, values, grads, shared = (controls.widget(PAGE, name) for name in ("level", "values", "grads", "shared"))
+    level, flow = controls.widget(PAGE, "level"), controls.widget(PAGE, "flow", horizontal=True)
+    values, grads, shared = (controls.widget(PAGE, name) for name in ("values", "grads", "shared"))
     fit = st.toggle("Fit the drawing to the page", key=f"{PAGE}:fit")
     st.caption("Off: labels stay projector-sized and a wide drawing scrolls. On: the whole drawing, smaller.")
 
@@ -108,12 +110,14 @@ if trained is not None and loaded is None:
 
 hl = step_through(T, graph_area)  # the highlighted step (0: none), its buttons and Play
 
-dot_source, overflow = unfolded_dot(params, x, level, values, grads, shared, hl)
+dot_source, overflow = unfolded_dot(params, x, level, values, grads, shared, hl, flow)
 if overflow:
     alerts.warning(overflow)  # uploaded or edited weights can make the states grow past float64
 with graph_area:
     # fit: the whole drawing; otherwise readable type, scrolled so that the highlighted step is in view
     view = {"min_scale": FIT_SCALE} if fit else {"focus": hl or None}
+    if flow == "down":  # the page scrolls, not the box; dot draws the higher layers on the left
+        view |= {"max_height": TALL, "down": "left"}
     sel = graph_view.selected_node(PAGE, dot_source, key=f"{PAGE}:graph", linked=linked, **view)
     if sel:
         trace, gradients = inspected(params, x, grads)

@@ -1,5 +1,6 @@
 """In front of a class (issue 14): at 1024x768 and 1280x800, at every page's defaults and in presentation mode,
-no page link, lesson link, metric or tab label is cut short and no display equation is wider than its column;
+no page link, lesson link, metric or tab label is cut short, no display equation is wider than its column, and
+no node of any drawing is cut off sideways or labelled smaller than 12 px;
 presentation mode collapses the sidebar, enlarges the plots' and drawings' type, and stays in the link."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import DRAWN, WAIT, open_page, wait_for_app
+from conftest import DRAWN, open_page, screenshot, wait_for_app
 
 SIZES = [(1024, 768), (1280, 800)]
 # each page, and what its default view shows last (metrics load their code after the run has ended)
@@ -40,6 +41,31 @@ CUT = """() => {
   }
   return out;
 }"""
+# every drawing shown (a graph view with a width: not in a closed expander or tab): each node and each label, of
+# nodes and edges, inside its scroll box and the window sideways, and each label at least 12 px on screen
+DRAWINGS = """() => {
+  const out = [];
+  [...document.querySelectorAll('.rnnviz-graph-view')].forEach((view, i) => {
+    const box = view.querySelector('.rnnviz-graph'), b = box.getBoundingClientRect();
+    if (!b.width) return;
+    for (const n of box.querySelectorAll('g.node[id]')) {
+      const r = n.getBoundingClientRect();
+      if (r.left < b.left - 0.5 || r.right > b.right + 0.5 || r.left < 0 || r.right > window.innerWidth)
+        out.push(`drawing ${i + 1}: node ${n.id} cut off (${Math.round(r.left)}-${Math.round(r.right)} px`
+          + ` in ${Math.round(b.left)}-${Math.round(b.right)})`);
+    }
+    for (const t of box.querySelectorAll('g.node text, g.edge text')) {
+      const bbox = t.getBBox();
+      if (!bbox.height || !t.textContent.trim()) continue;
+      const r = t.getBoundingClientRect(), px = parseFloat(getComputedStyle(t).fontSize) * r.height / bbox.height;
+      if (px < 12 - 0.05) out.push(`drawing ${i + 1}: label "${t.textContent.trim()}" at ${px.toFixed(1)} px`);
+      if (r.left < b.left - 0.5 || r.right > b.right + 0.5 || r.left < 0 || r.right > window.innerWidth)
+        out.push(`drawing ${i + 1}: label "${t.textContent.trim()}" cut off`);
+    }
+  });
+  return out;
+}"""
+READY = """() => [...document.querySelectorAll('.rnnviz-graph-view')].every(v => v.dataset.ready)"""
 WHAT = """() => ({tick: parseFloat(document.querySelector('.main-svg .xtick text').style.fontSize),
   folded: document.querySelector('.rnnviz-graph svg').getBoundingClientRect().width,
   caption: (c => [getComputedStyle(c.querySelector('p')).color, getComputedStyle(c).opacity])(
@@ -49,19 +75,19 @@ COLLAPSED = """() => document.querySelector('[data-testid="stSidebar"]')?.datase
 
 @pytest.mark.parametrize("present", [False, True], ids=["laptop", "presentation"])
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
-def test_no_label_or_equation_is_cut_on_any_page(browser, app_url, size, present):
-    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
-    context.set_default_timeout(WAIT)
-    pg = context.new_page()
-    try:
-        for path, last in PAGES.items():
-            open_page(pg, app_url, path, "?present=1" if present else "")
-            pg.wait_for_selector(last)
-            wait_for_app(pg)
-            pg.wait_for_function(DRAWN, polling="raf")
-            assert pg.evaluate(CUT) == [], f"/{path} at {size[0]}x{size[1]}"
-    finally:
-        context.close()
+def test_no_label_or_equation_is_cut_on_any_page(window, app_url, size, present):
+    pg = window(*size)
+    problems = []  # every page's, so that one run shows them all
+    for path, last in PAGES.items():
+        open_page(pg, app_url, path, "?present=1" if present else "")
+        pg.wait_for_selector(last)
+        wait_for_app(pg)
+        pg.wait_for_function(DRAWN, polling="raf")
+        pg.wait_for_function(READY, polling="raf")
+        where = f"/{path} at {size[0]}x{size[1]}{' in presentation mode' if present else ''}"
+        problems += [f"{where}: {p}" for p in pg.evaluate(CUT) + pg.evaluate(DRAWINGS)]
+        screenshot(pg, f"classroom-{path or 'home'}-{size[0]}x{size[1]}{'-present' if present else ''}")
+    assert problems == []
 
 
 def test_presentation_mode_from_a_link_and_the_switch(page, app_url):

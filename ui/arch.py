@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import re
 
 import graphviz
 import streamlit as st
@@ -17,7 +16,7 @@ from rnnviz.engine.cells import cell_kind
 from rnnviz.learning import architectures as A
 from rnnviz.learning import examples as E
 from rnnviz.learning import train_examples as TE
-from ui import controls, presentation, share, show, state
+from ui import controls, graph_view, presentation, share, show, state
 from ui.markup import literal
 
 PAGE = "architectures"
@@ -164,36 +163,39 @@ def train(key: tuple, model: A.Model, train_set: E.Example, test_set: E.Example,
     slot.empty()
 
 
-_WIDTH = re.compile(r'<svg width="([\d.]+)pt"')
+PROJECTOR_COLUMN_PX = 640  # the main column at 1024x768 with the sidebar open (measured: 672 px less margins)
 
 
-def natural_width(dot: str) -> float:
-    """The width dot gives a drawing, in points (1 when dot is missing: the browser lays it out)."""
-    if not rgraph.graphviz_available():
-        return 1.0
-    found = _WIDTH.search(show.svg_document(dot))
-    return float(found.group(1)) if found else 1.0
+def grid(panels: list[tuple[str, graphviz.Digraph, str]], gap: float = 36.0) -> None:
+    """Drawings in rows, each under its title and over its caption, all at one scale, labels readable.
 
-
-def grid(panels: list[tuple[str, graphviz.Digraph, str]], per_row: int = 2, gap: float = 36.0) -> None:
-    """Drawings ``per_row`` to a row, each under its title and over its caption, all at one scale.
-
-    Columns are as wide as their drawings, with a blank column of ``gap`` points between
-    two drawings and one that brings every row to the widest row's width, and no other gap:
-    a drawing fills its column, so every drawing shrinks by the same factor and the same
+    Rows take panels in order while the row, drawn with its smallest type at 12 px, fits a projector's
+    main column (``PROJECTOR_COLUMN_PX``). Columns are as wide as their drawings, with a blank column of
+    ``gap`` points between two drawings and one that brings every row to the widest row's width, and no
+    other gap: a drawing fills its column, so every drawing shrinks by the same factor and the same
     node has the same size in every panel.
     """
-    rows = [panels[k : k + per_row] for k in range(0, len(panels), per_row)]
-    widths = [[natural_width(g.source) for _, g, _ in row] for row in rows]
+    natural = [show.natural_width(g.source) for _, g, _ in panels]
+    laid_out = rgraph.graphviz_available()  # else the browser lays them out, one to a row
+    scale = max(graph_view.readable_scale(show.page_svg(g.source)) for _, g, _ in panels) if laid_out else 1.0
+    budget = PROJECTOR_COLUMN_PX / graph_view.PX_PER_PT / scale if laid_out else 0.0  # points a row may be wide
+    rows: list[list[int]] = []
+    for k, width in enumerate(natural):
+        if rows and sum(natural[i] + gap for i in rows[-1]) + width <= budget:
+            rows[-1].append(k)
+        else:
+            rows.append([k])
+    widths = [[natural[i] for i in row] for row in rows]
     total = max(sum(w) + gap * (len(w) - 1) for w in widths)
     for row, w in zip(rows, widths, strict=True):
         spec = [x for width in w for x in (gap, width)][1:]  # drawing, gap, drawing, ...
         spare = total - sum(spec)
         columns = st.columns(spec + ([spare] if spare > 0.5 else []), gap=None)
-        for column, (title, g, caption) in zip(columns[::2], row, strict=False):
+        for column, k in zip(columns[::2], row, strict=False):
+            title, g, caption = panels[k]
             with column:
                 st.markdown(f"**{title}**")
-                show.graph(g, key=f"architectures:overview:{title}", max_height=420, min_scale=0.3)
+                show.graph(g, key=f"architectures:overview:{title}", max_height=420)
                 st.caption(caption)
 
 

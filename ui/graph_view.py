@@ -59,10 +59,24 @@ def nodes(svg: str) -> dict[str, str]:
     return dict(_NODE.findall(svg))
 
 
+# arrow key -> move (rnnviz.drawing.kernel.navigation's), in a drawing whose time runs downwards, by
+# the side its higher layers are drawn on
+DOWNWARDS = {
+    "left": {"up": "left", "down": "right", "left": "up", "right": "down"},
+    "right": {"up": "left", "down": "right", "right": "up", "left": "down"},
+}
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
-def arrows(svg: str) -> dict[str, dict[str, str]]:
-    """Where the arrow keys lead from each node (rnnviz.drawing.kernel.navigation)."""
-    return navigation(list(nodes(svg).items()))
+def arrows(svg: str, down: str | None = None) -> dict[str, dict[str, str]]:
+    """Where the arrow keys lead from each node (rnnviz.drawing.kernel.navigation): left and right along
+    time, up and down between layers; in a drawing whose time runs downwards (``down``: the side its
+    higher layers are on, "left" or "right"), up and down along time, and left and right between layers."""
+    moves = navigation(list(nodes(svg).items()))
+    if down is None:
+        return moves
+    keys = DOWNWARDS[down]
+    return {i: {key: m[move] for key, move in keys.items() if move in m} for i, m in moves.items()}
 
 
 def display(
@@ -75,6 +89,7 @@ def display(
     focus: int | None = None,
     selected: str | None = None,
     on_select: Callable[[str | None], None] | None = None,
+    down: str | None = None,
 ) -> dict[str, str]:
     """Show a DOT source as the graph view; returns its nodes (id -> classes), {} without Graphviz.
 
@@ -83,7 +98,9 @@ def display(
     enlarges it (1.5 is 50 % larger type; by default presentation mode's ``presentation.SCALE``, else 1).
     ``focus``: a step brought into view.
     ``on_select``, if given, makes nodes selectable: it is called with the clicked node's id
-    (None: cleared) before the rerun; ``selected`` is the node shown selected.
+    (None: cleared) before the rerun; ``selected`` is the node shown selected. ``down``: time runs
+    downwards in this drawing, its higher layers on that side ("left" or "right"), and the arrow keys
+    follow it (``arrows``).
     """
     if not show.graphviz_ready(dot):
         return {}
@@ -99,7 +116,7 @@ def display(
         "minScale": readable_scale(svg) if min_scale is None else min_scale,
         "scale": scale,
         "maxHeight": max_height,
-        "nav": arrows(svg) if on_select is not None else {},
+        "nav": arrows(svg, down) if on_select is not None else {},
     }
 
     def picked() -> None:

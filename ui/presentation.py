@@ -20,14 +20,12 @@ from ui import controls, state
 NAME = "present"  # the setting, and the link parameter
 SCALE = 1.3  # type in plots and drawings, against the laptop view
 CAPTION = "#1f2328"  # captions in near-black instead of Streamlit's 60 % grey: contrast on a washed-out projector
-# Drawings may grow past their natural size up to their box (never shrink further than on a laptop: the
-# box's min-width stays), no taller than DRAWING_HEIGHT of the window; a zoom would push a drawing that
-# already fills its box out of sight.
-DRAWING_HEIGHT = "70vh"
+# Drawings may grow past their natural size up to their box (the graph view sizes them, by SCALE); no
+# height cap: a drawing whose time runs downwards would shrink to a cap's height with its labels.
 STYLE = f"""<style>
 [data-testid="stMain"] [data-testid="stCaptionContainer"] {{ opacity: 1; }}
 [data-testid="stMain"] [data-testid="stCaptionContainer"] :is(p, li) {{ color: {CAPTION}; }}
-[data-testid="stMain"] .rnnviz-graph svg {{ max-width: none !important; max-height: {DRAWING_HEIGHT}; }}
+[data-testid="stMain"] .rnnviz-graph svg {{ max-width: none !important; }}
 </style>"""
 
 

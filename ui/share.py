@@ -166,6 +166,7 @@ SETTINGS = {
         _choice("preset", "random", PRESET_LABELS, "Lesson preset", choices=PRESETS),
         Setting("view", "choice", "heatmaps", choices=GATES_VIEWS),  # the Gates page's open tab
         _choice("level", "cell", {"cell": "cells", "operations": "operations"}, "Level of detail", "radio"),
+        _choice("flow", "down", {"down": "downwards", "across": "left to right"}, "Time runs", "radio"),
         Setting("values", "bool", True, label="Show values"),
         Setting("grads", "bool", False, label="Show gradients"),
         Setting("shared", "bool", True, label="Show weight sharing"),

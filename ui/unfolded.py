@@ -30,11 +30,14 @@ TRAINED = "trained_model"  # set by the Train page: {"params", "x", "label"}
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def unfolded_dot(params: rnnviz.Params, x: np.ndarray, level: str, values: bool, grads: bool, shared: bool, hl: int):
+def unfolded_dot(
+    params: rnnviz.Params, x: np.ndarray, level: str, values: bool, grads: bool, shared: bool, hl: int, flow: str
+):
     trace = rnnviz.forward(params, x)
     g = bptt.loss_backward(params, trace, LOSS) if grads else None
+    rankdir = "TB" if flow == "down" else "LR"
     digraph = rgraph.unfolded_graph(
-        trace, grads=g, level=level, values=values, shared_weights=shared, highlight_step=hl or None
+        trace, grads=g, level=level, values=values, shared_weights=shared, highlight_step=hl or None, rankdir=rankdir
     )
     return digraph.source, numerics.describe_overflow(trace, g)
 

@@ -231,11 +231,13 @@ def classes(kind: str, step: int | None, extra: list[str] = ()) -> str:
 
 
 def _place(ident: str, klass: str) -> tuple[str, int, int | None]:
-    """A node's role (its id without numbers: "h", "op_fc"), layer and step (0 for an initial state)."""
+    """A node's role (its id without numbers: "h", "op_fc"; a bidirectional layer's backward row is a
+    role of its own), layer and step (0 for an initial state)."""
     names = klass.split()
     step = next((int(c[5:]) for c in names if c.startswith("step-")), 0 if "initial" in names else None)
     layer = next((int(c[6:]) for c in names if c.startswith("layer-")), 0)
-    return "_".join(p for p in ident.split("_") if not p.isdigit()), layer, step
+    role = "_".join(p for p in ident.split("_") if not p.isdigit())
+    return role + (" reverse" if "reverse" in names else ""), layer, step
 
 
 def navigation(nodes: list[tuple[str, str]]) -> dict[str, dict[str, str]]:

@@ -121,7 +121,7 @@ def unfolded_graph(
             rows = _one_step(d, s, first, rows, step_fn)
         else:
             rows = [_ellipsis(d, s, k, first, last, rows[k]) for k in range(L)]
-    legend = _legend(s, params)
+    legend = _legend(s, params, narrow=rankdir in ("TB", "BT"))
     if legend is not None:
         d.label = {"label": legend, "labelloc": "b", "labeljust": "l"}
     return to_digraph(d)
@@ -282,8 +282,9 @@ def _weight_nodes(d: Drawing, params: Params) -> None:
             d.node(node(node_id("w", name, k), "weight", None, lines, tip, k, color=WEIGHT_COLOR[name]))
 
 
-def _legend(s: Steps, params: Params) -> str | None:
-    """An HTML-like table: the gradient colour scale and what the dashed weight edges mean."""
+def _legend(s: Steps, params: Params, narrow: bool = False) -> str | None:
+    """An HTML-like table: the gradient colour scale and what the dashed weight edges mean; ``narrow``
+    (time running downwards: a drawing as wide as two nodes) breaks the weights' line in two."""
     rows = []
     opts = s.opts
     if opts.grads is not None:
@@ -305,5 +306,8 @@ def _legend(s: Steps, params: Params) -> str | None:
             for n, shape in shapes.items()
         )
         how = "dashed edges" if opts.weights == "nodes" else "same name, same colour"
-        rows.append(legend_row(f"{how}: {names}, one copy per layer, used at every step", 6))
+        if narrow:
+            rows += [legend_row(f"{how}: {names},", 6), legend_row("one copy per layer, used at every step", 6)]
+        else:
+            rows.append(legend_row(f"{how}: {names}, one copy per layer, used at every step", 6))
     return legend_table(rows, 2) if rows else None

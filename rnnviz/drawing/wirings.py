@@ -177,6 +177,7 @@ def wiring_graph(
     weight_names: bool = True,
     legend: bool = True,
     title: str | None = None,
+    rankdir: str = "BT",
 ) -> graphviz.Digraph:
     """The unfolded graph of a wiring: a schematic from its sizes, or a run of a model with its numbers.
 
@@ -197,6 +198,8 @@ def wiring_graph(
         weight_names: name each shared weight on the first edge that uses it.
         legend: under the drawing, which colour is which weight (and the gradient scale).
         title: a line above the legend, or above the drawing without a legend.
+        rankdir: "BT": inputs at the bottom, outputs on top, time left to right; "LR": inputs on the
+            left, outputs on the right, time running downwards (a long sequence as a narrow drawing).
     """
     if trace is None:
         if grads is not None:
@@ -219,7 +222,7 @@ def wiring_graph(
             raise ValueError(f"batch_index must be between 0 and {B - 1}, got {batch_index}")
         names = [None if n is None else tuple(map(str, n)) for n in (input_names, output_names)]
         numbers = Numbers(trace, grads, batch_index, values, *names)
-    d = Drawing(_look(shape.name), grads=grads is not None)
+    d = Drawing(_look(shape.name, rankdir), grads=grads is not None)
     _lay_out(d, Builder(d, shape, numbers, visible_limit(shape, max_steps), weight_names).build())
     if legend:
         d.label = {"label": _legend(shape, grads is not None, title), "labelloc": "b", "labeljust": "l"}
@@ -228,8 +231,8 @@ def wiring_graph(
     return to_digraph(d)
 
 
-def _look(name: str) -> Look:
-    graph = dict(rankdir="BT", newrank="true", nodesep="0.3", ranksep="0.45", fontname=FONT, fontsize="13")
+def _look(name: str, rankdir: str = "BT") -> Look:
+    graph = dict(rankdir=rankdir, newrank="true", nodesep="0.3", ranksep="0.45", fontname=FONT, fontsize="13")
     node = dict(NODE_DEFAULTS, shape="box", style="rounded,filled", width=NODE_WIDTH, height=NODE_HEIGHT)
     node["margin"] = "0.06,0.04"
     edge = dict(EDGE_DEFAULTS, fontsize="13", arrowsize="0.7", penwidth="1.5")
