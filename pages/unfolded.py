@@ -115,14 +115,14 @@ if overflow:
     alerts.warning(overflow)  # uploaded or edited weights can make the states grow past float64
 with graph_area:
     # fit: the whole drawing; otherwise readable type, scrolled so that the highlighted step is in view
-    view = {"min_scale": FIT_SCALE} if fit else {"focus": hl or None}
-    if flow == "down":  # the page scrolls, not the box; dot draws the higher layers on the left
-        view |= {"max_height": TALL, "down": "left"}
+    view = {"min_scale": FIT_SCALE, "whole": True} if fit else {"focus": hl or None}
+    if flow == "down":  # the page scrolls, not the box (fitted: the box's height); higher layers on the left
+        view |= {"max_height": 640 if fit else TALL, "down": "left"}
     sel = graph_view.selected_node(PAGE, dot_source, key=f"{PAGE}:graph", linked=linked, **view)
     if sel:
         trace, gradients = inspected(params, x, grads)
         graph_view.inspector(PAGE, dot_source, trace, sel, grads=gradients)
-    st.caption(notes(level, shared, grads, T, fit))
+    st.caption(notes(level, shared, grads, T, fit, flow))
 
 export_files = st.expander("Export", key=f"{PAGE}:export", on_change="rerun")  # built only while open
 with export_files:

@@ -165,7 +165,8 @@ OVERLAP = """([toolbar, label]) => {
 def test_7_the_weight_editors_toolbar_clears_the_labels(page, app_url):
     from playwright.sync_api import expect
 
-    open_page(page, app_url, "unfolded", selector=".rnnviz-graph svg")
+    # time left to right: a short drawing above the editors, which stay where the mouse hovers
+    open_page(page, app_url, "unfolded", "?flow=across", selector=".rnnviz-graph svg")
     page.get_by_text("Edit the weights of layer 1").click()
     grids = page.locator('[data-testid="stDataFrame"]')
     expect(grids).to_have_count(4)  # W_ih and b_ih on the left, then W_hh and b_hh

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import time
 
 import numpy as np
-from conftest import open_page, screenshot, wait_for_app
+import pytest
+from conftest import WAIT, open_page, screenshot, wait_for_app
 from playwright.sync_api import expect
 
 GRAPH = ".rnnviz-graph svg"
@@ -26,6 +28,19 @@ STEP_CLASSES = """() => [...new Set([...document.querySelectorAll('.rnnviz-graph
 
 def open_unfolded(pg, app_url: str, query: str = "") -> None:
     open_page(pg, app_url, "unfolded", query, selector=GRAPH)
+
+
+def steady_box(pg, locator) -> dict:
+    """The element's box once it has stopped moving (the page above it can still be laying out: a click
+    by position needs the position the element will have)."""
+    box, deadline = None, time.monotonic() + WAIT / 1000
+    while time.monotonic() < deadline:
+        now = locator.bounding_box()
+        if now is not None and now == box:
+            return box
+        box = now
+        pg.wait_for_timeout(250)
+    raise AssertionError(f"the element kept moving: {box}")
 
 
 def drawn_steps(pg) -> list[int]:
@@ -100,16 +115,20 @@ def test_good_upload_replaces_the_weights(page, app_url, tmp_path):
     screenshot(page, "unfolded-uploaded")
 
 
-def test_fit_to_page_shows_the_whole_drawing(page, app_url):
-    open_unfolded(page, app_url, "?T=8")
-    fits = """() => document.querySelector('.rnnviz-graph svg').getBoundingClientRect().width
-      <= document.querySelector('.rnnviz-graph').clientWidth + 1"""
-    assert not page.evaluate(fits), "at the readable scale, 8 steps are wider than the page"
+@pytest.mark.parametrize("flow", ["across", "down"])
+def test_fit_to_page_shows_the_whole_drawing(page, app_url, flow):
+    open_unfolded(page, app_url, f"?T=8&flow={flow}")
+    fits = """() => {
+      const svg = document.querySelector('.rnnviz-graph svg').getBoundingClientRect();
+      return svg.width <= document.querySelector('.rnnviz-graph').clientWidth + 1 && svg.height <= 640;
+    }"""
+    page.wait_for_function("() => document.querySelector('.rnnviz-graph-view[data-ready]')")
+    assert not page.evaluate(fits), "at the readable scale, 8 steps are wider or taller than the box"
     page.get_by_text("Fit the drawing to the page", exact=True).click()
     page.wait_for_function(fits)
     wait_for_app(page)
     assert page.locator(EXCEPTION).count() == 0
-    screenshot(page, "unfolded-fit")
+    screenshot(page, f"unfolded-fit-{flow}")
 
 
 def test_play_moves_the_highlight_on(page, app_url):
@@ -146,9 +165,10 @@ def default_h1(b_ih_0: float | None = None) -> list[float]:
     return list(rnnviz.forward(params, x).output[0])
 
 
-def test_weight_edits_stay_while_the_editor_is_closed(page, app_url):
+def test_weight_edits_stay_while_the_editor_is_closed(window, app_url):
     """The editors are built only while their expander is open; the edits apply until the page is left."""
-    open_unfolded(page, app_url)
+    page = window(1280, 1600)  # the editors in the window without scrolling: they stay where the mouse clicks
+    open_unfolded(page, app_url, "?flow=across")  # a short drawing above them
     drawn = {"rtol": 2e-3, "atol": 5e-4}  # rounded: the drawing shows 3 decimals
     np.testing.assert_allclose(drawn_h1(page), default_h1(), **drawn)
     editor = page.get_by_text("Edit the weights of layer 1")
@@ -158,8 +178,7 @@ def test_weight_edits_stay_while_the_editor_is_closed(page, app_url):
     expect(grids).to_have_count(4)  # W_ih and b_ih on the left, then W_hh and b_hh
     wait_for_app(page)
     b_ih = grids.nth(1)
-    b_ih.scroll_into_view_if_needed()
-    box = b_ih.bounding_box()
+    box = steady_box(page, b_ih)
     before = page.evaluate(H1)
     page.mouse.dblclick(box["x"] + box["width"] - 30, box["y"] + 35 + 17)  # b_ih's first row (i1), below the header
     cell = page.locator("input.gdg-input")  # the grid's cell editor: its code loads on the first edit

@@ -90,6 +90,7 @@ def display(
     selected: str | None = None,
     on_select: Callable[[str | None], None] | None = None,
     down: str | None = None,
+    whole: bool = False,
 ) -> dict[str, str]:
     """Show a DOT source as the graph view; returns its nodes (id -> classes), {} without Graphviz.
 
@@ -100,7 +101,7 @@ def display(
     ``on_select``, if given, makes nodes selectable: it is called with the clicked node's id
     (None: cleared) before the rerun; ``selected`` is the node shown selected. ``down``: time runs
     downwards in this drawing, its higher layers on that side ("left" or "right"), and the arrow keys
-    follow it (``arrows``).
+    follow it (``arrows``). ``whole``: the drawing fits the box's ``max_height`` too (down to ``min_scale``).
     """
     if not show.graphviz_ready(dot):
         return {}
@@ -114,6 +115,7 @@ def display(
         "selectable": on_select is not None,
         "focus": focus,
         "minScale": readable_scale(svg) if min_scale is None else min_scale,
+        "whole": whole,
         "scale": scale,
         "maxHeight": max_height,
         "nav": arrows(svg, down) if on_select is not None else {},

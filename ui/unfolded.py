@@ -81,7 +81,7 @@ def upload_box() -> None:
         st.file_uploader("Weights file", type=list(controls.WEIGHT_TYPES), key=f"{PAGE}:upload")
 
 
-def notes(level: str, shared: bool, grads: bool, T: int, fit: bool) -> str:
+def notes(level: str, shared: bool, grads: bool, T: int, fit: bool, flow: str = "down") -> str:
     """What the drawing shows, under it."""
     out = []
     if level == "operations":
@@ -94,7 +94,8 @@ def notes(level: str, shared: bool, grads: bool, T: int, fit: bool) -> str:
         out.append(f"Gradients of {bptt.LOSSES[LOSS]}: ||∇|| on the nodes, darker and thicker edges carry more.")
     if T > rgraph.DEFAULT_MAX_STEPS[level]:
         out.append("The middle of a long sequence is collapsed into one ⋯ node.")
-    hint = "" if fit else " Scroll sideways for the later steps, or fit the drawing to the page (sidebar)."
+    hint = " Scroll sideways for the later steps, or fit the drawing to the page (sidebar)." if flow == "across" else ""
+    hint = "" if fit else hint
     return " ".join(out) + " Hover over a node for what it depends on; click it for where its number comes from." + hint
 
 

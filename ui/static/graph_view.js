@@ -2,10 +2,11 @@
 // what a node depends on and what depends on it. Everything but a click (which selects a node and
 // reruns the page once) happens here, in the browser, with no round trip.
 //
-// data: {svg, selected, selectable, focus, minScale, scale, maxHeight, nav}
+// data: {svg, selected, selectable, focus, minScale, whole, scale, maxHeight, nav}
 //   svg: the slimmed SVG; every node is <g id="node id" class="node ...">, every edge <g id="tail->head">
 //   nav: node id -> {left, right, up, down}: where the arrow keys lead (from rnnviz.drawing.kernel.navigation)
-//   focus: a step to bring into view; minScale: the smallest zoom that fits keeps (labels stay readable)
+//   focus: a step to bring into view; minScale: the smallest zoom that fits keeps (labels stay readable);
+//   whole: fit the drawing's height in the box too (still no smaller than minScale)
 
 const PX_PER_PT = 4 / 3;
 const ZOOM_STEP = 1.25;
@@ -147,7 +148,9 @@ function fit(view) {
   const st = view.state;
   if (!st.natural) return;
   const room = Math.max(view.box.clientWidth - 2, 50);
-  st.zoom = Math.min(st.scale, Math.max(room / st.natural.w, st.minScale * st.scale));
+  const wide = room / st.natural.w, high = (st.maxHeight - 16) / st.natural.h;
+  // whole: the drawing's width and height in the box; else its width, readable (minScale), scrolled beyond
+  st.zoom = Math.min(st.scale, Math.max(st.whole ? Math.min(wide, high) : wide, st.minScale * st.scale));
   size(view);
 }
 
@@ -213,6 +216,7 @@ export default function (component) {
     selectable: !!data.selectable,
     nav: data.nav || {},
     minScale: data.minScale || 1,
+    whole: !!data.whole,
     scale: data.scale || 1,
     maxHeight: data.maxHeight || 640,
   });
