@@ -8,7 +8,7 @@ import streamlit as st
 from rnnviz.drawing import archfigures, wirings
 from rnnviz.learning import architectures as A
 from rnnviz.learning import examples as E
-from ui import arch, controls, graph_view, presentation, state
+from ui import arch, controls, presentation, state
 from ui.arch import (
     GO,
     PAGE,
@@ -150,19 +150,7 @@ line = f"**Input:** {literal(E.input_text(info, wtrace.x))}  \n**Output:** {lite
 if target is not None and example != "wave":
     line += f"  \n**Target:** {literal(E.target_text(info, target))} ({archfigures.agreement(info, wtrace, target)})"
 st.markdown(line)
-# time downwards: the page scrolls (not the box), and the higher layers (a bidirectional row) are on the right
-down = {"max_height": 1600, "down": "right"} if flow == "down" else {}
-sel = graph_view.selected_node(PAGE, g.source, key=f"{PAGE}:graph", linked=from_link, **down)
-if sel:
-    graph_view.described(PAGE, g.source, sel)
-notes = ["Hover over a node for what it depends on; click it for its full vector."]
-if flow == "down":
-    notes.insert(0, "Time runs downwards here: inputs on the left, outputs on the right (Drawing, in the sidebar).")
-if grads and target is None:
-    notes.append("Gradients need a target: a typed sentence has none here.")
-elif grads:
-    notes.append("‖∇‖: the gradient of the loss on this input; darker and thicker edges carry more.")
-st.caption(" ".join(notes))
+arch.drawing(g.source, flow, grads, target is not None, linked=from_link)
 
 st.subheader("The outputs")
 if example == "wave":

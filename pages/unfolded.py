@@ -26,7 +26,6 @@ CUSTOM_NOTE = "Padded with zeros or cut to the sequence length; input unit k get
 MAX_EDIT = 4  # the matrix editor is offered up to this input and hidden size
 FIT_SCALE = 0.1  # "Fit the drawing to the page": the whole drawing, down to a tenth of its size
 EDITOR = f"{PAGE}:editor"  # the matrix editor's expander
-TALL = 1600  # px: a drawing with time running downwards is seen by scrolling the page, up to this height
 
 
 linked = state.load_url(PAGE)
@@ -117,7 +116,7 @@ with graph_area:
     # fit: the whole drawing; otherwise readable type, scrolled so that the highlighted step is in view
     view = {"min_scale": FIT_SCALE, "whole": True} if fit else {"focus": hl or None}
     if flow == "down":  # the page scrolls, not the box (fitted: the box's height); higher layers on the left
-        view |= {"max_height": 640 if fit else TALL, "down": "left"}
+        view |= {"max_height": 640 if fit else graph_view.TALL, "down": "left"}
     sel = graph_view.selected_node(PAGE, dot_source, key=f"{PAGE}:graph", linked=linked, **view)
     if sel:
         trace, gradients = inspected(params, x, grads)

@@ -199,6 +199,23 @@ def grid(panels: list[tuple[str, graphviz.Digraph, str]], gap: float = 36.0) -> 
                 st.caption(caption)
 
 
+def drawing(dot: str, flow: str, grads: bool, has_target: bool, *, linked: bool) -> None:
+    """The explored wiring's drawing, its nodes selectable (a selected one described under it), and what it shows."""
+    # time downwards: the page scrolls (not the box), and the higher layers (a bidirectional row) are on the right
+    down = {"max_height": graph_view.TALL, "down": "right"} if flow == "down" else {}
+    sel = graph_view.selected_node(PAGE, dot, key=f"{PAGE}:graph", linked=linked, **down)
+    if sel:
+        graph_view.described(PAGE, dot, sel)
+    notes = ["Hover over a node for what it depends on; click it for its full vector."]
+    if flow == "down":
+        notes.insert(0, "Time runs downwards here: inputs on the left, outputs on the right (Drawing, in the sidebar).")
+    if grads and not has_target:
+        notes.append("Gradients need a target: a typed sentence has none here.")
+    elif grads:
+        notes.append("‖∇‖: the gradient of the loss on this input; darker and thicker edges carry more.")
+    st.caption(" ".join(notes))
+
+
 def training_scores(result: dict, info, wiring: str) -> None:
     """The trained model's scores on the held-out set and its loss over the training steps."""
     st.subheader("Training")

@@ -43,6 +43,7 @@ VIEW = st.components.v2.component(
 _NODE = re.compile(r'<g id="([^"]+)" class="node ([^"]*)"')
 _FONT = re.compile(r'font-size="([\d.]+)"')
 READABLE_PX = 12  # the smallest type a drawing is shown with unless the page asks for the whole of it
+TALL = 1600  # px: the box of a drawing whose time runs downwards: up to this tall, the page scrolls, not the box
 PX_PER_PT = 4 / 3
 
 
