@@ -115,8 +115,8 @@ if overflow:
 with graph_area:
     # fit: the whole drawing; otherwise readable type, scrolled so that the highlighted step is in view
     view = {"min_scale": FIT_SCALE, "whole": True} if fit else {"focus": hl or None}
-    if flow == "down":  # the page scrolls, not the box (fitted: the box's height); higher layers on the left
-        view |= {"max_height": 640 if fit else graph_view.TALL, "down": "left"}
+    if flow == "down":
+        view["down"] = "left"  # dot draws the higher layers on the left
     sel = graph_view.selected_node(PAGE, dot_source, key=f"{PAGE}:graph", linked=linked, **view)
     if sel:
         trace, gradients = inspected(params, x, grads)

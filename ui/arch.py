@@ -201,9 +201,8 @@ def grid(panels: list[tuple[str, graphviz.Digraph, str]], gap: float = 36.0) -> 
 
 def drawing(dot: str, flow: str, grads: bool, has_target: bool, *, linked: bool) -> None:
     """The explored wiring's drawing, its nodes selectable (a selected one described under it), and what it shows."""
-    # time downwards: the page scrolls (not the box), and the higher layers (a bidirectional row) are on the right
-    down = {"max_height": graph_view.TALL, "down": "right"} if flow == "down" else {}
-    sel = graph_view.selected_node(PAGE, dot, key=f"{PAGE}:graph", linked=linked, **down)
+    down = "right" if flow == "down" else None  # time downwards: the backward row (a higher layer) on the right
+    sel = graph_view.selected_node(PAGE, dot, key=f"{PAGE}:graph", linked=linked, down=down)
     if sel:
         graph_view.described(PAGE, dot, sel)
     notes = ["Hover over a node for what it depends on; click it for its full vector."]

@@ -43,6 +43,7 @@ VIEW = st.components.v2.component(
 _NODE = re.compile(r'<g id="([^"]+)" class="node ([^"]*)"')
 _FONT = re.compile(r'font-size="([\d.]+)"')
 READABLE_PX = 12  # the smallest type a drawing is shown with unless the page asks for the whole of it
+BOX_HEIGHT = 640  # px: a drawing's box; a taller drawing scrolls in it
 TALL = 1600  # px: the box of a drawing whose time runs downwards: up to this tall, the page scrolls, not the box
 PX_PER_PT = 4 / 3
 
@@ -84,7 +85,7 @@ def display(
     dot: str,
     *,
     key: str,
-    max_height: int = 640,
+    max_height: int | None = None,
     min_scale: float | None = None,
     scale: float | None = None,
     focus: int | None = None,
@@ -102,12 +103,15 @@ def display(
     ``on_select``, if given, makes nodes selectable: it is called with the clicked node's id
     (None: cleared) before the rerun; ``selected`` is the node shown selected. ``down``: time runs
     downwards in this drawing, its higher layers on that side ("left" or "right"), and the arrow keys
-    follow it (``arrows``). ``whole``: the drawing fits the box's ``max_height`` too (down to ``min_scale``).
+    follow it (``arrows``), and the box is ``TALL`` (the page scrolls, not the box) unless ``max_height``
+    says otherwise; else ``BOX_HEIGHT``. ``whole``: the drawing fits the box's height too (down to ``min_scale``).
     """
     if not show.graphviz_ready(dot):
         return {}
     if scale is None:
         scale = presentation.SCALE if presentation.enabled() else 1.0
+    if max_height is None:  # time downwards: the page scrolls, not the box, unless the whole drawing is asked for
+        max_height = TALL if down and not whole else BOX_HEIGHT
     svg = show.page_svg(dot)
     found = nodes(svg)
     data = {

@@ -94,8 +94,8 @@ def notes(level: str, shared: bool, grads: bool, T: int, fit: bool, flow: str = 
         out.append(f"Gradients of {bptt.LOSSES[LOSS]}: ||∇|| on the nodes, darker and thicker edges carry more.")
     if T > rgraph.DEFAULT_MAX_STEPS[level]:
         out.append("The middle of a long sequence is collapsed into one ⋯ node.")
-    hint = " Scroll sideways for the later steps, or fit the drawing to the page (sidebar)." if flow == "across" else ""
-    hint = "" if fit else hint
+    sideways = flow == "across" and not fit
+    hint = " Scroll sideways for the later steps, or fit the drawing to the page (sidebar)." if sideways else ""
     return " ".join(out) + " Hover over a node for what it depends on; click it for where its number comes from." + hint
 
 
