@@ -11,10 +11,10 @@ page's script hash; it waits for that run's ``script_finished``. Students are sp
 neuron, unfolded, gates and bptt pages, each with its own seed (and W_x, W_y on the neuron page).
 
 After every run a student checks that what it sees is its own: the URL and the widgets hold its
-T, signal and seed (and W_x, W_y); the graph's last step is its T; the gates heatmaps and the
-BPTT norms have T columns; on the neuron page the drawn output curve equals the recurrence
-y_t = tanh(W_x x_t + W_y y_{t-1}) computed here by hand for its own W_x and W_y. An exception
-box or an st.error is an error too.
+T, signal and seed (and W_x, W_y); the unfolded graph's last step is its T; the gates heatmaps
+and the BPTT norms have T columns; on the neuron page (its link opens the "Input and output over
+time" tab) the drawn output curve equals the recurrence y_t = tanh(W_x x_t + W_y y_{t-1})
+computed here by hand for its own W_x and W_y. An exception box or an st.error is an error too.
 
 When a student's websocket closes (its process died), it does what the frontend does: asks the
 balancer for /_stcore/health until it answers (HAProxy sends it to a live process) and opens a
@@ -307,8 +307,8 @@ class Student:
     @property
     def link(self) -> str:
         query = {"T": self.T, "seed": self.seed, "signal": self.signal}
-        if self.page == "neuron":
-            query |= {"wx": self.wx, "wy": self.wy}
+        if self.page == "neuron":  # the tab with the output curve, which the check recomputes
+            query |= {"wx": self.wx, "wy": self.wy, "nview": "io"}
         return urllib.parse.urlencode(query)
 
     def expected_y(self) -> np.ndarray:
@@ -343,7 +343,7 @@ class Student:
                 wrong.append(f"the output curve is not tanh(W_x x_t + W_y y_t-1) for {self.wx}, {self.wy}: {y}")
         elif view.widgets.get(f"{self.page}:seed") != self.seed:
             wrong.append(f"the seed box shows {view.widgets.get(f'{self.page}:seed')}, not {self.seed}")
-        if self.page in ("neuron", "unfolded") and (not view.steps or view.steps[-1] != self.T):
+        if self.page == "unfolded" and (not view.steps or view.steps[-1] != self.T):
             wrong.append(f"the graph's last step is {view.steps[-1:]}, not {self.T}")
         columns = {"gates": "input gate i", "bptt": "layer 1"}.get(self.page)
         if columns and (columns not in view.traces or view.traces[columns].shape[-1] != self.T):

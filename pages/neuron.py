@@ -12,7 +12,11 @@ from ui.markup import literal
 
 PAGE = "neuron"
 URL_NAMES = ("wx", "wy", "b", "act", "T", "y0", "signal", "custom", "seed", "step", "sel", "nview")
-VIEWS = {"unfolded": "Unfolded over time", "gradient": "How the gradient flows back"}
+VIEWS = {
+    "unfolded": "Unfolded over time",
+    "io": "Input and output over time",
+    "gradient": "How the gradient flows back",
+}
 
 
 def gradient_note(grad: neuron.NeuronGradient, w_y: float) -> str:
@@ -63,8 +67,12 @@ with left:
     show.graph(folded, key=f"{PAGE}:folded", max_height=420)
     st.caption("The loop is the feedback: the output y goes back in, weighted by W_y, at the next step.")
 with right:
-    st.subheader("Input and output over time")
-    presentation.chart(figures.signal_figure(x[:, 0], trace.output[:, 0], y0=y0, title=""), key=f"{PAGE}:io")
+    st.subheader("One step in numbers")
+    if state.settings()["step"] > T or st.session_state.get(f"{PAGE}:step", 1) > T:
+        state.set_value(PAGE, "step", T)  # the sequence got shorter than the chosen step
+    step = min(controls.widget(PAGE, "step", max_value=max(T, 2), disabled=T == 1), T)
+    st.latex(neuron.neuron_latex(trace, step))
+    st.caption(f"What the folded neuron computes at step {step}. *Unfolded over time*, below, marks this step.")
 
 views = state.tabs(PAGE, "nview", VIEWS)  # only the open tab is built (and drawn in the browser)
 with views["unfolded"]:
@@ -73,16 +81,14 @@ with views["unfolded"]:
             f"The same neuron drawn once for each of the {T} step{'s' if T > 1 else ''}; every copy uses the same "
             "W_x, W_y and b. Numbers are live."
         )
-        if state.settings()["step"] > T or st.session_state.get(f"{PAGE}:step", 1) > T:
-            state.set_value(PAGE, "step", T)  # the sequence got shorter than the chosen step
-        step = min(controls.widget(PAGE, "step", max_value=max(T, 2), disabled=T == 1), T)
         unfolded = rgraph.unfolded_graph(trace, neuron=True, values=True, highlight_step=step)
         sel = graph_view.selected_node(PAGE, unfolded.source, key=f"{PAGE}:unfolded", linked=linked, focus=step)
         if sel:
             graph_view.inspector(PAGE, unfolded.source, trace, sel, neuron=True)
-
-        st.markdown(f"**Step {step}, with the numbers:**")
-        st.latex(neuron.neuron_latex(trace, step))
+with views["io"]:
+    if views["io"].open:
+        st.caption("The input x_t and the neuron's output y_t at every step (y_0 is the initial output).")
+        presentation.chart(figures.signal_figure(x[:, 0], trace.output[:, 0], y0=y0, title=""), key=f"{PAGE}:io")
 with views["gradient"]:
     if views["gradient"].open:
         grad = neuron.neuron_gradient(trace)

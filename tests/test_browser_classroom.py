@@ -94,10 +94,10 @@ def test_presentation_mode_from_a_link_and_the_switch(page, app_url):
     from playwright.sync_api import expect
 
     page.set_viewport_size({"width": 1024, "height": 768})
-    open_page(page, app_url, "neuron", "?wy=0.9")
+    open_page(page, app_url, "neuron", "?wy=0.9&nview=io")  # the tab with the plot
     page.wait_for_function(DRAWN, polling="raf")
     laptop = page.evaluate(WHAT)
-    open_page(page, app_url, "neuron", "?wy=0.9&present=1")
+    open_page(page, app_url, "neuron", "?wy=0.9&nview=io&present=1")
     page.wait_for_function(f"() => ({COLLAPSED})() === 'true'")  # the sidebar out of the way
     page.wait_for_function(DRAWN, polling="raf")
     expect(page.get_by_test_id("stAppDeployButton")).to_have_count(0)  # client.toolbarMode = "viewer"
@@ -105,7 +105,7 @@ def test_presentation_mode_from_a_link_and_the_switch(page, app_url):
     assert sizes["tick"] >= 15  # Streamlit's plot theme: 12 px ticks on a laptop
     assert sizes["folded"] > 1.2 * laptop["folded"]  # the folded neuron drawn larger: it has room in its column
     assert sizes["caption"] == ["rgb(31, 35, 40)", "1"]  # near-black captions, not 60 % grey
-    expect(page).to_have_url(re.compile(r"wy=0\.9.*present=1"))
+    expect(page).to_have_url(re.compile(r"wy=0\.9.*nview=io.*present=1"))
 
     page.get_by_test_id("stExpandSidebarButton").click()  # the switch is at the top of the sidebar
     page.get_by_text("Presentation mode").click()

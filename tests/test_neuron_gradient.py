@@ -93,15 +93,23 @@ def test_the_neuron_page_shows_the_gradient_of_the_neuron_on_screen():
     assert line[0] == pytest.approx(abs(rnnviz.backward(params, tail, d_output[1:]).h0[0, 0]), rel=1e-12)
 
 
-def test_the_gradient_tab_is_built_only_while_open():
+def test_only_the_open_tab_is_built():
     """The Neuron page's tabs build only the open one (its figures cost a round trip), and the link keeps it."""
-    from conftest import assert_clean, charts, run_page
+    from conftest import assert_clean, charts, graph_views, run_page
+
+    def unfolded(at) -> list[dict]:  # the unfolded graph's view (the folded drawing above the tabs is always there)
+        return [v for v in graph_views(at) if "step-2" in v["svg"]]
 
     at = run_page("pages/neuron.py", {"T": "6"})
     assert_clean(at)
-    assert "neuron:dy_T" not in charts(at) and at.query_params["nview"] == "unfolded"  # the default tab
+    assert at.query_params["nview"] == "unfolded" and unfolded(at)  # the default tab
+    assert not charts(at)  # neither the plot over time nor the gradient's
     assert not [m for m in at.metric if m.label.startswith("∂y_T")]
+    at = run_page("pages/neuron.py", {"T": "6", "nview": "io"})
+    assert_clean(at)
+    assert list(charts(at)) == ["neuron:io"] and at.query_params["nview"] == "io"
+    assert not unfolded(at)
     at = run_page("pages/neuron.py", {"T": "6", "nview": "gradient"})
     assert_clean(at)
-    assert "neuron:dy_T" in charts(at) and at.query_params["nview"] == "gradient"
-    assert not [s for s in at.slider if s.label == "Step to look at"]  # the unfolded tab is not built
+    assert list(charts(at)) == ["neuron:dy_T"] and at.query_params["nview"] == "gradient"
+    assert not unfolded(at)

@@ -67,7 +67,7 @@ def _typed(name: str, default: float, label: str) -> Setting:
 
 GATES_VIEWS = ("heatmaps", "units", "compare")  # the tabs of the Gates and states page
 BPTT_VIEWS = ("norms", "graph", "cells", "jacobian")  # the tabs of the Backprop through time page
-NEURON_VIEWS = ("unfolded", "gradient")  # the tabs of the Recurrent neuron page
+NEURON_VIEWS = ("unfolded", "io", "gradient")  # the tabs of the Recurrent neuron page
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
 SIGNAL_LABELS = {
     "impulse": "impulse (1, 0, 0, ...)",
