@@ -82,9 +82,7 @@ with st.sidebar:
     note = "Set by the model trained on the Train page." if trained is not None else ""
     note = "Set by the loaded weights file." if loaded is not None else note
     cell, D, H, L = controls.network(PAGE, note=note, shown=loaded[1] if loaded else trained and trained["params"])
-    preset, seed, scale = "random", s["seed"], s["scale"]
-    if not off:
-        preset, seed, scale = controls.weights(PAGE, cell=cell, on_preset=preset_changed)
+    preset, seed, scale = controls.weights(PAGE, cell=cell, on_preset=preset_changed, shown=off)
     T, kind, custom = controls.input_signal(PAGE, given="The trained model's own input." if trained is not None else "")
 
 args = dict(cell=cell, D=D, H=H, L=L, T=T, seed=seed, scale=scale, preset=preset, signal=kind, custom=custom)

@@ -48,9 +48,7 @@ with st.sidebar:
     off = from_file or trained is not None  # the sidebar names the network shown, not the settings'
     shown = loaded[1] if from_file else trained and trained["params"]
     cell, D, H, L = controls.network(PAGE, note=note, shown=shown)
-    preset, seed, scale = "random", state.settings()["seed"], state.settings()["scale"]
-    if not off:
-        preset, seed, scale = controls.weights(PAGE, cell=cell, describe=True)
+    preset, seed, scale = controls.weights(PAGE, cell=cell, describe=True, shown=off)
     given = "The trained model's own input." if trained is not None and not from_file else ""
     T, kind, custom = controls.input_signal(PAGE, note=CUSTOM_NOTE, given=given)
     st.header("Drawing")

@@ -65,18 +65,19 @@ def network(
     ``shown``: weights from elsewhere (a trained model, a file) are on the page; the section names their
     network instead of offering widgets that would show the settings' (another network), and leaves the
     settings as they are."""
-    st.header("Network")
-    if note:
-        st.caption(note)
-    if shown:
-        cell = shown.cell if shown.cell != "rnn" else f"rnn_{shown.nonlinearity}"
-        D, H, L = shown.input_size, shown.hidden_size, shown.num_layers
-        st.markdown(f"**{CELL_LABELS.get(cell, cell)}**, input size D = {D}, hidden size H = {H}, layers L = {L}")
-        return cell, D, H, L
-    cell = widget(page, "cell", on_change=on_cell_change or cell_changed, args=(page,), disabled=disabled)
-    D = widget(page, "D", disabled=disabled)
-    H = widget(page, "H", disabled=disabled)
-    L = widget(page, "L", disabled=disabled)
+    with st.container():  # one slot in the sidebar, whatever it holds: see ``weights``
+        st.header("Network")
+        if note:
+            st.caption(note)
+        if shown:
+            cell = shown.cell if shown.cell != "rnn" else f"rnn_{shown.nonlinearity}"
+            D, H, L = shown.input_size, shown.hidden_size, shown.num_layers
+            st.markdown(f"**{CELL_LABELS.get(cell, cell)}**, input size D = {D}, hidden size H = {H}, layers L = {L}")
+            return cell, D, H, L
+        cell = widget(page, "cell", on_change=on_cell_change or cell_changed, args=(page,), disabled=disabled)
+        D = widget(page, "D", disabled=disabled)
+        H = widget(page, "H", disabled=disabled)
+        L = widget(page, "L", disabled=disabled)
     return cell, D, H, L
 
 
@@ -98,19 +99,36 @@ def preset_cell(page: str) -> None:
         state.set_value(page, "cell", PRESET_CELL[preset])
 
 
-def weights(page: str, *, disabled: bool = False, cell: str | None = None, describe: bool = False, on_preset=None):
+def weights(
+    page: str,
+    *,
+    disabled: bool = False,
+    cell: str | None = None,
+    describe: bool = False,
+    on_preset=None,
+    shown: bool = False,
+):
     """The Weights section: the lesson presets made for ``cell`` (when given), the seed and the scale;
-    ``describe`` shows what the chosen preset does under it. Returns (preset, seed, scale)."""
-    st.header("Weights")
-    chosen = "random"
-    if cell is not None:
-        kind = cell_kind(cell)[0]
-        offered = ["random", *(p for p in PRESETS if PRESET_CELL.get(p) == kind)]
-        chosen = widget(page, "preset", options=offered, disabled=disabled, on_change=on_preset)
-        if describe:
-            st.caption(PRESETS[chosen])
-    seed = widget(page, "seed", disabled=disabled)
-    scale = widget(page, "scale", disabled=disabled)
+    ``describe`` shows what the chosen preset does under it. Returns (preset, seed, scale).
+
+    ``shown``: weights from elsewhere (a file, a trained model) are on the page; the section is left out
+    and the settings' seed and scale returned. Drawn or not, the section is one slot in the sidebar, as is
+    the Network section: when a file comes or goes, the Input section's widgets keep their places (a
+    slider whose place changes in the middle of a run's updates was once seen showing another value).
+    """
+    with st.container():
+        if shown:
+            return "random", state.settings()["seed"], state.settings()["scale"]
+        st.header("Weights")
+        chosen = "random"
+        if cell is not None:
+            kind = cell_kind(cell)[0]
+            offered = ["random", *(p for p in PRESETS if PRESET_CELL.get(p) == kind)]
+            chosen = widget(page, "preset", options=offered, disabled=disabled, on_change=on_preset)
+            if describe:
+                st.caption(PRESETS[chosen])
+        seed = widget(page, "seed", disabled=disabled)
+        scale = widget(page, "scale", disabled=disabled)
     return chosen, seed, scale
 
 
