@@ -86,7 +86,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     if torch is None:
-        print("torch is not installed: showing rnnviz's times only (pip install torch==2.13.0 numpy graphviz in a venv)")
+        print(
+            "torch is not installed: showing rnnviz's times only (pip install torch==2.13.0 numpy graphviz in a venv)"
+        )
     print("| cell | T, B, D, H | rnnviz f64 (ms) | torch f64 (ms) | ratio f64 | torch f32 (ms) | ratio f32 |")
     print("|---|---|---|---|---|---|---|")
     for size in SIZES:

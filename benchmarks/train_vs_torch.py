@@ -115,7 +115,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3, help="epochs timed per run (the median is shown)")
     args = parser.parse_args()
     if torch is None:
-        print("torch is not installed: showing rnnviz's epoch times only (pip install torch==2.13.0 numpy graphviz in a venv)")
+        print(
+            "torch is not installed: showing rnnviz's epoch times only "
+            "(pip install torch==2.13.0 numpy graphviz in a venv)"
+        )
     print("CPU time is shown beside wall time: on a busy machine it is the fairer measure.")
     print(
         "| task | cell | T, N train, batch | rnnviz f64 ms/epoch (CPU) | torch f32 ms/epoch (CPU) | ratio (CPU) "

@@ -225,6 +225,19 @@ def wait_until(pg, condition, what: str, timeout: float = WAIT) -> None:
         pg.wait_for_timeout(50)  # a polling interval: Playwright delivers the route's messages meanwhile
 
 
+def steady_box(pg, locator) -> dict:
+    """The element's box once it has stopped moving (the page above it can still be laying out: a click
+    by position needs the position the element will have)."""
+    box, deadline = None, time.monotonic() + WAIT / 1000
+    while time.monotonic() < deadline:
+        now = locator.bounding_box()
+        if now is not None and now == box:
+            return box
+        box = now
+        pg.wait_for_timeout(250)
+    raise AssertionError(f"the element kept moving: {box}")
+
+
 def choose(pg, label: str, option: str) -> None:
     """Pick an option of a selectbox as a user does: open it, click the option."""
     from playwright.sync_api import expect

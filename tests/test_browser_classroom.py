@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import DRAWN, open_page, screenshot, wait_for_app
+from conftest import DRAWN, open_page, screenshot, steady_box, wait_for_app
 
 SIZES = [(1024, 768), (1280, 800)]
 # each page, and what its default view shows last (metrics load their code after the run has ended)
@@ -162,10 +162,12 @@ OVERLAP = """([toolbar, label]) => {
 }"""
 
 
-def test_7_the_weight_editors_toolbar_clears_the_labels(page, app_url):
+def test_7_the_weight_editors_toolbar_clears_the_labels(window, app_url):
     from playwright.sync_api import expect
 
-    # time left to right: a short drawing above the editors, which stay where the mouse hovers
+    # the editors in the window without scrolling, below a short drawing (time left to right): a hover
+    # by position needs the grid to stay where the mouse is
+    page = window(1280, 1600)
     open_page(page, app_url, "unfolded", "?flow=across", selector=".rnnviz-graph svg")
     page.get_by_text("Edit the weights of layer 1").click()
     grids = page.locator('[data-testid="stDataFrame"]')
@@ -173,7 +175,8 @@ def test_7_the_weight_editors_toolbar_clears_the_labels(page, app_url):
     wait_for_app(page)
     labels = page.locator('[data-testid="stExpanderDetails"] [data-testid="stMarkdown"] code')
     for k in range(4):  # the toolbar shows on hover, above its table: not over the name of the weight
-        grids.nth(k).hover()
+        box = steady_box(page, grids.nth(k))
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         toolbar = page.locator('[data-testid="stElementToolbar"]').nth(k)  # one a table, in order
         expect(toolbar).to_have_css("opacity", "1")
         label = labels.filter(has_text=("W_ih", "b_ih", "W_hh", "b_hh")[k]).first

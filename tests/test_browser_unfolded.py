@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-import time
 
 import numpy as np
 import pytest
-from conftest import WAIT, open_page, screenshot, wait_for_app
+from conftest import open_page, screenshot, steady_box, wait_for_app
 from playwright.sync_api import expect
 
 GRAPH = ".rnnviz-graph svg"
@@ -28,19 +27,6 @@ STEP_CLASSES = """() => [...new Set([...document.querySelectorAll('.rnnviz-graph
 
 def open_unfolded(pg, app_url: str, query: str = "") -> None:
     open_page(pg, app_url, "unfolded", query, selector=GRAPH)
-
-
-def steady_box(pg, locator) -> dict:
-    """The element's box once it has stopped moving (the page above it can still be laying out: a click
-    by position needs the position the element will have)."""
-    box, deadline = None, time.monotonic() + WAIT / 1000
-    while time.monotonic() < deadline:
-        now = locator.bounding_box()
-        if now is not None and now == box:
-            return box
-        box = now
-        pg.wait_for_timeout(250)
-    raise AssertionError(f"the element kept moving: {box}")
 
 
 def drawn_steps(pg) -> list[int]:
