@@ -60,7 +60,7 @@ function setup(view) {
   tools.querySelector(".zoom-fit").addEventListener("click", () => { st.userZoom = false; fit(view); box.scrollLeft = box.scrollTop = 0; });
   tools.querySelector(".zoom-whole").addEventListener("click", () => {
     st.userZoom = true;
-    st.zoom = Math.min(box.clientWidth / st.natural.w, (st.maxHeight - 16) / st.natural.h, st.scale);
+    st.zoom = Math.min(wholeZoom(view, box.clientWidth), st.scale);
     size(view);
   });
 
@@ -143,14 +143,20 @@ function size(view) {
   view.root.dataset.zoom = view.state.zoom.toFixed(4);
 }
 
+function wholeZoom(view, width) {
+  // the zoom at which the whole drawing, its width and its height, fits a box this wide
+  const st = view.state;
+  return Math.min(width / st.natural.w, (st.maxHeight - 16) / st.natural.h);
+}
+
 function fit(view) {
   // the whole width if the labels stay readable (minScale), else readable and scrolled; never above scale
   const st = view.state;
   if (!st.natural) return;
   const room = Math.max(view.box.clientWidth - 2, 50);
-  const wide = room / st.natural.w, high = (st.maxHeight - 16) / st.natural.h;
   // whole: the drawing's width and height in the box; else its width, readable (minScale), scrolled beyond
-  st.zoom = Math.min(st.scale, Math.max(st.whole ? Math.min(wide, high) : wide, st.minScale * st.scale));
+  const zoom = st.whole ? wholeZoom(view, room) : room / st.natural.w;
+  st.zoom = Math.min(st.scale, Math.max(zoom, st.minScale * st.scale));
   size(view);
 }
 
