@@ -81,7 +81,7 @@ def upload_box() -> None:
         st.file_uploader("Weights file", type=list(controls.WEIGHT_TYPES), key=f"{PAGE}:upload")
 
 
-def notes(level: str, shared: bool, grads: bool, T: int, fit: bool, flow: str = "down") -> str:
+def notes(level: str, shared: bool, grads: bool, T: int, fit: bool, flow: str) -> str:
     """What the drawing shows, under it."""
     out = []
     if level == "operations":
